@@ -1,10 +1,16 @@
 //! `shared`: the library every vm-mgr binary uses.
 //!
-//! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`cmd`]: the one way to run an external program (argv only, deadline, captured output).
+//! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`pacemaker`]: typed views of `crm_mon --output-as=xml` and `cibadmin --query`, and
 //!   wrappers around the Pacemaker command-line tools.
+//! - [`libvirt`]: libvirt connections with deadlines, domain state and XML.
+//! - [`ceph`]: `rbd`/`ceph` calls with JSON output: images, locks, watchers, metadata.
+//! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 
+pub mod ceph;
 pub mod cmd;
+pub mod drbd;
+pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;

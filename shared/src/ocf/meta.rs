@@ -4,8 +4,12 @@
 //! `tests/fixtures/schemas/ocf-ra-api-1.1.rng`) and is also accepted by pcs's relaxed
 //! `/usr/share/pcs/data/ocf-1.1.rng`. Choices:
 //!
-//! - no `<!DOCTYPE>`: the 1.0 DTD `ra-api-1.dtd` rejects OCF 1.1 features (`reload-agent`,
-//!   `reloadable`, `unique-group`);
+//! - the document carries the OCF 1.1 grammar as an internal DTD subset ([`OCF_1_1_DTD`]).
+//!   `ocf-tester` checks meta-data with `xmllint --valid`, that is against the DTD the document
+//!   names; the only DTD Debian ships, resource-agents' `ra-api-1.dtd`, describes OCF 1.0 and
+//!   rejects 1.1 features (`reload-agent`, `reloadable`, `unique-group`, `select`). The internal
+//!   subset is a transcription of the official 1.1 RelaxNG schema, and the tests validate the
+//!   same documents against that schema and pcs's, so the two cannot disagree unnoticed;
 //! - `<version>` is the OCF version claimed ([`OCF_VERSION`]), the `version` attribute is the
 //!   agent's own version; Pacemaker only uses `reload-agent` when the claim is 1.1 or later;
 //! - action roles are written `Promoted`/`Unpromoted`, the spelling of Pacemaker's own
@@ -24,6 +28,38 @@ use super::spec::{Content, ParamSpec};
 
 /// The OCF API version the generated meta-data claims.
 pub const OCF_VERSION: &str = "1.1";
+
+/// The OCF 1.1 meta-data grammar as a DTD internal subset: a transcription of ClusterLabs/OCF-spec
+/// `ra/1.1/ra-api.rng`, so that DTD validation (`xmllint --valid`, as run by `ocf-tester`) checks
+/// the document against OCF 1.1 instead of failing for want of a DTD.
+pub const OCF_1_1_DTD: &str = r#"<!DOCTYPE resource-agent [
+<!ELEMENT resource-agent (version, longdesc*, shortdesc*, parameters, actions, special?)>
+<!ATTLIST resource-agent name CDATA #REQUIRED version CDATA #IMPLIED>
+<!ELEMENT version (#PCDATA)>
+<!ELEMENT longdesc ANY>
+<!ATTLIST longdesc lang CDATA #REQUIRED>
+<!ELEMENT shortdesc ANY>
+<!ATTLIST shortdesc lang CDATA #REQUIRED>
+<!ELEMENT parameters (parameter+)>
+<!ELEMENT parameter (deprecated?, longdesc+, shortdesc+, content)>
+<!ATTLIST parameter name CDATA #REQUIRED unique-group CDATA #IMPLIED unique (0|1) #IMPLIED
+  required (0|1) #IMPLIED reloadable (0|1) #IMPLIED>
+<!ELEMENT deprecated (replaced-with | desc)*>
+<!ELEMENT replaced-with EMPTY>
+<!ATTLIST replaced-with name CDATA #REQUIRED>
+<!ELEMENT desc ANY>
+<!ATTLIST desc lang CDATA #REQUIRED>
+<!ELEMENT content (option*)>
+<!ATTLIST content type (boolean|string|integer|select) #REQUIRED default CDATA #IMPLIED>
+<!ELEMENT option EMPTY>
+<!ATTLIST option value CDATA #REQUIRED>
+<!ELEMENT actions (action+)>
+<!ELEMENT action EMPTY>
+<!ATTLIST action name CDATA #REQUIRED timeout CDATA #REQUIRED interval CDATA #IMPLIED
+  start-delay CDATA #IMPLIED depth CDATA #IMPLIED role CDATA #IMPLIED>
+<!ELEMENT special ANY>
+<!ATTLIST special tag CDATA #REQUIRED>
+]>"#;
 
 /// The role hint of an action (`role` attribute), for promotable clones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,7 +172,7 @@ fn secs(value: u32) -> String {
 impl AgentMeta {
     /// Renders the OCF 1.1 meta-data document.
     pub fn to_xml(&self) -> String {
-        let mut out = String::from("<?xml version=\"1.0\"?>\n<resource-agent");
+        let mut out = format!("<?xml version=\"1.0\"?>\n{OCF_1_1_DTD}\n<resource-agent");
         push_attr(&mut out, "name", self.name);
         push_attr(&mut out, "version", self.version);
         out.push_str(">\n");

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::*;
 use crate::ocf::test_agent::sample_meta;
-use crate::ocf::testing::{official_schema, xmllint_relaxng, PCS_SCHEMA};
+use crate::ocf::testing::{official_schema, xmllint_dtd, xmllint_relaxng, PCS_SCHEMA};
 
 // --- a serde mirror of the OCF 1.1 meta-data, to parse the XML back --------------------------
 
@@ -139,6 +139,28 @@ fn xmllint_check_is_not_vacuous() {
         .replace("<content type=\"boolean\" default=\"false\"/>", "");
     let err = xmllint_relaxng(&xml, &official_schema()).unwrap_err();
     assert!(err.contains("failed"), "{err}");
+    // ... and for the internal DTD that ocf-tester's `xmllint --valid` checks.
+    let err = xmllint_dtd(&xml).unwrap_err();
+    assert!(err.contains("failed"), "{err}");
+}
+
+#[test]
+fn sample_validates_against_its_internal_dtd_like_ocf_tester_checks() {
+    xmllint_dtd(&sample_meta().to_xml()).unwrap();
+}
+
+#[test]
+fn internal_dtd_rejects_what_the_official_schema_rejects() {
+    let xml = sample_meta().to_xml();
+    // an action without timeout, a select without options, an unknown content type
+    for bad in [
+        xml.replacen("timeout=\"", "x-timeout=\"", 1),
+        xml.replace("<content type=\"boolean\"", "<content type=\"numeric\""),
+        xml.replace("<shortdesc lang=\"en\">Sample agent</shortdesc>", "<bogus/>"),
+    ] {
+        assert!(xmllint_relaxng(&bad, &official_schema()).is_err(), "{bad}");
+        assert!(xmllint_dtd(&bad).is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -223,7 +245,7 @@ fn actions_use_seconds_and_title_case_roles() {
 }
 
 #[test]
-fn no_doctype_and_exact_layout() {
+fn internal_ocf_1_1_dtd_and_exact_layout() {
     let meta = AgentMeta {
         name: "tiny",
         version: "1.2.3",
@@ -247,6 +269,7 @@ fn no_doctype_and_exact_layout() {
         ],
     };
     let expected = r#"<?xml version="1.0"?>
+DTD
 <resource-agent name="tiny" version="1.2.3">
   <version>1.1</version>
   <longdesc lang="en">Tiny agent.</longdesc>
@@ -271,8 +294,7 @@ fn no_doctype_and_exact_layout() {
   </actions>
 </resource-agent>
 "#;
-    assert_eq!(meta.to_xml(), expected);
-    assert!(!meta.to_xml().contains("DOCTYPE"));
+    assert_eq!(meta.to_xml(), expected.replace("DTD", OCF_1_1_DTD));
 }
 
 #[test]

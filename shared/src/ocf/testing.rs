@@ -14,11 +14,12 @@
 //! testing::assert_valid_meta(&MyAgent.meta());
 //! ```
 
-use std::io::Write;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use super::meta::AgentMeta;
+use crate::cmd::Cmd;
 
 /// pcs's relaxed OCF 1.1 schema, installed with the `pcs` package.
 pub const PCS_SCHEMA: &str = "/usr/share/pcs/data/ocf-1.1.rng";
@@ -42,41 +43,40 @@ pub fn xmllint_relaxng(xml: &str, schema: &Path) -> Result<(), String> {
             schema.display()
         ));
     }
-    let mut child = Command::new("xmllint")
+    xmllint(xml, &[OsStr::new("--relaxng"), schema.as_os_str()])
+}
+
+/// Validates `xml` with `xmllint --noout --valid -`, the check `ocf-tester` runs: against the
+/// DTD the document itself carries.
+pub fn xmllint_dtd(xml: &str) -> Result<(), String> {
+    xmllint(xml, &[OsStr::new("--valid")])
+}
+
+fn xmllint(xml: &str, args: &[&OsStr]) -> Result<(), String> {
+    let out = Cmd::new("xmllint")
         .arg("--noout")
-        .arg("--relaxng")
-        .arg(schema)
+        .args(args)
         .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stdin_bytes(xml.as_bytes())
+        .timeout(Duration::from_secs(30))
+        .output()
         .map_err(|e| format!("cannot run xmllint (install libxml2-utils): {e}"))?;
-    let written = child
-        .stdin
-        .take()
-        .map(|mut stdin| stdin.write_all(xml.as_bytes()));
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("cannot wait for xmllint: {e}"))?;
-    if let Some(Err(e)) = written {
-        return Err(format!("cannot write to xmllint: {e}"));
-    }
-    if output.status.success() {
+    if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "xmllint --relaxng {} failed ({}):\n{}{}",
-            schema.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            "`{}` failed ({}):\n{}{}",
+            Cmd::new("xmllint").arg("--noout").args(args).arg("-").cmdline(),
+            out.status,
+            out.stdout_str(),
+            String::from_utf8_lossy(&out.stderr)
         ))
     }
 }
 
 /// Panics unless `meta` has no [`lint`](AgentMeta::lint) problems and its XML validates
-/// against both the official OCF 1.1 schema and pcs's schema.
+/// against its internal OCF 1.1 DTD (as `ocf-tester` checks), the official OCF 1.1 schema and
+/// pcs's schema.
 pub fn assert_valid_meta(meta: &AgentMeta) {
     let problems = meta.lint();
     assert!(
@@ -86,6 +86,9 @@ pub fn assert_valid_meta(meta: &AgentMeta) {
         problems.join("\n  ")
     );
     let xml = meta.to_xml();
+    if let Err(e) = xmllint_dtd(&xml) {
+        panic!("meta-data of {} is invalid: {e}\n--- XML ---\n{xml}", meta.name);
+    }
     for schema in [official_schema(), PathBuf::from(PCS_SCHEMA)] {
         if let Err(e) = xmllint_relaxng(&xml, &schema) {
             panic!(
