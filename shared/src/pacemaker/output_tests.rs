@@ -1,0 +1,292 @@
+//! Tests of the tool-result interpreters on recorded Pacemaker 2.1.5 outputs, with the exit
+//! codes recorded in tests/fixtures/pacemaker/README.md.
+
+use super::*;
+
+fn outcome<'a>(code: i32, stdout: &'a str, stderr: &'a str) -> Outcome<'a> {
+    Outcome {
+        cmdline: "tool --args",
+        code: Some(code),
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn node_attribute_queries() {
+    let found = outcome(0, fixture!("crm_attribute-get.xml"), "");
+    assert_eq!(
+        attribute_query(&found, Some("sim2")).unwrap().as_deref(),
+        Some("observer")
+    );
+    let reboot = outcome(0, fixture!("crm_attribute-get-reboot.xml"), "");
+    assert_eq!(
+        attribute_query(&reboot, Some("sim1")).unwrap().as_deref(),
+        Some("42")
+    );
+    let util = outcome(0, fixture!("crm_attribute-utilization-get.xml"), "");
+    assert_eq!(
+        attribute_query(&util, Some("sim1")).unwrap().as_deref(),
+        Some("8")
+    );
+
+    // Not set: exit 105, which is not an error for a query.
+    let missing = outcome(105, fixture!("crm_attribute-get-notfound.xml"), "");
+    assert_eq!(attribute_query(&missing, Some("sim1")).unwrap(), None);
+
+    // An unknown node: also 105, told apart by the error text.
+    let bad_node = outcome(105, fixture!("crm_attribute-get-badnode.xml"), "");
+    let err = attribute_query(&bad_node, Some("nosuch")).unwrap_err();
+    assert!(
+        matches!(&err, PacemakerError::NodeNotFound { node } if node == "nosuch"),
+        "{err}"
+    );
+
+    let down = outcome(102, fixture!("crm_attribute-get-no-cluster.xml"), "");
+    let err = attribute_query(&down, Some("sim1")).unwrap_err();
+    assert!(err.is_not_connected(), "{err}");
+    assert!(
+        err.to_string().contains("Could not connect to the CIB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn node_attribute_updates() {
+    for name in [
+        fixture!("crm_attribute-set.xml"),
+        fixture!("crm_attribute-delete.xml"),
+        fixture!("crm_attribute-delete-notfound.xml"),
+        fixture!("crm_attribute-promotion-set.xml"),
+        fixture!("crm_attribute-promotion-delete.xml"),
+    ] {
+        attribute_update(&outcome(0, name, ""), Some("sim3")).unwrap();
+    }
+    let bad_node = outcome(105, fixture!("crm_attribute-get-badnode.xml"), "");
+    assert!(matches!(
+        attribute_update(&bad_node, Some("nosuch")),
+        Err(PacemakerError::NodeNotFound { .. })
+    ));
+    let down = outcome(102, fixture!("crm_attribute-get-no-cluster.xml"), "");
+    assert!(attribute_update(&down, None)
+        .unwrap_err()
+        .is_not_connected());
+}
+
+#[test]
+fn promotion_scores() {
+    let got = outcome(0, fixture!("crm_attribute-promotion-get.xml"), "");
+    assert_eq!(attribute_query(&got, None).unwrap().as_deref(), Some("5"));
+    let missing = outcome(
+        105,
+        fixture!("crm_attribute-promotion-get-notfound.xml"),
+        "",
+    );
+    assert_eq!(attribute_query(&missing, Some("sim1")).unwrap(), None);
+}
+
+#[test]
+fn text_mode_outputs_are_not_what_the_wrappers_read() {
+    // The wrappers always ask for XML; the text forms are recorded for reference only.
+    let text = outcome(0, fixture!("crm_attribute-get.txt"), "");
+    assert!(matches!(
+        attribute_query(&text, Some("sim2")),
+        Err(PacemakerError::Parse { .. })
+    ));
+    assert_eq!(fixture!("crm_attribute-get-quiet.txt"), "observer\n");
+    // Text mode, not set: exit 105, nothing on stdout, the reason on stderr.
+    for (stdout, stderr) in [
+        (
+            fixture!("crm_attribute-get-notfound.txt"),
+            fixture!("crm_attribute-get-notfound.txt.stderr"),
+        ),
+        (
+            fixture!("crm_attribute-get-notfound-quiet.txt"),
+            fixture!("crm_attribute-get-notfound-quiet.txt.stderr"),
+        ),
+    ] {
+        let err = attribute_query(&outcome(105, stdout, stderr), Some("sim1")).unwrap_err();
+        assert_eq!(err.exit_code(), Some(105));
+        assert!(
+            err.to_string().contains("No such device or address"),
+            "{err}"
+        );
+    }
+    assert_eq!(fixture!("crm_attribute-delete-notfound.txt"), "");
+    assert_eq!(fixture!("crm_resource-utilization-get.txt"), "2\n");
+    assert_eq!(fixture!("crm_resource-utilization-get-notfound.txt"), "");
+    assert_eq!(
+        fixture!("crm_resource-utilization-get-notfound.txt.stderr").trim(),
+        "Attribute 'disk' not found for 'd-started'"
+    );
+    assert!(fixture!("crm_resource-utilization-set.txt").starts_with("Set 'd-started' option:"));
+}
+
+#[test]
+fn resource_utilization() {
+    let got = outcome(0, fixture!("crm_resource-utilization-get.xml"), "");
+    assert_eq!(
+        resource_param_query(&got, "d-started", "cpu")
+            .unwrap()
+            .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        resource_param_query(&got, "d-started", "memory").unwrap(),
+        None
+    );
+    // Not set: exit 0 and no <list>.
+    let missing = outcome(0, fixture!("crm_resource-utilization-get-notfound.xml"), "");
+    assert_eq!(
+        resource_param_query(&missing, "d-started", "disk").unwrap(),
+        None
+    );
+    let no_rsc = outcome(105, fixture!("crm_resource-utilization-get-norsc.xml"), "");
+    let err = resource_param_query(&no_rsc, "nosuch", "cpu").unwrap_err();
+    assert_eq!(err.to_string(), "Resource nosuch is not in the CIB.");
+    for xml in [
+        fixture!("crm_resource-utilization-set.xml"),
+        fixture!("crm_resource-utilization-delete.xml"),
+        fixture!("crm_resource-utilization-delete-notfound.xml"),
+    ] {
+        resource_param_update(&outcome(0, xml, ""), "d-started").unwrap();
+    }
+    assert!(matches!(
+        resource_param_update(&no_rsc, "nosuch"),
+        Err(PacemakerError::ResourceNotFound { .. })
+    ));
+}
+
+#[test]
+fn crm_mon_and_cibadmin_results() {
+    let ok = outcome(0, fixture!("crm_mon-3nodes-idle.xml"), "");
+    assert_eq!(crm_mon(&ok).unwrap().nodes.len(), 3);
+    let down = outcome(102, fixture!("crm_mon-no-cluster.xml"), "");
+    let err = crm_mon(&down).unwrap_err();
+    assert!(err.is_not_connected());
+    assert!(
+        err.to_string()
+            .starts_with("`tool --args` failed with exit code 102"),
+        "{err}"
+    );
+    let killed = Outcome {
+        code: None,
+        ..outcome(0, "<pacemaker-result><summ", "")
+    };
+    assert!(crm_mon(&killed)
+        .unwrap_err()
+        .to_string()
+        .contains("killed by a signal"));
+
+    let cib = outcome(0, fixture!("cib-query.xml"), "");
+    assert_eq!(cib_query(&cib).unwrap().version().epoch, 27);
+    let down = outcome(
+        102,
+        fixture!("cibadmin-query-no-cluster.txt"),
+        fixture!("cibadmin-query-no-cluster.txt.stderr"),
+    );
+    let err = cib_query(&down).unwrap_err();
+    assert!(err.is_not_connected());
+    assert!(
+        err.to_string()
+            .contains("Could not connect to the CIB: Transport endpoint is not connected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn crm_node_outputs() {
+    let nodes = crm_node_list(fixture!("crm_node-l.txt")).unwrap();
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(
+        nodes[1],
+        ClusterNode {
+            id: 2,
+            name: Some("sim2".into()),
+            state: Membership::Member
+        }
+    );
+    let after_kill = crm_node_list(fixture!("crm_node-l-node-lost.txt")).unwrap();
+    assert_eq!(after_kill[2].state, Membership::Lost);
+    assert_eq!(after_kill[2].name.as_deref(), Some("sim3"));
+    let odd = crm_node_list("4 (null) member\n5 x joining\n").unwrap();
+    assert_eq!(
+        (odd[0].name.as_deref(), &odd[1].state),
+        (None, &Membership::Other("joining".into()))
+    );
+    assert!(crm_node_list("1 sim1\n")
+        .unwrap_err()
+        .to_string()
+        .contains("crm_node -l output"));
+    assert!(crm_node_list("x sim1 member\n").is_err());
+
+    assert_eq!(crm_node_name(fixture!("crm_node-n.txt")).unwrap(), "sim2");
+    assert!(crm_node_name(fixture!("crm_node-n-no-cluster.txt")).is_err());
+    assert_eq!(
+        fixture!("crm_node-n-no-cluster.txt.stderr").trim(),
+        "error: Could not connect to controller: Connection refused"
+    );
+
+    assert_eq!(
+        crm_node_partition(fixture!("crm_node-p.txt")),
+        ["sim1", "sim2"]
+    );
+    assert!(crm_node_quorum(&outcome(0, fixture!("crm_node-q.txt"), "")).unwrap());
+    // Without quorum, 2.1.5 prints 0 *and* exits 106.
+    let no_quorum = outcome(106, fixture!("crm_node-q-no-quorum.txt"), "");
+    assert!(!crm_node_quorum(&no_quorum).unwrap());
+    assert!(crm_node_quorum(&outcome(102, "", "error: Could not connect")).is_err());
+    assert!(crm_node_quorum(&outcome(0, "maybe", "")).is_err());
+}
+
+#[test]
+fn crm_diff_and_patch_results() {
+    assert_eq!(
+        crm_diff(&outcome(0, fixture!("crm_diff-identical.xml"), "")).unwrap(),
+        None
+    );
+    let patch = crm_diff(&outcome(1, fixture!("crm_diff-patch.xml"), ""))
+        .unwrap()
+        .unwrap();
+    assert!(patch.starts_with("<diff format=\"2\">"));
+    assert!(crm_diff(&outcome(1, "", "")).is_err());
+    assert!(crm_diff(&outcome(2, "", "crm_diff: bad input")).is_err());
+
+    cib_patch(&outcome(0, fixture!("cibadmin-patch-ok.txt"), "")).unwrap();
+    let stale = outcome(
+        103,
+        fixture!("cibadmin-patch-stale.txt"),
+        fixture!("cibadmin-patch-stale.txt.stderr"),
+    );
+    let err = cib_patch(&stale).unwrap_err();
+    assert!(matches!(err, PacemakerError::PatchRejected { .. }), "{err}");
+    assert_eq!(err.exit_code(), Some(103));
+    assert!(cib_patch(&outcome(102, "", "Could not connect"))
+        .unwrap_err()
+        .is_not_connected());
+}
+
+#[test]
+fn results_without_xml() {
+    // A tool that died before printing XML: the exit code and stderr make the error.
+    let out = outcome(1, "", "crm_attribute: something broke\n\n");
+    let err = attribute_query(&out, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`tool --args` failed with exit code 1 (Error occurred): crm_attribute: something broke"
+    );
+    // Exit 0 with garbage is a parse error naming the tool's XML.
+    let err = resource_param_query(&outcome(0, "garbage", ""), "r", "n").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Could not parse crm_resource XML"),
+        "{err}"
+    );
+    // A status element with an unexpected code.
+    let xml = r#"<pacemaker-result><status code="78" message="Invalid configuration">
+        <errors><error>crm_resource: Error performing operation: Invalid configuration</error>
+        </errors></status></pacemaker-result>"#;
+    let err = resource_param_update(&outcome(78, xml, ""), "st").unwrap_err();
+    assert_eq!(err.exit_code(), Some(78));
+    assert!(err.to_string().contains("(Invalid configuration)"), "{err}");
+}
