@@ -1,1 +1,210 @@
-//! Harness for end-to-end tests on the sandbox cluster.
+//! Harness for the end-to-end scenarios: drives `tests/sandbox/sandbox` (the real namespace
+//! cluster) and reads cluster state only through structured output (`crm_mon --output-as=xml`
+//! parsed by `shared::pacemaker`), never through human text.
+//!
+//! The scenarios are `#[ignore]`d tests (they need root, KVM and a few seconds per cluster);
+//! `tests/run-all` runs them with `--ignored --test-threads=1`. The cluster is brought up once
+//! and reused by every scenario ([`Sandbox::up`] is idempotent); `tests/run-all` tears it down.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shared::cmd::{Cmd, CmdError, Output};
+use shared::pacemaker::ClusterStatus;
+
+/// The sandbox cluster, as seen by a test.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    script: PathBuf,
+    nodes: Vec<String>,
+}
+
+/// Path of the repository checkout.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn script() -> PathBuf {
+    repo_root().join("tests/sandbox/sandbox")
+}
+
+fn sandbox_cmd() -> Cmd {
+    Cmd::new(script()).timeout(Duration::from_secs(120))
+}
+
+impl Sandbox {
+    /// Bring the cluster up with `nodes` nodes (and Ceph when `ceph`), or reuse it if it already
+    /// has that shape. Panics with the script's output when it fails.
+    pub fn up(nodes: u8, ceph: bool) -> Sandbox {
+        let mut c = sandbox_cmd().args(["up", "--nodes", &nodes.to_string()]);
+        if ceph {
+            c = c.arg("--ceph");
+        }
+        let out = c.output().expect("sandbox up runs");
+        assert!(
+            out.status.success(),
+            "sandbox up failed ({}):\n{}\n{}",
+            out.status,
+            out.stdout_str(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Sandbox {
+            script: script(),
+            nodes: (1..=nodes).map(|i| format!("sim{i}")).collect(),
+        }
+    }
+
+    /// Node names, `sim1`..`simN`.
+    pub fn nodes(&self) -> &[String] {
+        &self.nodes
+    }
+
+    /// Tear the cluster down (`sandbox down`).
+    pub fn down(&self) -> Output {
+        let out = sandbox_cmd().arg("down").output().expect("sandbox down runs");
+        assert!(out.status.success(), "sandbox down failed: {out:?}");
+        out
+    }
+
+    /// Run a command inside `node`; returns its output whatever the exit status.
+    pub fn exec(&self, node: &str, argv: &[&str]) -> Result<Output, CmdError> {
+        Cmd::new(&self.script)
+            .args(["exec", node, "--"])
+            .args(argv)
+            .timeout(Duration::from_secs(120))
+            .output()
+    }
+
+    /// Run a command inside `node` and return its stdout; panics (with stderr) if it fails.
+    pub fn exec_ok(&self, node: &str, argv: &[&str]) -> String {
+        let out = self
+            .exec(node, argv)
+            .unwrap_or_else(|e| panic!("{node}: {argv:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{node}: {argv:?} failed ({}): {}{}",
+            out.status,
+            out.stdout_str(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout_str()
+    }
+
+    /// Simulated power failure of `node`.
+    pub fn kill_node(&self, node: &str) {
+        self.run_script(&["kill-node", node]);
+    }
+
+    /// Power `node` on again.
+    pub fn start_node(&self, node: &str) {
+        self.run_script(&["start-node", node]);
+    }
+
+    /// `sandbox env` as key/value pairs.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.run_script(&["env"])
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect()
+    }
+
+    /// One value of `sandbox env`.
+    pub fn env_var(&self, key: &str) -> String {
+        self.env()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("sandbox env has no {key}"))
+    }
+
+    /// A small libvirt domain XML (`sandbox guest-xml`).
+    pub fn guest_xml(&self, name: &str) -> String {
+        self.run_script(&["guest-xml", name])
+    }
+
+    /// Whether `node`'s PID namespace is running.
+    pub fn node_running(&self, node: &str) -> bool {
+        self.run_script(&["status"])
+            .lines()
+            .any(|l| l.starts_with(&format!("{node}: running")))
+    }
+
+    fn run_script(&self, args: &[&str]) -> String {
+        let out = Cmd::new(&self.script)
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap_or_else(|e| panic!("sandbox {args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "sandbox {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout_str()
+    }
+
+    /// `crm_mon --output-as=xml` as seen from `node`, parsed.
+    pub fn crm_mon(&self, node: &str) -> Result<ClusterStatus, String> {
+        let out = self
+            .exec(node, &["crm_mon", "--output-as=xml"])
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "crm_mon on {node}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        ClusterStatus::parse(&out.stdout_str()).map_err(|e| e.to_string())
+    }
+
+    /// The cluster as seen from a running node of the quorate partition (skipping `except`).
+    pub fn quorate_view(&self, except: &[&str]) -> Option<ClusterStatus> {
+        self.nodes
+            .iter()
+            .filter(|n| !except.contains(&n.as_str()))
+            .filter_map(|n| self.crm_mon(n).ok())
+            .find(|s| s.is_quorate())
+    }
+
+    /// Nodes where resource `id` is active, from the quorate partition's view.
+    pub fn running_on(&self, id: &str, except: &[&str]) -> Vec<String> {
+        self.quorate_view(except)
+            .map(|s| {
+                s.where_running(id)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Poll `f` every 200 ms until it returns `Some`, or panic after `timeout` naming `what`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A unique, valid resource name for a test (`prefix` + pid + counter).
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
