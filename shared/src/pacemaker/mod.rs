@@ -32,6 +32,7 @@ pub mod error;
 pub mod output;
 pub mod status;
 pub mod tools;
+pub mod transaction;
 pub mod types;
 pub mod xml;
 
@@ -41,4 +42,5 @@ pub use error::PacemakerError;
 pub use output::{ClusterNode, Membership};
 pub use status::{ClusterStatus, NodeStatus, ResourceStatus};
 pub use tools::{Target, Tools};
+pub use transaction::{Committed, Edit, Plan, Transaction, TransactionError};
 pub use types::{Role, Score};

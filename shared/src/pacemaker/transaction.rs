@@ -1,0 +1,328 @@
+//! CIB transactions: read the CIB, build the change, apply it as one patch that Pacemaker
+//! rejects if someone else changed the configuration meanwhile, retry a bounded number of times.
+//!
+//! One attempt:
+//! 1. `cibadmin --query` → the whole CIB as an [`Element`] tree (and a typed [`Cib`]);
+//! 2. the caller's `edit` changes a copy of the tree (it may also decide nothing needs to change);
+//! 3. the copy's `epoch` is raised by one (`cibadmin --patch` refuses a patch that does not raise
+//!    the version, even on the CIB it was made from);
+//! 4. `crm_diff --original OLD --new NEW` gives the patch. Its source version keeps `admin_epoch`
+//!    and `epoch` but loses `num_updates`: status updates (monitor results, attribute changes)
+//!    bump only `num_updates` and must not make the patch fail, while any configuration change by
+//!    someone else raises `epoch` and must;
+//! 5. `cibadmin --patch` applies it. Exit 103 (the CIB moved on) starts a new attempt from step 1
+//!    with fresh data, after a short pause that grows with each attempt.
+//!
+//! The whole CIB is never replaced, and every change is one `cibadmin --patch`, so Pacemaker
+//! sees either all of it or none of it. [`Transaction::plan`] stops after step 4 and returns
+//! the patch (for `--dry-run`).
+
+use std::fmt;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::cib::{Cib, CibVersion};
+use super::error::PacemakerError;
+use super::tools::Tools;
+use super::xml::Element;
+
+/// Default number of attempts before giving up on a busy CIB.
+pub const DEFAULT_ATTEMPTS: u32 = 8;
+
+/// What an edit decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit<T> {
+    /// Apply the changes made to the tree; `T` is returned to the caller.
+    Change(T),
+    /// Nothing to do (the CIB is already as wanted); `T` is returned to the caller.
+    Unchanged(T),
+}
+
+/// The result of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed<T> {
+    /// What the edit returned (from the attempt that was applied).
+    pub value: T,
+    /// Whether a patch was applied (false when the edit found nothing to change).
+    pub applied: bool,
+    /// The CIB version the change was made against.
+    pub base: CibVersion,
+    /// How many attempts it took (1 when nobody else changed the CIB meanwhile).
+    pub attempts: u32,
+}
+
+/// A planned change, not applied (`--dry-run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<T> {
+    /// What the edit returned.
+    pub value: T,
+    /// The `crm_diff` patch (XML), `None` when nothing would change.
+    pub patch: Option<String>,
+    /// The CIB version the plan was made against.
+    pub base: CibVersion,
+}
+
+/// Why a transaction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransactionError<E: std::error::Error + 'static> {
+    /// The edit refused (bad input, missing resource, ...); nothing was changed.
+    #[error(transparent)]
+    Edit(E),
+    /// Reading, diffing or patching the CIB failed; nothing was changed.
+    #[error(transparent)]
+    Pacemaker(#[from] PacemakerError),
+    /// The CIB kept changing under us; nothing was changed.
+    #[error(
+        "The CIB changed during each of {attempts} attempts to apply the change; nothing was \
+         changed (try again)."
+    )]
+    Conflict {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The deadline passed before the change could be applied; nothing was changed.
+    #[error(
+        "The deadline passed after {attempts} attempts to change the CIB; nothing was changed."
+    )]
+    DeadlinePassed {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A temporary file for `crm_diff` could not be written.
+    #[error("Cannot write the temporary file {path}.")]
+    TempFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A CIB transaction on the live cluster or a CIB file (see [`Tools`]).
+pub struct Transaction<'a> {
+    tools: &'a Tools,
+    deadline: Instant,
+    attempts: u32,
+}
+
+impl fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("target", self.tools.target())
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl<'a> Transaction<'a> {
+    /// A transaction that must finish by `deadline`, with [`DEFAULT_ATTEMPTS`] attempts.
+    pub fn new(tools: &'a Tools, deadline: Instant) -> Transaction<'a> {
+        Transaction {
+            tools,
+            deadline,
+            attempts: DEFAULT_ATTEMPTS,
+        }
+    }
+
+    /// Sets the number of attempts (at least 1).
+    pub fn attempts(mut self, n: u32) -> Transaction<'a> {
+        self.attempts = n.max(1);
+        self
+    }
+
+    /// Reads the CIB, lets `edit` change a copy of its tree, and applies the difference as one
+    /// patch; on a concurrent configuration change, starts again with a fresh CIB. `edit` may
+    /// therefore run several times and must compute its change from the CIB it is given.
+    pub fn apply<T, E>(
+        &self,
+        mut edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
+    ) -> Result<Committed<T>, TransactionError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        let scratch = Scratch::new()?;
+        for attempt in 1..=self.attempts {
+            if Instant::now() >= self.deadline {
+                return Err(TransactionError::DeadlinePassed {
+                    attempts: attempt - 1,
+                });
+            }
+            let step = self.prepare(&scratch, &mut edit)?;
+            let Some(patch) = step.patch else {
+                return Ok(Committed {
+                    value: step.value,
+                    applied: false,
+                    base: step.base,
+                    attempts: attempt,
+                });
+            };
+            let file = scratch.write("patch.xml", &patch)?;
+            match self.tools.cib_patch(&file, self.deadline) {
+                Ok(()) => {
+                    return Ok(Committed {
+                        value: step.value,
+                        applied: true,
+                        base: step.base,
+                        attempts: attempt,
+                    })
+                }
+                Err(PacemakerError::PatchRejected { .. }) if attempt < self.attempts => {
+                    std::thread::sleep(backoff(attempt));
+                }
+                Err(PacemakerError::PatchRejected { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TransactionError::Conflict {
+            attempts: self.attempts,
+        })
+    }
+
+    /// Like [`apply`](Self::apply), but stops before patching: returns the patch that would be
+    /// applied to the CIB as it is now.
+    pub fn plan<T, E>(
+        &self,
+        mut edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
+    ) -> Result<Plan<T>, TransactionError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        let scratch = Scratch::new()?;
+        let step = self.prepare(&scratch, &mut edit)?;
+        Ok(Plan {
+            value: step.value,
+            patch: step.patch,
+            base: step.base,
+        })
+    }
+
+    fn prepare<T, E>(
+        &self,
+        scratch: &Scratch,
+        edit: &mut impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
+    ) -> Result<Step<T>, TransactionError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        let cib = self.tools.cib_query(self.deadline)?;
+        let base = cib.version();
+        let mut new = cib.element().clone();
+        let value = match edit(&cib, &mut new).map_err(TransactionError::Edit)? {
+            Edit::Unchanged(v) => return Ok(Step::unchanged(v, base)),
+            Edit::Change(v) => v,
+        };
+        if &new == cib.element() {
+            return Ok(Step::unchanged(value, base));
+        }
+        new.set_attr("epoch", (base.epoch + 1).to_string());
+        let old_file = scratch.write("old.xml", &cib.element().to_xml())?;
+        let new_file = scratch.write("new.xml", &new.to_xml())?;
+        let patch = self.tools.crm_diff(&old_file, &new_file, self.deadline)?;
+        let patch = match patch {
+            Some(p) => Some(without_num_updates(&p)?),
+            None => None,
+        };
+        Ok(Step { value, patch, base })
+    }
+}
+
+struct Step<T> {
+    value: T,
+    patch: Option<String>,
+    base: CibVersion,
+}
+
+impl<T> Step<T> {
+    fn unchanged(value: T, base: CibVersion) -> Step<T> {
+        Step {
+            value,
+            patch: None,
+            base,
+        }
+    }
+}
+
+/// Removes `num_updates` from the patch's source version, so that status-only updates between
+/// the read and the patch do not make Pacemaker refuse it (configuration changes still do).
+pub fn without_num_updates(patch: &str) -> Result<String, PacemakerError> {
+    let mut diff = Element::parse(patch, "the crm_diff patch")?;
+    if let Some(source) = diff
+        .child_mut("version")
+        .and_then(|v| v.child_mut("source"))
+    {
+        source.remove_attr("num_updates");
+    }
+    Ok(diff.to_xml())
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // 40, 80, 160 ... ms, capped, with a per-process offset so two racing writers spread out
+    let base = 40u64 << attempt.min(5);
+    let jitter = u64::from(std::process::id() % 37) + u64::from(attempt) * 7;
+    Duration::from_millis(base.min(1000) + jitter)
+}
+
+/// A private directory (mode 0700) for the files `crm_diff` and `cibadmin` read; removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new<E: std::error::Error + 'static>() -> Result<Scratch, TransactionError<E>> {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "vmmgr-cib-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|source| TransactionError::TempFile {
+                path: dir.clone(),
+                source,
+            })?;
+        Ok(Scratch { dir })
+    }
+
+    fn write<E: std::error::Error + 'static>(
+        &self,
+        name: &str,
+        text: &str,
+    ) -> Result<PathBuf, TransactionError<E>> {
+        let path = self.dir.join(name);
+        let res = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        res.map_err(|source| TransactionError::TempFile {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+
+    #[cfg(test)]
+    fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+#[path = "transaction_tests.rs"]
+mod tests;
