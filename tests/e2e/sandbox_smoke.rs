@@ -35,7 +35,9 @@ fn primitive_xml(id: &str, config: &str) -> String {
 /// What libvirt on `node` says of domain `name` (`virsh domstate`), or None if it has none.
 fn domstate(sb: &Sandbox, node: &str, name: &str) -> Option<String> {
     let out = sb.exec(node, &["virsh", "-q", "domstate", name]).ok()?;
-    out.status.success().then(|| out.stdout_str().trim().to_string())
+    out.status
+        .success()
+        .then(|| out.stdout_str().trim().to_string())
 }
 
 /// libvirt creates a domain paused and resumes it a moment later: wait for "running".
@@ -69,10 +71,19 @@ fn three_nodes_ceph_live_migration_fencing_and_clean_teardown() {
 
     // Ceph: every node reaches the same cluster with default client settings.
     let img = unique_name("smoke");
-    sb.exec_ok("sim1", &["rbd", "create", "--size", "8M", &format!("rbd/{img}")]);
+    sb.exec_ok(
+        "sim1",
+        &["rbd", "create", "--size", "8M", &format!("rbd/{img}")],
+    );
     let listed = sb.exec_ok("sim3", &["rbd", "ls", "--format", "json"]);
-    assert!(listed.contains(&format!("\"{img}\"")), "sim3 sees {img}: {listed}");
-    sb.exec_ok("sim2", &["rbd", "rm", "--no-progress", &format!("rbd/{img}")]);
+    assert!(
+        listed.contains(&format!("\"{img}\"")),
+        "sim3 sees {img}: {listed}"
+    );
+    sb.exec_ok(
+        "sim2",
+        &["rbd", "rm", "--no-progress", &format!("rbd/{img}")],
+    );
 
     // A tiny KVM guest under Pacemaker.
     let vm = unique_name("smokevm");
@@ -138,7 +149,10 @@ fn three_nodes_ceph_live_migration_fencing_and_clean_teardown() {
     });
     eprintln!("recovered on {survivor} {:?} after the kill", t2.elapsed());
     wait_running(&sb, &survivor, &vm);
-    let fenced = sb.exec_ok(&survivor, &["stonith_admin", "--history", dst, "--output-as=xml"]);
+    let fenced = sb.exec_ok(
+        &survivor,
+        &["stonith_admin", "--history", dst, "--output-as=xml"],
+    );
     assert!(
         fenced.contains(&format!("target=\"{dst}\"")) && fenced.contains("status=\"success\""),
         "fencing of {dst} recorded: {fenced}"

@@ -64,7 +64,10 @@ impl Sandbox {
 
     /// Tear the cluster down (`sandbox down`).
     pub fn down(&self) -> Output {
-        let out = sandbox_cmd().arg("down").output().expect("sandbox down runs");
+        let out = sandbox_cmd()
+            .arg("down")
+            .output()
+            .expect("sandbox down runs");
         assert!(out.status.success(), "sandbox down failed: {out:?}");
         out
     }
