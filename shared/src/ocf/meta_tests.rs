@@ -156,7 +156,10 @@ fn internal_dtd_rejects_what_the_official_schema_rejects() {
     for bad in [
         xml.replacen("timeout=\"", "x-timeout=\"", 1),
         xml.replace("<content type=\"boolean\"", "<content type=\"numeric\""),
-        xml.replace("<shortdesc lang=\"en\">Sample agent</shortdesc>", "<bogus/>"),
+        xml.replace(
+            "<shortdesc lang=\"en\">Sample agent</shortdesc>",
+            "<bogus/>",
+        ),
     ] {
         assert!(xmllint_relaxng(&bad, &official_schema()).is_err(), "{bad}");
         assert!(xmllint_dtd(&bad).is_err(), "{bad}");

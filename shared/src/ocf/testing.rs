@@ -66,7 +66,11 @@ fn xmllint(xml: &str, args: &[&OsStr]) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` failed ({}):\n{}{}",
-            Cmd::new("xmllint").arg("--noout").args(args).arg("-").cmdline(),
+            Cmd::new("xmllint")
+                .arg("--noout")
+                .args(args)
+                .arg("-")
+                .cmdline(),
             out.status,
             out.stdout_str(),
             String::from_utf8_lossy(&out.stderr)
@@ -87,7 +91,10 @@ pub fn assert_valid_meta(meta: &AgentMeta) {
     );
     let xml = meta.to_xml();
     if let Err(e) = xmllint_dtd(&xml) {
-        panic!("meta-data of {} is invalid: {e}\n--- XML ---\n{xml}", meta.name);
+        panic!(
+            "meta-data of {} is invalid: {e}\n--- XML ---\n{xml}",
+            meta.name
+        );
     }
     for schema in [official_schema(), PathBuf::from(PCS_SCHEMA)] {
         if let Err(e) = xmllint_relaxng(&xml, &schema) {
