@@ -1,0 +1,209 @@
+//! monitor / status: one connection, one `virDomainGetInfo` round trip; nothing spawned in the
+//! steady state (utilization only when it changed, config saved only when configured and
+//! changed).
+//!
+//! | libvirt says | code |
+//! |---|---|
+//! | no such domain, shut off | 7 |
+//! | running, blocked, paused, in shutdown | 0 (then `monitor_scripts`) |
+//! | crashed, pmsuspended | 1 with the state as reason |
+//! | no state / unknown | retried until the deadline, then 1 |
+//! | no answer | see [`crate::libvirt_ops`]: `/proc` fallback, else 1 |
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use shared::cmd::Cmd;
+use shared::libvirt::{Connection, DomainState, DomainStatus, LibvirtError};
+use shared::ocf::{OcfError, OcfRc};
+
+use crate::libvirt_ops::{generic, Name, Vd, FALLBACK_RESERVE};
+use crate::{config, utilization};
+
+/// What libvirt says about the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Active (running, blocked, paused, in shutdown).
+    Active(DomainStatus),
+    /// Not defined, or shut off.
+    Stopped,
+}
+
+/// Reads the state, retrying "no state" until `deadline`; crashed and pmsuspended are errors.
+pub fn observe(
+    conn: &Connection,
+    name: &str,
+    deadline: Instant,
+) -> Result<Seen, Result<LibvirtError, OcfError>> {
+    loop {
+        let st = match conn.domain_status(name, deadline) {
+            Ok(None) => return Ok(Seen::Stopped),
+            Ok(Some(st)) => st,
+            Err(e) => return Err(Ok(e)),
+        };
+        match st.state {
+            s if s.is_active() => return Ok(Seen::Active(st)),
+            DomainState::Shutoff => return Ok(Seen::Stopped),
+            DomainState::Crashed | DomainState::PmSuspended => {
+                return Err(Err(OcfError::generic(format!(
+                    "domain {name} is {}",
+                    st.state
+                ))))
+            }
+            other => {
+                if Instant::now() + Duration::from_millis(500) >= deadline {
+                    return Err(Err(OcfError::generic(format!(
+                        "libvirt reports {other} for domain {name} until the deadline"
+                    ))));
+                }
+                thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+}
+
+/// The answer when libvirt cannot be asked (see [`crate::libvirt_ops`]).
+pub fn libvirt_unavailable(vd: &Vd<'_>, name: &str, e: &LibvirtError) -> Result<OcfRc, OcfError> {
+    if let Some(pid) = vd.qemu_process(name) {
+        vd.warn(format!(
+            "{}; qemu process {pid} of domain {name} is alive: reporting it running",
+            shared::ocf::error_chain(e)
+        ));
+        return Ok(OcfRc::Success);
+    }
+    if vd.ctx.is_probe() && vd.libvirt_absent() {
+        return Err(OcfError::installed(format!(
+            "libvirt is not installed on this node, so domain {name} cannot run here"
+        )));
+    }
+    Err(generic(
+        e,
+        format!("cannot determine the state of domain {name}"),
+    ))
+}
+
+/// Runs the `monitor_scripts`; the first failure is an `OCF_ERR_GENERIC` with its output.
+pub fn run_scripts(vd: &Vd<'_>, name: &str) -> Result<(), OcfError> {
+    for script in &vd.s.monitor_scripts {
+        let out = Cmd::new(script).deadline(vd.ctx.deadline).output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                return Err(OcfError::generic(format!(
+                    "monitor command \"{script}\" for domain {name} returned {} with output: {}{}",
+                    o.status,
+                    o.stdout_str().trim(),
+                    o.stderr_tail()
+                )))
+            }
+            Err(e) => {
+                return Err(OcfError::from_error(OcfRc::ErrGeneric, &e)
+                    .context(format!("monitor command for domain {name}")))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Saves the inactive XML of a running domain to `config` when `save_config_on_stop` is set
+/// and the XML changed (problems are warnings, as in the heartbeat agent).
+pub fn save_config(vd: &Vd<'_>, conn: &Connection, name: &str) {
+    if !vd.s.save_config_on_stop {
+        return;
+    }
+    let deadline = vd.deadline_minus(FALLBACK_RESERVE);
+    let xml = match conn.xml(name, true, deadline) {
+        Ok(Some(x)) => x,
+        Ok(None) => return,
+        Err(e) => {
+            vd.warn(format!(
+                "cannot save the configuration of domain {name}: {e}"
+            ));
+            return;
+        }
+    };
+    if let Err(e) = shared::libvirt::DomainXml::parse(&xml) {
+        vd.warn(format!(
+            "domain {name} config failed to validate after dump ({e}); skipping the config update"
+        ));
+        return;
+    }
+    match config::write_if_changed(&vd.s.config, &xml) {
+        Ok(false) => {}
+        Ok(true) => {
+            vd.info(format!(
+                "saved domain {name}'s configuration to {}",
+                vd.s.config.display()
+            ));
+            if vd.s.sync_config_on_stop {
+                if let Err(e) = Cmd::new("csync2")
+                    .arg("-x")
+                    .arg(&vd.s.config)
+                    .deadline(deadline)
+                    .run()
+                {
+                    vd.warn(format!("syncing {} failed: {e}", vd.s.config.display()));
+                }
+            }
+        }
+        Err(e) => vd.warn(format!("cannot write {}: {e}", vd.s.config.display())),
+    }
+}
+
+/// Checks a known domain: state, then (when active) scripts, utilization and config saving.
+pub fn check(vd: &Vd<'_>, name: &str) -> Result<OcfRc, OcfError> {
+    let deadline = vd.deadline_minus(FALLBACK_RESERVE);
+    let conn = match vd.connect(deadline) {
+        Ok(c) => c,
+        Err(e) => return libvirt_unavailable(vd, name, &e),
+    };
+    match observe(&conn, name, deadline) {
+        Ok(Seen::Stopped) => Ok(OcfRc::NotRunning),
+        Ok(Seen::Active(st)) => {
+            run_scripts(vd, name)?;
+            utilization::update(vd, &st);
+            save_config(vd, &conn, name);
+            Ok(OcfRc::Success)
+        }
+        Err(Ok(e)) if e.is_unreachable() => libvirt_unavailable(vd, name, &e),
+        Err(Ok(e)) => Err(generic(
+            &e,
+            format!("cannot determine the state of domain {name}"),
+        )),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+/// The monitor action.
+pub fn run(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
+    let probe = vd.ctx.is_probe();
+    match vd.resolve(probe) {
+        Name::Known { name, .. } => check(vd, &name),
+        Name::Unknown { why, .. } => unknown_name(vd, probe, &why),
+    }
+}
+
+fn unknown_name(vd: &Vd<'_>, probe: bool, why: &str) -> Result<OcfRc, OcfError> {
+    if probe && vd.libvirt_absent() {
+        return Err(OcfError::installed(format!(
+            "{why}, and libvirt is not installed on this node"
+        )));
+    }
+    match vd.nothing_unaccounted_runs() {
+        Ok(true) => {
+            vd.info(format!(
+                "{why}; the domain name is unknown, but no domain this agent cannot account for \
+                 is active here: not running"
+            ));
+            Ok(OcfRc::NotRunning)
+        }
+        Ok(false) => Err(OcfError::generic(format!(
+            "{why}; the domain name is unknown on this node and libvirt runs domains that may \
+             be it: cannot tell whether it runs here"
+        ))),
+        Err(e) => Err(generic(
+            &e,
+            format!("{why}; the domain name is unknown and libvirt cannot list domains"),
+        )),
+    }
+}

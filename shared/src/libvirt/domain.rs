@@ -1,0 +1,606 @@
+//! Domain states and the domain operations of [`Connection`].
+
+use std::fmt;
+use std::time::Instant;
+
+use virt::connect::Connect;
+use virt::domain::{Domain, DomainState as VirtState, MigrateParameters};
+use virt::enumutil::Enum;
+use virt::sys;
+
+use super::conn::Connection;
+use super::error::{LibvirtError, VirtError};
+
+/// A domain's state, from `virDomainState` (libvirt `include/libvirt/libvirt-domain.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainState {
+    /// `VIR_DOMAIN_NOSTATE`: libvirt cannot tell (seen on a migration target mid-flight).
+    NoState,
+    /// `VIR_DOMAIN_RUNNING`.
+    Running,
+    /// `VIR_DOMAIN_BLOCKED`: blocked on a resource (running for our purposes).
+    Blocked,
+    /// `VIR_DOMAIN_PAUSED`: paused by a user or by a migration.
+    Paused,
+    /// `VIR_DOMAIN_SHUTDOWN`: being shut down.
+    ShuttingDown,
+    /// `VIR_DOMAIN_SHUTOFF`: defined but not running.
+    Shutoff,
+    /// `VIR_DOMAIN_CRASHED`.
+    Crashed,
+    /// `VIR_DOMAIN_PMSUSPENDED`: suspended by guest power management.
+    PmSuspended,
+    /// A value this build does not know (newer libvirt), or the call failed.
+    Unknown(u32),
+}
+
+impl DomainState {
+    /// Maps `virt`'s state enum.
+    pub fn from_virt(state: Enum<VirtState, sys::virDomainState>) -> DomainState {
+        match state {
+            Enum::Known(VirtState::NoState) => DomainState::NoState,
+            Enum::Known(VirtState::Running) => DomainState::Running,
+            Enum::Known(VirtState::Blocked) => DomainState::Blocked,
+            Enum::Known(VirtState::Paused) => DomainState::Paused,
+            Enum::Known(VirtState::Shutdown) => DomainState::ShuttingDown,
+            Enum::Known(VirtState::Shutoff) => DomainState::Shutoff,
+            Enum::Known(VirtState::Crashed) => DomainState::Crashed,
+            Enum::Known(VirtState::PMSuspended) => DomainState::PmSuspended,
+            Enum::Unknown(raw) => DomainState::Unknown(raw),
+        }
+    }
+
+    /// Returns true for the states in which the domain is consuming a qemu process and counts
+    /// as running for the cluster: running, blocked, paused, shutting down (like the heartbeat
+    /// agent's `running|paused|idle|blocked|"in shutdown"`).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            DomainState::Running
+                | DomainState::Blocked
+                | DomainState::Paused
+                | DomainState::ShuttingDown
+        )
+    }
+
+    /// Returns the name `virsh domstate` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainState::NoState => "no state",
+            DomainState::Running => "running",
+            DomainState::Blocked => "blocked",
+            DomainState::Paused => "paused",
+            DomainState::ShuttingDown => "in shutdown",
+            DomainState::Shutoff => "shut off",
+            DomainState::Crashed => "crashed",
+            DomainState::PmSuspended => "pmsuspended",
+            DomainState::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for DomainState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DomainState::Unknown(raw) => write!(f, "unknown state {raw}"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+/// What one `virDomainGetInfo` round trip says about a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainStatus {
+    /// The state.
+    pub state: DomainState,
+    /// Current number of vCPUs.
+    pub vcpus: u32,
+    /// Maximum memory, KiB.
+    pub max_mem_kib: u64,
+}
+
+/// A mode of `virDomainShutdownFlags` (`virsh shutdown --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShutdownMode {
+    /// `acpi`: ACPI power button.
+    Acpi,
+    /// `agent`: the qemu guest agent.
+    Agent,
+    /// `initctl`: LXC init control.
+    Initctl,
+    /// `signal`: a signal to the container's init.
+    Signal,
+    /// `paravirt`: the Xen paravirtual channel.
+    Paravirt,
+}
+
+impl ShutdownMode {
+    /// All modes with their `virsh` names.
+    pub const ALL: [(&'static str, ShutdownMode); 5] = [
+        ("acpi", ShutdownMode::Acpi),
+        ("agent", ShutdownMode::Agent),
+        ("initctl", ShutdownMode::Initctl),
+        ("signal", ShutdownMode::Signal),
+        ("paravirt", ShutdownMode::Paravirt),
+    ];
+
+    /// Parses a `virsh` mode name.
+    pub fn parse(name: &str) -> Option<ShutdownMode> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+    }
+
+    /// The libvirt flag bit.
+    pub fn bits(self) -> u32 {
+        match self {
+            ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
+            ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
+            ShutdownMode::Initctl => sys::VIR_DOMAIN_SHUTDOWN_INITCTL,
+            ShutdownMode::Signal => sys::VIR_DOMAIN_SHUTDOWN_SIGNAL,
+            ShutdownMode::Paravirt => sys::VIR_DOMAIN_SHUTDOWN_PARAVIRT,
+        }
+    }
+}
+
+/// A `virDomainMigrateFlags` bit, named after the `virsh migrate` option that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MigrateFlag {
+    /// `--live`: `VIR_MIGRATE_LIVE`.
+    Live,
+    /// `--p2p`: `VIR_MIGRATE_PEER2PEER`.
+    PeerToPeer,
+    /// `--tunnelled`: `VIR_MIGRATE_TUNNELLED`.
+    Tunnelled,
+    /// `--persistent`: `VIR_MIGRATE_PERSIST_DEST`.
+    PersistDest,
+    /// `--undefinesource`: `VIR_MIGRATE_UNDEFINE_SOURCE`.
+    UndefineSource,
+    /// `--suspend`: `VIR_MIGRATE_PAUSED`.
+    Paused,
+    /// `--copy-storage-all`: `VIR_MIGRATE_NON_SHARED_DISK`.
+    NonSharedDisk,
+    /// `--copy-storage-inc`: `VIR_MIGRATE_NON_SHARED_INC`.
+    NonSharedInc,
+    /// `--change-protection`: `VIR_MIGRATE_CHANGE_PROTECTION`.
+    ChangeProtection,
+    /// `--unsafe`: `VIR_MIGRATE_UNSAFE`.
+    Unsafe,
+    /// `--compressed`: `VIR_MIGRATE_COMPRESSED`.
+    Compressed,
+    /// `--abort-on-error`: `VIR_MIGRATE_ABORT_ON_ERROR`.
+    AbortOnError,
+    /// `--auto-converge`: `VIR_MIGRATE_AUTO_CONVERGE`.
+    AutoConverge,
+    /// `--rdma-pin-all`: `VIR_MIGRATE_RDMA_PIN_ALL`.
+    RdmaPinAll,
+    /// `--postcopy`: `VIR_MIGRATE_POSTCOPY`.
+    Postcopy,
+    /// `--tls`: `VIR_MIGRATE_TLS`.
+    Tls,
+    /// `--parallel`: `VIR_MIGRATE_PARALLEL`.
+    Parallel,
+}
+
+impl MigrateFlag {
+    /// The libvirt flag bit.
+    pub fn bits(self) -> u32 {
+        match self {
+            MigrateFlag::Live => sys::VIR_MIGRATE_LIVE,
+            MigrateFlag::PeerToPeer => sys::VIR_MIGRATE_PEER2PEER,
+            MigrateFlag::Tunnelled => sys::VIR_MIGRATE_TUNNELLED,
+            MigrateFlag::PersistDest => sys::VIR_MIGRATE_PERSIST_DEST,
+            MigrateFlag::UndefineSource => sys::VIR_MIGRATE_UNDEFINE_SOURCE,
+            MigrateFlag::Paused => sys::VIR_MIGRATE_PAUSED,
+            MigrateFlag::NonSharedDisk => sys::VIR_MIGRATE_NON_SHARED_DISK,
+            MigrateFlag::NonSharedInc => sys::VIR_MIGRATE_NON_SHARED_INC,
+            MigrateFlag::ChangeProtection => sys::VIR_MIGRATE_CHANGE_PROTECTION,
+            MigrateFlag::Unsafe => sys::VIR_MIGRATE_UNSAFE,
+            MigrateFlag::Compressed => sys::VIR_MIGRATE_COMPRESSED,
+            MigrateFlag::AbortOnError => sys::VIR_MIGRATE_ABORT_ON_ERROR,
+            MigrateFlag::AutoConverge => sys::VIR_MIGRATE_AUTO_CONVERGE,
+            MigrateFlag::RdmaPinAll => sys::VIR_MIGRATE_RDMA_PIN_ALL,
+            MigrateFlag::Postcopy => sys::VIR_MIGRATE_POSTCOPY,
+            MigrateFlag::Tls => sys::VIR_MIGRATE_TLS,
+            MigrateFlag::Parallel => sys::VIR_MIGRATE_PARALLEL,
+        }
+    }
+}
+
+/// Where a migration goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrateTarget {
+    /// Managed migration (`virsh migrate` without `--p2p`): this process opens the destination
+    /// libvirt URI and calls `virDomainMigrate3`.
+    Managed {
+        /// The destination libvirt URI, e.g. `qemu+tcp://node2/system`.
+        dest_uri: String,
+    },
+    /// Peer-to-peer (`--p2p`): the source libvirtd connects to `dest_uri` itself
+    /// (`virDomainMigrateToURI3`).
+    PeerToPeer {
+        /// The destination libvirt URI.
+        dest_uri: String,
+    },
+}
+
+/// One migration: the flags and the `virTypedParameter`s the agent sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrateRequest {
+    /// The flags.
+    pub flags: Vec<MigrateFlag>,
+    /// `VIR_MIGRATE_PARAM_URI`: the hypervisor data URI, e.g. `tcp://node2-mig:49152`.
+    pub data_uri: Option<String>,
+    /// `VIR_MIGRATE_PARAM_BANDWIDTH`, MiB/s.
+    pub bandwidth_mib: Option<u64>,
+    /// `VIR_MIGRATE_PARAM_LISTEN_ADDRESS`.
+    pub listen_address: Option<String>,
+    /// `VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS`.
+    pub parallel_connections: Option<i32>,
+    /// `VIR_MIGRATE_PARAM_COMPRESSION` (comma-separated methods are split).
+    pub compression: Option<String>,
+    /// `VIR_MIGRATE_PARAM_TLS_DESTINATION`.
+    pub tls_destination: Option<String>,
+}
+
+impl MigrateRequest {
+    /// The OR of all flag bits.
+    pub fn flag_bits(&self) -> u32 {
+        self.flags.iter().fold(0, |acc, f| acc | f.bits())
+    }
+
+    fn parameters(&self) -> MigrateParameters {
+        MigrateParameters {
+            uri: self.data_uri.clone(),
+            bandwidth: self.bandwidth_mib,
+            listen_address: self.listen_address.clone(),
+            parallel_connections: self.parallel_connections,
+            compression: self.compression.clone(),
+            tls_destination: self.tls_destination.clone(),
+            ..MigrateParameters::default()
+        }
+    }
+}
+
+fn lookup(conn: &Connect, name: &str) -> Result<Option<Domain>, virt::error::Error> {
+    match conn.lookup_domain_by_name(name) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if VirtError(e.clone()).is_no_domain() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn owned(name: &str) -> String {
+    name.to_owned()
+}
+
+impl Connection {
+    /// Looks the domain up and reads its state, vCPUs and memory (`virDomainGetInfo`).
+    /// `Ok(None)`: no such domain.
+    pub fn domain_status(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<DomainStatus>, LibvirtError> {
+        let n = owned(name);
+        self.call(
+            &format!("reading the state of domain {name}"),
+            deadline,
+            move |c| {
+                let Some(dom) = lookup(c, &n)? else {
+                    return Ok(None);
+                };
+                match dom.info() {
+                    Ok(info) => Ok(Some(DomainStatus {
+                        state: DomainState::from_virt(info.state),
+                        vcpus: info.nr_virt_cpu,
+                        max_mem_kib: info.max_mem,
+                    })),
+                    // The domain went away between lookup and info.
+                    Err(e) if VirtError(e.clone()).is_no_domain() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+    }
+
+    /// Returns whether the domain is defined persistently; `Ok(None)`: no such domain.
+    pub fn is_persistent(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<bool>, LibvirtError> {
+        let n = owned(name);
+        self.call(
+            &format!("checking whether domain {name} is persistent"),
+            deadline,
+            move |c| match lookup(c, &n)? {
+                Some(d) => d.is_persistent().map(Some),
+                None => Ok(None),
+            },
+        )
+    }
+
+    /// The names of all active domains.
+    pub fn active_domain_names(&self, deadline: Instant) -> Result<Vec<String>, LibvirtError> {
+        self.call("listing active domains", deadline, |c| {
+            c.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?
+                .iter()
+                .map(Domain::name)
+                .collect()
+        })
+    }
+
+    /// The hypervisor URI libvirt actually connected to (`virConnectGetURI`).
+    pub fn actual_uri(&self, deadline: Instant) -> Result<String, LibvirtError> {
+        self.call("reading the connection URI", deadline, |c| c.uri())
+    }
+
+    /// Starts a transient domain from `xml` (`virDomainCreateXML`, like `virsh create`).
+    pub fn create(&self, name: &str, xml: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let x = xml.to_owned();
+        self.call(&format!("creating domain {name}"), deadline, move |c| {
+            c.create_domain_xml(&x, sys::VIR_DOMAIN_NONE).map(drop)
+        })
+    }
+
+    /// Defines `xml` persistently (`virsh define`).
+    pub fn define(&self, name: &str, xml: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let x = xml.to_owned();
+        self.call(&format!("defining domain {name}"), deadline, move |c| {
+            c.define_domain_xml(&x).map(drop)
+        })
+    }
+
+    /// Starts the defined domain `name` (`virsh start`).
+    pub fn start_defined(&self, name: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let n = owned(name);
+        self.call(&format!("starting domain {name}"), deadline, move |c| {
+            c.lookup_domain_by_name(&n)?.create()
+        })
+    }
+
+    /// Restores a domain saved with `virsh save` (`virDomainRestore`).
+    pub fn restore(&self, path: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let p = path.to_owned();
+        self.call(&format!("restoring {path}"), deadline, move |c| {
+            c.restore_domain(&p)
+        })
+    }
+
+    /// Asks the guest to shut down (`virDomainShutdownFlags` with the OR of `modes`; none =
+    /// the hypervisor's default). `Ok(false)`: the domain is not running or does not exist.
+    pub fn shutdown(
+        &self,
+        name: &str,
+        modes: &[ShutdownMode],
+        deadline: Instant,
+    ) -> Result<bool, LibvirtError> {
+        let n = owned(name);
+        let flags = modes.iter().fold(0, |acc, m| acc | m.bits());
+        self.call(
+            &format!("shutting down domain {name}"),
+            deadline,
+            move |c| {
+                let Some(d) = lookup(c, &n)? else {
+                    return Ok(false);
+                };
+                match d.shutdown_flags(flags) {
+                    Ok(()) => Ok(true),
+                    Err(e) if VirtError(e.clone()).is_operation_invalid() => Ok(false),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+    }
+
+    /// Destroys (powers off) the domain. `Ok(false)`: it was not running or does not exist,
+    /// which is also a success for a stop.
+    pub fn destroy(&self, name: &str, deadline: Instant) -> Result<bool, LibvirtError> {
+        let n = owned(name);
+        self.call(&format!("destroying domain {name}"), deadline, move |c| {
+            let Some(d) = lookup(c, &n)? else {
+                return Ok(false);
+            };
+            match d.destroy() {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    let ve = VirtError(e.clone());
+                    if ve.is_no_domain() || ve.is_operation_invalid() {
+                        Ok(false)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The domain's XML; `inactive_secure` gives `dumpxml --inactive --security-info`.
+    /// `Ok(None)`: no such domain.
+    pub fn xml(
+        &self,
+        name: &str,
+        inactive_secure: bool,
+        deadline: Instant,
+    ) -> Result<Option<String>, LibvirtError> {
+        let n = owned(name);
+        let flags = if inactive_secure {
+            sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE
+        } else {
+            0
+        };
+        self.call(
+            &format!("reading the XML of domain {name}"),
+            deadline,
+            move |c| match lookup(c, &n)? {
+                Some(d) => d.xml_desc(flags).map(Some),
+                None => Ok(None),
+            },
+        )
+    }
+
+    /// Sets the maximum downtime of the domain's migrations, ms
+    /// (`virDomainMigrateSetMaxDowntime`).
+    pub fn set_max_downtime(
+        &self,
+        name: &str,
+        ms: u64,
+        deadline: Instant,
+    ) -> Result<(), LibvirtError> {
+        let n = owned(name);
+        self.call(
+            &format!("setting the migration downtime of domain {name}"),
+            deadline,
+            move |c| c.lookup_domain_by_name(&n)?.migrate_set_max_downtime(ms, 0),
+        )
+    }
+
+    /// Migrates the domain (always adding nothing to `req.flags`; callers choose `--live`).
+    /// Blocks until libvirt reports the end of the migration or `deadline`.
+    pub fn migrate(
+        &self,
+        name: &str,
+        target: &MigrateTarget,
+        req: &MigrateRequest,
+        deadline: Instant,
+    ) -> Result<(), LibvirtError> {
+        let n = owned(name);
+        let params = req.parameters();
+        let flags = req.flag_bits();
+        let target = target.clone();
+        let dest = match &target {
+            MigrateTarget::Managed { dest_uri } | MigrateTarget::PeerToPeer { dest_uri } => {
+                dest_uri.clone()
+            }
+        };
+        self.call(
+            &format!("migrating domain {name} to {dest}"),
+            deadline,
+            move |c| {
+                let dom = c.lookup_domain_by_name(&n)?;
+                match target {
+                    MigrateTarget::Managed { dest_uri } => {
+                        let dconn = Connect::open(Some(&dest_uri))?;
+                        dom.migrate3(&dconn, params, flags).map(drop)
+                    }
+                    MigrateTarget::PeerToPeer { dest_uri } => dom.migrate_to_uri3(
+                        Some(&dest_uri),
+                        params,
+                        flags | sys::VIR_MIGRATE_PEER2PEER,
+                    ),
+                }
+            },
+        )
+    }
+
+    /// Starts (if inactive) or refreshes (if active) the storage pool `pool`.
+    pub fn ensure_pool(&self, pool: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let p = owned(pool);
+        self.call(
+            &format!("starting storage pool {pool}"),
+            deadline,
+            move |c| {
+                let sp = c.lookup_storage_pool_by_name(&p)?;
+                if sp.is_active()? {
+                    sp.refresh(0)
+                } else {
+                    sp.create(0)
+                }
+            },
+        )
+    }
+
+    /// Starts the virtual network `net` unless it is active.
+    pub fn ensure_network(&self, net: &str, deadline: Instant) -> Result<(), LibvirtError> {
+        let n = owned(net);
+        self.call(&format!("starting network {net}"), deadline, move |c| {
+            let nw = c.lookup_network_by_name(&n)?;
+            if nw.is_active()? {
+                Ok(())
+            } else {
+                nw.create()
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_states() {
+        for s in [
+            DomainState::Running,
+            DomainState::Blocked,
+            DomainState::Paused,
+            DomainState::ShuttingDown,
+        ] {
+            assert!(s.is_active(), "{s}");
+        }
+        for s in [
+            DomainState::NoState,
+            DomainState::Shutoff,
+            DomainState::Crashed,
+            DomainState::PmSuspended,
+            DomainState::Unknown(99),
+        ] {
+            assert!(!s.is_active(), "{s}");
+        }
+    }
+
+    #[test]
+    fn maps_virt_states() {
+        assert_eq!(
+            DomainState::from_virt(Enum::Known(VirtState::Shutdown)),
+            DomainState::ShuttingDown
+        );
+        assert_eq!(
+            DomainState::from_virt(Enum::Known(VirtState::PMSuspended)),
+            DomainState::PmSuspended
+        );
+        assert_eq!(
+            DomainState::from_virt(Enum::Unknown(u32::MAX)),
+            DomainState::Unknown(u32::MAX)
+        );
+        assert_eq!(DomainState::ShuttingDown.to_string(), "in shutdown");
+        assert_eq!(DomainState::Unknown(9).to_string(), "unknown state 9");
+    }
+
+    #[test]
+    fn shutdown_modes_and_flags() {
+        assert_eq!(ShutdownMode::parse("agent"), Some(ShutdownMode::Agent));
+        assert_eq!(ShutdownMode::parse("reboot"), None);
+        assert_eq!(ShutdownMode::Acpi.bits(), 1);
+        let req = MigrateRequest {
+            flags: vec![
+                MigrateFlag::Live,
+                MigrateFlag::PeerToPeer,
+                MigrateFlag::AutoConverge,
+            ],
+            ..MigrateRequest::default()
+        };
+        assert_eq!(req.flag_bits(), 1 | 2 | 8192);
+    }
+
+    #[test]
+    fn test_driver_round_trip() {
+        // libvirt's built-in test driver: no daemon needed.
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        let c = Connection::open(Some("test:///default"), deadline).expect("test driver");
+        let st = c
+            .domain_status("test", deadline)
+            .unwrap()
+            .expect("domain test");
+        assert_eq!(st.state, DomainState::Running);
+        assert!(st.vcpus >= 1 && st.max_mem_kib > 0);
+        assert_eq!(c.domain_status("nope", deadline).unwrap(), None);
+        assert_eq!(c.active_domain_names(deadline).unwrap(), ["test"]);
+        assert!(c.destroy("test", deadline).unwrap());
+        assert!(!c.destroy("nope", deadline).unwrap());
+        let st = c.domain_status("test", deadline).unwrap().unwrap();
+        assert_eq!(st.state, DomainState::Shutoff);
+        assert!(!c.destroy("test", deadline).unwrap(), "already off");
+        let past = Instant::now() - std::time::Duration::from_millis(1);
+        assert!(c.domain_status("test", past).unwrap_err().is_timeout());
+    }
+}

@@ -1,0 +1,44 @@
+//! libvirt through the `virt` crate, with a deadline on every call.
+//!
+//! # Why a worker thread
+//!
+//! The libvirt client library has no timeout of its own: when `libvirtd` is frozen (stopped by
+//! a signal, deadlocked, or stuck on lost storage), `virConnectOpen` connects to the Unix socket
+//! (the kernel accepts the connection into the listen backlog) and then waits for the RPC reply
+//! forever. libvirt's keepalive would notice, but it only works with a running libvirt event
+//! loop, which would cost a thread anyway and only detects a dead peer after
+//! `interval × count` seconds.
+//!
+//! [`Connection`] therefore owns its `virt::connect::Connect` on a dedicated thread; each call is
+//! a closure sent to that thread, and the caller waits for the answer only until the deadline it
+//! passes. When a call does not answer in time the caller gets [`LibvirtError::Timeout`] and the
+//! connection is marked hung: every later call fails at once with [`LibvirtError::Hung`]
+//! instead of queueing behind the stuck one. **The stuck thread is left behind**: an OCF agent
+//! exits within seconds and the kernel then closes the socket, so nothing leaks beyond the
+//! process. Long-running programs must not use this module for many calls against a hung
+//! daemon, since every hung call keeps one thread.
+//!
+//! # Contents
+//!
+//! - [`Connection`]: open with a deadline, then [`Connection::call`] any `virt` code;
+//!   typed helpers for the operations the VirtualDomain agent needs (lookup and state, create,
+//!   shutdown with modes, destroy, XML, migration, storage pools and networks).
+//! - [`DomainState`]: libvirt's domain states as a typed enum, and what they mean for a cluster
+//!   ([`DomainState::is_active`]).
+//! - [`xml`]: pure reading of domain XML (name, UUID, vCPUs, memory, pools, networks).
+//! - [`process`]: the qemu process of a domain found through `/proc`, for when libvirtd cannot
+//!   answer (qemu driver on the local host only).
+//! - [`LibvirtError`]: the one error type of the module.
+
+mod conn;
+mod domain;
+mod error;
+pub mod process;
+pub mod xml;
+
+pub use conn::Connection;
+pub use domain::{
+    DomainState, DomainStatus, MigrateFlag, MigrateRequest, MigrateTarget, ShutdownMode,
+};
+pub use error::{LibvirtError, VirtError};
+pub use xml::{check_domain_name, parse_domain_xml, DomainXml};
