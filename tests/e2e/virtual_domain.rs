@@ -122,10 +122,14 @@ impl Drop for Killed<'_> {
         let _ = self
             .sb
             .exec(&self.node, &["/usr/sbin/libvirtd", "--listen", "-d"]);
-        let _ = wait_for(Duration::from_secs(10), "libvirtd to answer", || {
-            let out = self.sb.exec(&self.node, &["virsh", "-q", "uri"]).ok()?;
-            out.status.success().then_some(())
-        });
+        // no panic here: this may run while a failed test unwinds
+        for _ in 0..50 {
+            let up = self.sb.exec(&self.node, &["virsh", "-q", "uri"]);
+            if up.is_ok_and(|o| o.status.success()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

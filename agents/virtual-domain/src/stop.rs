@@ -171,7 +171,7 @@ fn stop_known(vd: &Vd<'_>, name: &str) -> Result<OcfRc, OcfError> {
         match conn.shutdown(name, &vd.s.shutdown_modes, graceful_until) {
             Ok(_) => {}
             Err(e) if e.is_unreachable() => return without_libvirt(vd, name, &e),
-            Err(e) => vd.warn(format!("{}", shared::ocf::error_chain(&e))),
+            Err(e) => vd.warn(shared::ocf::error_chain(&e)),
         }
     }
     match wait_stopped(&conn, name, graceful_until) {

@@ -1,0 +1,483 @@
+//! The command line: clap types only. Verbs are hyphenated; SEAPATH `vm_manager` spellings
+//! (`get_metadata`, `--metadata_name`, ...) are accepted as aliases.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_CODES_HELP;
+
+/// Manage highly available VMs on Pacemaker and Ceph RBD.
+#[derive(Debug, Parser)]
+#[command(name = "vm-mgr", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Work on this CIB XML file instead of the live cluster (CIB_file).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cib_file: Option<PathBuf>,
+    /// Print the CIB patch and the storage actions; change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Do not use Ceph: list and status see only the CIB; verbs needing storage refuse.
+    #[arg(long, global = true)]
+    pub no_storage: bool,
+    /// RBD pool (default from the configuration file, else "rbd").
+    #[arg(long, global = true, value_name = "POOL")]
+    pub pool: Option<String>,
+    /// Ceph configuration file (default from the configuration file, else Ceph's own).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ceph_conf: Option<PathBuf>,
+    /// Ceph client id, without "client." (default from the configuration file, else "admin").
+    #[arg(long, global = true, value_name = "ID")]
+    pub ceph_id: Option<String>,
+    /// vm-mgr configuration file (default /etc/vm-mgr/vm-mgr.conf if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More messages (repeat for more).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// The verb.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text and tables.
+    Text,
+    /// JSON with stable keys.
+    Json,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a VM's disks into RBD, store its XML and settings, and enable it.
+    Create(Box<CreateArgs>),
+    /// Disable a VM and delete its images, group and metadata.
+    Remove(NameArg),
+    /// Put the VM's CIB fragment (kept in RBD metadata) into the cluster, and start it.
+    Enable(EnableArgs),
+    /// Stop the VM and take its resources and constraints out of the cluster, keeping them.
+    Disable(NameArg),
+    /// Set the VM's target role to Started and wait until it runs.
+    Start(NameArg),
+    /// Set the VM's target role to Stopped and wait until it is stopped.
+    Stop(StopArgs),
+    /// Show the state of a VM and the node it runs on.
+    Status(NameArg),
+    /// List every VM with its state and node.
+    List,
+    /// Print one user metadata value of a VM.
+    #[command(alias = "get_metadata")]
+    GetMetadata(GetMetadataArgs),
+    /// Set one user metadata value of a VM.
+    #[command(alias = "set_metadata")]
+    SetMetadata(SetMetadataArgs),
+    /// List the metadata keys of a VM.
+    #[command(alias = "list_metadata")]
+    ListMetadata(ListMetadataArgs),
+    /// Cluster overview: nodes, quorum, DC, which VMs run where, utilization.
+    Info,
+}
+
+impl Command {
+    /// The verb as typed in hyphenated form.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Create(_) => "create",
+            Command::Remove(_) => "remove",
+            Command::Enable(_) => "enable",
+            Command::Disable(_) => "disable",
+            Command::Start(_) => "start",
+            Command::Stop(_) => "stop",
+            Command::Status(_) => "status",
+            Command::List => "list",
+            Command::GetMetadata(_) => "get-metadata",
+            Command::SetMetadata(_) => "set-metadata",
+            Command::ListMetadata(_) => "list-metadata",
+            Command::Info => "info",
+        }
+    }
+}
+
+/// `-n/--name`.
+#[derive(Debug, Clone, Args)]
+pub struct NameArg {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+}
+
+/// `create`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// libvirt domain XML.
+    #[arg(long, value_name = "FILE")]
+    pub xml: PathBuf,
+    /// System disk image (qcow2 or raw, detected).
+    #[arg(short, long, value_name = "FILE")]
+    pub image: PathBuf,
+    /// Additional disk image (repeatable).
+    #[arg(
+        long = "additional-disk",
+        alias = "additional_disk",
+        value_name = "FILE"
+    )]
+    pub additional_disk: Vec<PathBuf>,
+    /// Bus of the disks written into the XML.
+    #[arg(long, alias = "disk_bus", default_value = "virtio", value_parser = ["virtio", "scsi", "sata", "ide"])]
+    pub disk_bus: String,
+    /// Do not enable (no Pacemaker resources).
+    #[arg(long)]
+    pub disable: bool,
+    /// Enable but do not start.
+    #[arg(long)]
+    pub nostart: bool,
+    /// Replace an existing VM of that name.
+    #[arg(long)]
+    pub force: bool,
+    /// Allow live migration (meta allow-migrate=true).
+    #[arg(long, alias = "enable_live_migration")]
+    pub enable_live_migration: bool,
+    /// User of the migration URI.
+    #[arg(long, alias = "migration_user", value_name = "USER")]
+    pub migration_user: Option<String>,
+    /// migrate_to timeout in seconds.
+    #[arg(
+        long,
+        visible_alias = "migration-to-timeout",
+        alias = "migrate_to_timeout",
+        default_value_t = 120,
+        value_name = "SECONDS"
+    )]
+    pub migrate_to_timeout: u32,
+    /// Stop timeout in seconds.
+    #[arg(
+        long,
+        alias = "stop_timeout",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub stop_timeout: u32,
+    /// Maximum live migration downtime in milliseconds.
+    #[arg(
+        long,
+        alias = "migration_downtime",
+        default_value_t = 0,
+        value_name = "MS"
+    )]
+    pub migration_downtime: u32,
+    /// Resource priority.
+    #[arg(long, default_value_t = 0)]
+    pub priority: i32,
+    /// Run only on this node.
+    #[arg(
+        long,
+        alias = "pinned_host",
+        value_name = "NODE",
+        conflicts_with = "preferred_host"
+    )]
+    pub pinned_host: Option<String>,
+    /// Prefer this node.
+    #[arg(long, alias = "preferred_host", value_name = "NODE")]
+    pub preferred_host: Option<String>,
+    /// User metadata (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub metadata: Vec<String>,
+    /// Extra VirtualDomain parameters.
+    #[arg(long, alias = "pacemaker_params", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_params: Vec<String>,
+    /// Extra meta attributes.
+    #[arg(long, alias = "pacemaker_meta", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_meta: Vec<String>,
+    /// Utilization attributes.
+    #[arg(long, alias = "pacemaker_utilization", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_utilization: Vec<String>,
+    /// Accepted for SEAPATH compatibility: progress is always shown on a terminal.
+    #[arg(short = 'p', long, hide = true)]
+    pub progress: bool,
+}
+
+/// `enable`.
+#[derive(Debug, Clone, Args)]
+pub struct EnableArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Do not start the VM.
+    #[arg(long)]
+    pub nostart: bool,
+}
+
+/// `stop`.
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Power the VM off at once instead of shutting it down.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `get-metadata`.
+#[derive(Debug, Clone, Args)]
+pub struct GetMetadataArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// The key.
+    #[arg(long, alias = "metadata_name", value_name = "KEY")]
+    pub metadata_name: String,
+}
+
+/// `set-metadata`.
+#[derive(Debug, Clone, Args)]
+pub struct SetMetadataArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// The key.
+    #[arg(long, alias = "metadata_name", value_name = "KEY")]
+    pub metadata_name: String,
+    /// The value.
+    #[arg(long, alias = "metadata_value", value_name = "VALUE")]
+    pub metadata_value: String,
+}
+
+/// `list-metadata`.
+#[derive(Debug, Clone, Args)]
+pub struct ListMetadataArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Also show vm-mgr's internal keys.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Cli {
+    /// The VM name the verb acts on, if any.
+    pub fn vm_name(&self) -> Option<&str> {
+        match &self.command {
+            Command::Create(a) => Some(&a.name),
+            Command::Remove(a) | Command::Disable(a) | Command::Start(a) | Command::Status(a) => {
+                Some(&a.name)
+            }
+            Command::Enable(a) => Some(&a.name),
+            Command::Stop(a) => Some(&a.name),
+            Command::GetMetadata(a) => Some(&a.name),
+            Command::SetMetadata(a) => Some(&a.name),
+            Command::ListMetadata(a) => Some(&a.name),
+            Command::List | Command::Info => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("vm-mgr").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn the_field_example_parses() {
+        let cli = parse(&[
+            "create",
+            "--name",
+            "NAME",
+            "--xml",
+            "cfg.xml",
+            "--image",
+            "disk.qcow2",
+            "--disable",
+            "--force",
+            "--enable-live-migration",
+            "--migration-user",
+            "virtu",
+            "--migration-to-timeout",
+            "180",
+        ]);
+        let Command::Create(c) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(c.name, "NAME");
+        assert_eq!(c.xml, PathBuf::from("cfg.xml"));
+        assert_eq!(c.image, PathBuf::from("disk.qcow2"));
+        assert!(c.disable && c.force && c.enable_live_migration && !c.nostart);
+        assert_eq!(c.migration_user.as_deref(), Some("virtu"));
+        assert_eq!(c.migrate_to_timeout, 180);
+        assert_eq!(c.stop_timeout, 30);
+        assert_eq!(c.disk_bus, "virtio");
+    }
+
+    #[test]
+    fn create_flags_and_repeatables() {
+        let cli = parse(&[
+            "create",
+            "-n",
+            "vm1",
+            "--xml",
+            "x",
+            "-i",
+            "d.raw",
+            "--additional-disk",
+            "a.qcow2",
+            "--additional-disk",
+            "b.qcow2",
+            "--migrate-to-timeout",
+            "99",
+            "--stop-timeout",
+            "45",
+            "--migration-downtime",
+            "300",
+            "--priority",
+            "5",
+            "--pinned-host",
+            "sim1",
+            "--metadata",
+            "a=1",
+            "b=2",
+            "--metadata",
+            "c=3",
+            "--pacemaker-params",
+            "force_stop=true",
+            "--pacemaker-meta",
+            "resource-stickiness=50",
+            "--pacemaker-utilization",
+            "cpu=2",
+            "--disk-bus",
+            "scsi",
+            "-p",
+        ]);
+        let Command::Create(c) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(c.additional_disk.len(), 2);
+        assert_eq!(c.metadata, ["a=1", "b=2", "c=3"]);
+        assert_eq!(c.migrate_to_timeout, 99);
+        assert_eq!(c.stop_timeout, 45);
+        assert_eq!(c.migration_downtime, 300);
+        assert_eq!(c.priority, 5);
+        assert_eq!(c.pinned_host.as_deref(), Some("sim1"));
+        assert_eq!(c.disk_bus, "scsi");
+    }
+
+    #[test]
+    fn pinned_and_preferred_conflict_and_bad_bus_fails() {
+        for args in [
+            &[
+                "vm-mgr",
+                "create",
+                "-n",
+                "a",
+                "--xml",
+                "x",
+                "-i",
+                "y",
+                "--pinned-host",
+                "a",
+                "--preferred-host",
+                "b",
+            ][..],
+            &[
+                "vm-mgr",
+                "create",
+                "-n",
+                "a",
+                "--xml",
+                "x",
+                "-i",
+                "y",
+                "--disk-bus",
+                "usb",
+            ],
+            &["vm-mgr", "create", "-n", "a", "--xml", "x"],
+            &["vm-mgr", "status"],
+            &["vm-mgr", "frobnicate"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn seapath_underscore_spellings_are_aliases() {
+        let cli = parse(&["get_metadata", "-n", "a", "--metadata_name", "k"]);
+        assert!(matches!(cli.command, Command::GetMetadata(ref g) if g.metadata_name == "k"));
+        let cli = parse(&[
+            "set_metadata",
+            "--name",
+            "a",
+            "--metadata_name",
+            "k",
+            "--metadata_value",
+            "v",
+        ]);
+        assert!(matches!(cli.command, Command::SetMetadata(ref s) if s.metadata_value == "v"));
+        let cli = parse(&["list_metadata", "-n", "a"]);
+        assert_eq!(cli.command.verb(), "list-metadata");
+        let cli = parse(&[
+            "create",
+            "-n",
+            "a",
+            "--xml",
+            "x",
+            "-i",
+            "y",
+            "--migrate_to_timeout",
+            "7",
+        ]);
+        assert!(matches!(cli.command, Command::Create(ref c) if c.migrate_to_timeout == 7));
+    }
+
+    #[test]
+    fn every_verb_and_the_global_flags_parse() {
+        for (args, verb) in [
+            (&["remove", "-n", "a"][..], "remove"),
+            (&["enable", "-n", "a", "--nostart"], "enable"),
+            (&["disable", "-n", "a"], "disable"),
+            (&["start", "-n", "a"], "start"),
+            (&["stop", "-n", "a", "-f"], "stop"),
+            (&["status", "-n", "a"], "status"),
+            (&["list"], "list"),
+            (&["info"], "info"),
+            (&["list-metadata", "-n", "a", "--all"], "list-metadata"),
+        ] {
+            assert_eq!(parse(args).command.verb(), verb);
+        }
+        let cli = parse(&[
+            "list",
+            "--output",
+            "json",
+            "--cib-file",
+            "/tmp/cib.xml",
+            "--dry-run",
+            "--pool",
+            "vms",
+            "--ceph-conf",
+            "/etc/ceph/x.conf",
+            "--ceph-id",
+            "libvirt",
+            "-vv",
+        ]);
+        assert_eq!(cli.output, OutputFormat::Json);
+        assert_eq!(cli.cib_file, Some(PathBuf::from("/tmp/cib.xml")));
+        assert!(cli.dry_run);
+        assert_eq!(cli.pool.as_deref(), Some("vms"));
+        assert_eq!(cli.ceph_id.as_deref(), Some("libvirt"));
+        assert_eq!(cli.verbose, 2);
+        let cli = parse(&["--output", "json", "status", "-n", "x"]);
+        assert_eq!(cli.vm_name(), Some("x"));
+    }
+}

@@ -1,0 +1,350 @@
+//! `create`: check everything first (name, XML, images, nodes, duplicates), then import the
+//! images into an RBD group, rewrite the XML's disks to RBD network disks, validate it, store
+//! XML, settings and CIB fragment in the system image's metadata, and enable the VM unless
+//! `--disable`. A failure after the first change undoes everything done so far.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::CreateArgs;
+use crate::ctx::Ctx;
+use crate::domain::{self, RbdDisks};
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::output::Outcome;
+use crate::storage::StorageError;
+use crate::vm::{self, Settings, VmIds};
+
+/// A checked create request: everything needed, nothing changed yet.
+struct Plan {
+    ids: VmIds,
+    /// (file, format, image), system disk first.
+    disks: Vec<(PathBuf, String, String)>,
+    base_xml: String,
+    final_xml: String,
+    settings: Settings,
+    user_meta: BTreeMap<String, String>,
+    fragment: Fragment,
+    replace: bool,
+    warnings: Vec<String>,
+}
+
+/// Runs `create`.
+pub fn run(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
+    let plan = check(ctx, a)?;
+    for w in &plan.warnings {
+        ctx.progress.say(&format!("warning: {w}"));
+    }
+    let name = plan.ids.name().to_owned();
+    if ctx.dry_run {
+        return Ok(dry_run(ctx, a, &plan));
+    }
+    if plan.replace {
+        ctx.progress
+            .say(&format!("{name}: replacing the existing VM (--force)"));
+        super::remove::run(ctx, &name)?;
+    }
+    let mut done = Done::default();
+    if let Err(e) = store(ctx, &plan, &mut done) {
+        let undo = undo(ctx, &plan.ids, &done);
+        return Err(Error::Undone {
+            what: format!("Creating VM {name}"),
+            undo,
+            source: Box::new(e),
+        });
+    }
+    if a.disable {
+        return Ok(Outcome::new(
+            json!({"name": name, "state": crate::state::VmState::Disabled, "node": null, "created": true}),
+            format!("{name}: created (disabled)\n"),
+        ));
+    }
+    match super::enable::enable_fragment(ctx, &name, &plan.fragment, a.nostart) {
+        Ok(mut out) => {
+            if let Some(o) = out.json.as_object_mut() {
+                o.insert("created".into(), json!(true));
+            }
+            out.text = out.text.replacen(": enable:", ": created:", 1);
+            Ok(out)
+        }
+        Err(e) => {
+            let undo = match super::remove::run(ctx, &name) {
+                Ok(_) => "the VM was removed again".to_owned(),
+                Err(u) => format!("removing it again failed too: {u}"),
+            };
+            Err(Error::Undone {
+                what: format!("Enabling the new VM {name}"),
+                undo,
+                source: Box::new(e),
+            })
+        }
+    }
+}
+
+/// Checks the request and computes everything; changes nothing.
+fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
+    let ids = VmIds::new(&a.name);
+    if let Some(u) = &a.migration_user {
+        let ok = u.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && u.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(Error::invalid(format!(
+                "Invalid migration user {u:?}: it must match ^[a-z][-a-z0-9]*$."
+            )));
+        }
+    }
+    for node in a.pinned_host.iter().chain(&a.preferred_host) {
+        vm::validate_node_name(node)?;
+    }
+    let user_meta = vm::parse_pairs("--metadata", &a.metadata)?;
+    for k in user_meta.keys() {
+        vm::validate_user_key(k)?;
+    }
+    let settings = Settings {
+        live_migration: a.enable_live_migration,
+        migration_user: a.migration_user.clone(),
+        migration_transport: ctx.config.migration_transport.clone(),
+        migrate_to_timeout: a.migrate_to_timeout,
+        stop_timeout: a.stop_timeout,
+        migration_downtime: a.migration_downtime,
+        priority: a.priority,
+        pinned_host: a.pinned_host.clone(),
+        preferred_host: a.preferred_host.clone(),
+        disk_bus: a.disk_bus.clone(),
+        additional_disks: a.additional_disk.len(),
+        disk_guard: ctx.config.disk_guard,
+        hypervisor: ctx.config.hypervisor.clone(),
+        pacemaker_params: vm::parse_pairs("--pacemaker-params", &a.pacemaker_params)?,
+        pacemaker_meta: vm::parse_pairs("--pacemaker-meta", &a.pacemaker_meta)?,
+        pacemaker_utilization: vm::parse_pairs(
+            "--pacemaker-utilization",
+            &a.pacemaker_utilization,
+        )?,
+        ..Settings::default()
+    };
+    let base_xml = std::fs::read_to_string(&a.xml).map_err(|source| Error::ReadFile {
+        path: a.xml.clone(),
+        source,
+    })?;
+    let what = a.xml.display().to_string();
+    shared::pacemaker::xml::Element::parse(&base_xml, &what).map_err(|e| Error::DomainXml {
+        what: what.clone(),
+        detail: e.to_string(),
+    })?;
+    if !ctx.storage.available() {
+        return Err(StorageError::Disabled.into());
+    }
+    let mut disks = Vec::new();
+    for (i, path) in std::iter::once(&a.image)
+        .chain(&a.additional_disk)
+        .enumerate()
+    {
+        let format = ctx.storage.probe_format(path)?;
+        let image = if i == 0 {
+            ids.system_image()
+        } else {
+            ids.data_image(i - 1)
+        };
+        disks.push((path.clone(), format, image));
+    }
+    let (cib, _) = super::read_cluster(ctx)?;
+    for node in a.pinned_host.iter().chain(&a.preferred_host) {
+        if cib.node(node).is_none() {
+            return Err(Error::invalid(format!(
+                "Node {node} is not a node of the cluster."
+            )));
+        }
+    }
+    let replace = fragment::in_cib(cib.element(), &a.name)
+        || ctx.storage.image_exists(&ids.system_image())?
+        || ctx.storage.list_groups()?.contains(&ids.rbd_group());
+    if replace && !a.force {
+        return Err(Error::AlreadyExists {
+            name: a.name.clone(),
+        });
+    }
+    let mons = ctx.storage.mon_hosts()?;
+    let client = ctx.storage.client_id().to_owned();
+    let secret = match &ctx.config.secret_uuid {
+        Some(u) => u.clone(),
+        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
+            Error::invalid(format!(
+                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
+                 define one, or set secret-uuid in the configuration file."
+            ))
+        })?,
+    };
+    let images: Vec<String> = disks.iter().map(|d| d.2.clone()).collect();
+    let final_xml = domain::rewrite(
+        &base_xml,
+        &what,
+        &a.name,
+        &RbdDisks {
+            pool: ctx.storage.pool(),
+            images: &images,
+            bus: &a.disk_bus,
+            client_id: &client,
+            secret_uuid: Some(&secret),
+            mons: &mons,
+        },
+    )?;
+    let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
+    let fragment = fragment::build(&ids, &settings, ctx.storage.pool(), "Stopped");
+    Ok(Plan {
+        ids,
+        disks,
+        base_xml,
+        final_xml,
+        settings,
+        user_meta,
+        fragment,
+        replace,
+        warnings,
+    })
+}
+
+fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
+    let pool = ctx.storage.pool();
+    let name = plan.ids.name();
+    let group = plan.ids.rbd_group();
+    let mut actions = Vec::new();
+    if plan.replace {
+        actions.push(format!("remove the existing VM {name} (--force)"));
+    }
+    actions.push(format!("create RBD group {pool}/{group}"));
+    for (path, format, image) in &plan.disks {
+        actions.push(format!(
+            "import {} ({format}) into {pool}/{image}",
+            path.display()
+        ));
+        actions.push(format!("add {pool}/{image} to group {pool}/{group}"));
+    }
+    let mut keys = vec![
+        vm::META_XML,
+        vm::META_VM_NAME,
+        vm::META_BASE_XML,
+        vm::META_SETTINGS,
+        vm::META_FRAGMENT,
+    ];
+    keys.extend(plan.user_meta.keys().map(String::as_str));
+    actions.push(format!(
+        "set metadata {} on {pool}/{}",
+        keys.join(", "),
+        plan.ids.system_image()
+    ));
+    let patch = if a.disable {
+        None
+    } else if plan.replace {
+        actions.push(format!(
+            "enable {name} (CIB patch computed after the replacement)"
+        ));
+        None
+    } else {
+        let role = if a.nostart { "Stopped" } else { "Started" };
+        let mut probe = Vec::new();
+        let planned = super::change(ctx, |_cib, tree| {
+            probe = fragment::insert(tree, &plan.fragment, role)?;
+            Ok(shared::pacemaker::Edit::Change(()))
+        });
+        match planned {
+            Ok(c) => c.patch,
+            Err(e) => {
+                actions.push(format!("enable {name}: would fail: {e}"));
+                None
+            }
+        }
+    };
+    let mut out = super::dry_run_outcome(name, "create", &actions, patch.as_deref());
+    if let Some(o) = out.json.as_object_mut() {
+        o.insert("domain_xml".into(), json!(plan.final_xml));
+    }
+    out
+}
+
+/// What has been changed so far (for the undo).
+#[derive(Debug, Default)]
+struct Done {
+    group: bool,
+    images: Vec<String>,
+}
+
+/// The storage part of create.
+fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
+    let s = &ctx.storage;
+    let pool = s.pool().to_owned();
+    let name = plan.ids.name();
+    let group = plan.ids.rbd_group();
+    s.create_group(&group)?;
+    done.group = true;
+    for (path, format, image) in &plan.disks {
+        // Recorded first: a failed import may leave a partial image behind.
+        done.images.push(image.clone());
+        import(ctx, path, format, image, &pool)?;
+        s.group_add(&group, image)?;
+    }
+    let system = plan.ids.system_image();
+    let mut meta: Vec<(&str, String)> = vec![
+        (vm::META_VM_NAME, name.to_owned()),
+        (vm::META_BASE_XML, plan.base_xml.clone()),
+        (vm::META_SETTINGS, plan.settings.to_json()),
+        (vm::META_FRAGMENT, plan.fragment.to_xml()),
+    ];
+    meta.extend(plan.user_meta.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    // The XML last: an image with `xml` is a complete VM.
+    meta.push((vm::META_XML, plan.final_xml.clone()));
+    for (k, v) in meta {
+        s.meta_set(&system, k, &v)?;
+    }
+    Ok(())
+}
+
+fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
+    let name = format!("{} → {pool}/{image}", path.display());
+    ctx.progress.say(&format!("Importing {name} ({format})"));
+    let start = Instant::now();
+    let mut tick = || {
+        ctx.progress
+            .tick(&format!("Importing {name}: {}s", start.elapsed().as_secs()));
+    };
+    let res = ctx.storage.import(path, format, image, &mut tick);
+    ctx.progress.end_ticks();
+    res?;
+    ctx.progress.say(&format!(
+        "Imported {name} in {:.1}s",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// Undoes the storage part; returns what was done, for the message.
+fn undo(ctx: &Ctx, ids: &VmIds, done: &Done) -> String {
+    let s = &ctx.storage;
+    let group = ids.rbd_group();
+    let mut problems = Vec::new();
+    for image in done.images.iter().rev() {
+        let _ = s.group_remove(&group, image);
+        match s.remove_image(image) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => problems.push(format!("image {image}: {e}")),
+        }
+    }
+    if done.group {
+        if let Err(e) = s.remove_group(&group) {
+            problems.push(format!("group {group}: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        format!(
+            "removed {} image(s){}",
+            done.images.len(),
+            if done.group { " and the RBD group" } else { "" }
+        )
+    } else {
+        format!("cleaning up failed: {}", problems.join("; "))
+    }
+}

@@ -1,0 +1,81 @@
+//! `disable -n NAME`: stop the VM (and wait), keep its exact CIB fragment (resources and every
+//! constraint naming them) in RBD metadata, and take it out of the CIB in one transaction.
+
+use serde_json::json;
+use shared::pacemaker::xml::Element;
+use shared::pacemaker::{Cib, Edit};
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment, FragmentError};
+use crate::output::Outcome;
+use crate::state::VmState;
+use crate::vm::{VmIds, META_FRAGMENT};
+
+/// Runs `disable`.
+pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
+    let ids = VmIds::new(name);
+    let system = ids.system_image();
+    let (cib, _) = super::read_cluster(ctx)?;
+    if !fragment::in_cib(cib.element(), name) {
+        return match super::in_storage(ctx, name)? {
+            Some(true) => Ok(Outcome::new(
+                json!({"name": name, "state": VmState::Disabled, "node": null, "changed": false}),
+                format!("{name}: already disabled\n"),
+            )),
+            _ => Err(Error::NoSuchVm {
+                name: name.to_owned(),
+            }),
+        };
+    }
+    if !ctx.storage.image_exists(&system)? {
+        return Err(Error::invalid(format!(
+            "VM {name} has no image {}/{system} to keep its CIB fragment in; nothing was changed.",
+            ctx.storage.pool()
+        )));
+    }
+    let remove = |_: &Cib, tree: &mut Element| -> Result<Edit<Fragment>, FragmentError> {
+        Ok(Edit::Change(fragment::remove(tree, name)?))
+    };
+    if ctx.dry_run {
+        let plan = super::change(ctx, remove)?;
+        let actions = vec![
+            format!("stop {name} (target-role Stopped) and wait until it is stopped"),
+            format!(
+                "keep the CIB fragment (constraints: {}) in metadata {META_FRAGMENT} of {}/{system}",
+                plan.value.constraint_ids().join(", "),
+                ctx.storage.pool()
+            ),
+        ];
+        return Ok(super::dry_run_outcome(
+            name,
+            "disable",
+            &actions,
+            plan.patch.as_deref(),
+        ));
+    }
+    super::set_role(ctx, name, "Stopped")?;
+    super::wait_state(
+        ctx,
+        name,
+        VmState::Stopped,
+        super::wait_budget(&cib, name, "stop"),
+    )?;
+    // Keep the fragment before taking it out, so that a crash in between loses nothing ...
+    let (now, _) = super::read_cluster(ctx)?;
+    let before = fragment::extract(now.element(), name);
+    if let Some(f) = &before {
+        ctx.storage.meta_set(&system, META_FRAGMENT, &f.to_xml())?;
+    }
+    let removed = super::change(ctx, remove)?.value;
+    // ... and keep exactly what was taken out, if it changed meanwhile.
+    if before.as_ref() != Some(&removed) {
+        ctx.storage
+            .meta_set(&system, META_FRAGMENT, &removed.to_xml())?;
+    }
+    let kept = removed.constraint_ids();
+    Ok(Outcome::new(
+        json!({"name": name, "state": VmState::Disabled, "node": null, "changed": true, "constraints_kept": kept}),
+        format!("{name}: disabled (kept constraints: {})\n", kept.join(", ")),
+    ))
+}

@@ -1,0 +1,108 @@
+//! `enable -n NAME [--nostart]`: put the VM's CIB fragment, kept in RBD metadata (as create or
+//! disable left it, constraints included), back into the cluster in one transaction, then wait
+//! until it runs.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use shared::pacemaker::Edit;
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::output::Outcome;
+use crate::state::VmState;
+use crate::vm::{Settings, VmIds, META_FRAGMENT, META_SETTINGS};
+
+/// Runs `enable`.
+pub fn run(ctx: &Ctx, name: &str, nostart: bool) -> Result<Outcome> {
+    let ids = VmIds::new(name);
+    let meta = ctx
+        .storage
+        .meta_list(&ids.system_image())
+        .map_err(super::vm_storage_error(name))?;
+    let fragment = stored_fragment(name, &meta, ctx.storage.pool())?;
+    enable_fragment(ctx, name, &fragment, nostart)
+}
+
+/// The fragment kept for VM `name`, or one built from its settings.
+pub fn stored_fragment(
+    name: &str,
+    meta: &BTreeMap<String, String>,
+    pool: &str,
+) -> Result<Fragment> {
+    if let Some(xml) = meta.get(META_FRAGMENT) {
+        return Fragment::parse(xml, name).map_err(|e| Error::Stored {
+            name: name.to_owned(),
+            what: "CIB fragment",
+            detail: e.to_string(),
+        });
+    }
+    let Some(json) = meta.get(META_SETTINGS) else {
+        return Err(Error::Stored {
+            name: name.to_owned(),
+            what: "metadata",
+            detail: format!(
+                "neither {META_FRAGMENT} nor {META_SETTINGS} is set (not made by vm-mgr?)"
+            ),
+        });
+    };
+    let settings = Settings::from_json(name, json)?;
+    Ok(fragment::build(
+        &VmIds::new(name),
+        &settings,
+        pool,
+        "Stopped",
+    ))
+}
+
+/// Inserts `fragment` in one transaction and waits for the VM to start (unless `nostart`).
+pub fn enable_fragment(
+    ctx: &Ctx,
+    name: &str,
+    fragment: &Fragment,
+    nostart: bool,
+) -> Result<Outcome> {
+    let role = if nostart { "Stopped" } else { "Started" };
+    let change = super::change(ctx, |_cib, tree| {
+        if fragment::in_cib(tree, name) {
+            return Ok(Edit::Unchanged(None));
+        }
+        Ok(Edit::Change(Some(fragment::insert(tree, fragment, role)?)))
+    })?;
+    if ctx.dry_run {
+        return Ok(super::dry_run_outcome(
+            name,
+            "enable",
+            &[],
+            change.patch.as_deref(),
+        ));
+    }
+    let Some(dropped) = change.value else {
+        let st = super::current_status(ctx, name)?;
+        let mut out = super::state_outcome("enable", &st, json!({"changed": false}));
+        out.text = format!("{name}: already enabled ({})\n", st.state);
+        return Ok(out);
+    };
+    for id in &dropped {
+        ctx.progress.say(&format!(
+            "warning: constraint {id} was not restored: a resource it names no longer exists"
+        ));
+    }
+    let st = if nostart {
+        super::current_status(ctx, name)?
+    } else {
+        let (cib, _) = super::read_cluster(ctx)?;
+        super::wait_state(
+            ctx,
+            name,
+            VmState::Started,
+            super::wait_budget(&cib, name, "start"),
+        )?
+    };
+    Ok(super::state_outcome(
+        "enable",
+        &st,
+        json!({"changed": true, "dropped_constraints": dropped}),
+    ))
+}

@@ -1,0 +1,50 @@
+//! `list`: every VM (from RBD and the CIB) with its state and node. External calls: one
+//! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::output::{table, Outcome};
+use crate::state::{cib_vms, status_of};
+use crate::vm::validate_name;
+
+/// Runs `list`.
+pub fn run(ctx: &Ctx) -> Result<Outcome> {
+    let (cib, mon) = super::read_cluster(ctx)?;
+    let images: BTreeSet<String> = ctx.storage.list_images()?.into_iter().collect();
+    let mut names: Vec<String> = cib_vms(&cib);
+    for image in &images {
+        if let Some(name) = image.strip_prefix("system_") {
+            if validate_name(name).is_ok() && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    let stored = ctx.storage.available();
+    let all: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let in_storage = stored.then(|| images.contains(&format!("system_{n}")));
+            status_of(n, &cib, &mon, in_storage)
+        })
+        .collect();
+    let json = json!(all
+        .iter()
+        .map(|s| json!({"name": s.name, "state": s.state, "node": s.node}))
+        .collect::<Vec<_>>());
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.state.to_string(),
+                s.node.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Ok(Outcome::new(json, table(&["NAME", "STATE", "NODE"], &rows)))
+}

@@ -1,0 +1,296 @@
+//! One module per verb; each reads top to bottom: check the input, load the VM, do the
+//! storage work, build the CIB change, apply it as one transaction, wait, report.
+//! The helpers every verb shares are here.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shared::pacemaker::xml::Element;
+use shared::pacemaker::{Cib, ClusterStatus, Edit, Transaction};
+
+use crate::cli::{Cli, Command};
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment::FragmentError;
+use crate::output::Outcome;
+use crate::state::{status_of, VmState, VmStatus};
+use crate::storage::StorageError;
+use crate::vm::VmIds;
+
+pub mod create;
+pub mod disable;
+pub mod enable;
+pub mod info;
+pub mod list;
+pub mod metadata;
+pub mod remove;
+pub mod start;
+pub mod status;
+pub mod stop;
+
+/// Runs the verb of `cli`.
+pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
+    if let Some(name) = cli.vm_name() {
+        crate::vm::validate_name(name)?;
+    }
+    match &cli.command {
+        Command::Create(a) => create::run(ctx, a),
+        Command::Remove(a) => remove::run(ctx, &a.name),
+        Command::Enable(a) => enable::run(ctx, &a.name, a.nostart),
+        Command::Disable(a) => disable::run(ctx, &a.name),
+        Command::Start(a) => start::run(ctx, &a.name),
+        Command::Stop(a) => stop::run(ctx, &a.name, a.force),
+        Command::Status(a) => status::run(ctx, &a.name),
+        Command::List => list::run(ctx),
+        Command::GetMetadata(a) => metadata::get(ctx, &a.name, &a.metadata_name),
+        Command::SetMetadata(a) => metadata::set(ctx, &a.name, &a.metadata_name, &a.metadata_value),
+        Command::ListMetadata(a) => metadata::list(ctx, &a.name, a.all),
+        Command::Info => info::run(ctx),
+    }
+}
+
+/// The result of a CIB change: applied, or only planned with `--dry-run`.
+#[derive(Debug)]
+pub struct Change<T> {
+    /// What the edit returned.
+    pub value: T,
+    /// The patch (dry run), if something would change.
+    pub patch: Option<String>,
+    /// Whether a patch was applied.
+    pub applied: bool,
+}
+
+/// Applies `edit` as one CIB transaction, or plans it with `--dry-run`.
+pub fn change<T>(
+    ctx: &Ctx,
+    edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, FragmentError>,
+) -> Result<Change<T>> {
+    let tx = Transaction::new(&ctx.tools, ctx.cib_deadline());
+    if ctx.dry_run {
+        let plan = tx.plan(edit)?;
+        return Ok(Change {
+            value: plan.value,
+            patch: plan.patch,
+            applied: false,
+        });
+    }
+    let done = tx.apply(edit)?;
+    Ok(Change {
+        value: done.value,
+        patch: None,
+        applied: done.applied,
+    })
+}
+
+/// The CIB and the cluster status, read now.
+pub fn read_cluster(ctx: &Ctx) -> Result<(Cib, ClusterStatus)> {
+    let deadline = ctx.cib_deadline();
+    let cib = ctx.tools.cib_query(deadline)?;
+    let mon = ctx.tools.crm_mon_xml(deadline)?;
+    Ok((cib, mon))
+}
+
+/// Whether the VM's system image exists (`None` with `--no-storage`).
+pub fn in_storage(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
+    if !ctx.storage.available() {
+        return Ok(None);
+    }
+    Ok(Some(
+        ctx.storage.image_exists(&VmIds::new(name).system_image())?,
+    ))
+}
+
+/// The VM's status now.
+pub fn current_status(ctx: &Ctx, name: &str) -> Result<VmStatus> {
+    let (cib, mon) = read_cluster(ctx)?;
+    let stored = in_storage(ctx, name)?;
+    Ok(status_of(name, &cib, &mon, stored))
+}
+
+/// A storage "not found" on the VM's image means there is no such VM.
+pub fn vm_storage_error(name: &str) -> impl Fn(StorageError) -> Error + '_ {
+    move |e| match e {
+        StorageError::NotFound { .. } => Error::NoSuchVm {
+            name: name.to_owned(),
+        },
+        other => Error::Storage(other),
+    }
+}
+
+/// Parses a CIB op timeout ("120s", "2min", "90", "1500ms"; bare numbers are seconds).
+pub fn parse_op_timeout(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit.trim() {
+        "" | "s" | "sec" => Duration::from_secs(n),
+        "ms" | "msec" => Duration::from_millis(n),
+        "m" | "min" => Duration::from_secs(n * 60),
+        "h" | "hr" => Duration::from_secs(n * 3600),
+        _ => return None,
+    })
+}
+
+/// How long to wait for `op` (start or stop) of the VM: its members' op timeouts (20 s for a
+/// member without one, Pacemaker's default), plus a margin for the cluster to react.
+pub fn wait_budget(cib: &Cib, name: &str, op: &str) -> Duration {
+    let Some(group) = cib.resource(name) else {
+        return Duration::from_secs(60);
+    };
+    let total: Duration = group
+        .primitives()
+        .iter()
+        .map(|p| {
+            p.operations
+                .iter()
+                .find(|o| o.name == op)
+                .and_then(|o| o.timeout.as_deref())
+                .and_then(parse_op_timeout)
+                .unwrap_or(Duration::from_secs(20))
+        })
+        .sum();
+    total + Duration::from_secs(30)
+}
+
+/// Waits until the VM is in `wanted` state, printing state changes; fails on timeout, or when
+/// it stays Failed for 15 s. With a CIB file nothing reacts, so it returns the status at once.
+pub fn wait_state(ctx: &Ctx, name: &str, wanted: VmState, budget: Duration) -> Result<VmStatus> {
+    let start = Instant::now();
+    let mut last: Option<VmState> = None;
+    let mut failed_since: Option<Instant> = None;
+    loop {
+        let (cib, mon) = read_cluster(ctx)?;
+        let st = status_of(name, &cib, &mon, Some(true));
+        if ctx.offline || st.state == wanted {
+            return Ok(st);
+        }
+        if last != Some(st.state) {
+            let on = st
+                .node
+                .as_deref()
+                .map(|n| format!(" on {n}"))
+                .unwrap_or_default();
+            ctx.progress.say(&format!(
+                "{name}: {}{on} ({:.1}s)",
+                st.state,
+                start.elapsed().as_secs_f64()
+            ));
+            last = Some(st.state);
+        }
+        if st.state == VmState::Failed {
+            let since = *failed_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(15) {
+                return Err(Error::FailedWhileWaiting {
+                    name: name.to_owned(),
+                    wanted: wanted.as_str(),
+                    failures: st.failures,
+                });
+            }
+        } else {
+            failed_since = None;
+        }
+        if start.elapsed() >= budget {
+            return Err(Error::Timeout {
+                name: name.to_owned(),
+                wanted: wanted.as_str(),
+                state: st.state.to_string(),
+                node: st.node,
+                waited: budget,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The outcome of a verb that reports one VM's state (start, stop, enable ...).
+pub fn state_outcome(verb: &str, st: &VmStatus, extra: serde_json::Value) -> Outcome {
+    let mut json = json!({
+        "name": st.name,
+        "state": st.state,
+        "node": st.node,
+    });
+    if let (Some(obj), Some(more)) = (json.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    let on = st
+        .node
+        .as_deref()
+        .map(|n| format!(" on {n}"))
+        .unwrap_or_default();
+    Outcome::new(json, format!("{}: {verb}: {}{on}\n", st.name, st.state))
+}
+
+/// The outcome of `--dry-run`: the storage actions and the CIB patch.
+pub fn dry_run_outcome(name: &str, verb: &str, storage: &[String], patch: Option<&str>) -> Outcome {
+    let json = json!({
+        "name": name,
+        "dry_run": true,
+        "verb": verb,
+        "storage_actions": storage,
+        "cib_patch": patch,
+    });
+    let mut text = format!("Dry run of {verb} for {name}: nothing was changed.\n");
+    if storage.is_empty() {
+        text.push_str("Storage actions: none\n");
+    } else {
+        text.push_str("Storage actions:\n");
+        for a in storage {
+            text.push_str(&format!("  - {a}\n"));
+        }
+    }
+    match patch {
+        Some(p) => text.push_str(&format!("CIB patch:\n{p}")),
+        None => text.push_str("CIB patch: none (the CIB would not change)\n"),
+    }
+    Outcome::new(json, text)
+}
+
+/// Sets the VM group's target role in one transaction (an error if it is not in the CIB).
+pub fn set_role(ctx: &Ctx, name: &str, role: &'static str) -> Result<Change<bool>> {
+    change(ctx, |_cib, tree| {
+        let changed = crate::fragment::set_target_role(tree, name, role)?;
+        Ok(if changed {
+            Edit::Change(true)
+        } else {
+            Edit::Unchanged(false)
+        })
+    })
+}
+
+/// Error for a VM that is not in the CIB: disabled (in storage) or unknown.
+pub fn not_enabled(ctx: &Ctx, name: &str) -> Error {
+    match in_storage(ctx, name) {
+        Ok(Some(true)) => Error::invalid(format!(
+            "VM {name} is disabled (not in the cluster); run `vm-mgr enable -n {name}` first."
+        )),
+        _ => Error::NoSuchVm {
+            name: name.to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn op_timeouts_in_cib_units() {
+        assert_eq!(parse_op_timeout("120s"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_op_timeout("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_op_timeout("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_op_timeout("1500ms"),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_op_timeout("x"), None);
+    }
+}

@@ -1,0 +1,40 @@
+//! `status -n NAME`: the VM's state and node, from one crm_mon and one CIB query.
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::output::Outcome;
+use crate::state::VmState;
+
+/// Runs `status`.
+pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
+    let st = super::current_status(ctx, name)?;
+    if st.state == VmState::Undefined {
+        return Err(Error::NoSuchVm {
+            name: name.to_owned(),
+        });
+    }
+    let json = json!({
+        "name": st.name,
+        "state": st.state,
+        "node": st.node,
+        "nodes": st.nodes,
+        "enabled": st.enabled,
+        "target_role": st.target_role,
+        "constraints": st.constraints,
+        "failures": st.failures,
+    });
+    let mut text = format!("{}: {}", st.name, st.state);
+    if let Some(n) = &st.node {
+        text.push_str(&format!(" on {n}"));
+    }
+    text.push('\n');
+    if !st.constraints.is_empty() {
+        text.push_str(&format!("  constraints: {}\n", st.constraints.join(", ")));
+    }
+    for f in &st.failures {
+        text.push_str(&format!("  failed: {f}\n"));
+    }
+    Ok(Outcome::new(json, text))
+}

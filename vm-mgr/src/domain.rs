@@ -1,0 +1,309 @@
+//! The domain XML of a VM: the rewrite create does (name, RBD network disks with cephx), its
+//! validation with libvirt's schema, and finding the cephx secret in libvirt.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use shared::cmd::Cmd;
+use shared::pacemaker::xml::Element;
+
+use crate::error::{Error, Result};
+use crate::storage::MonHost;
+
+/// How a rewritten disk is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbdDisks<'a> {
+    /// Pool.
+    pub pool: &'a str,
+    /// Images, system disk first.
+    pub images: &'a [String],
+    /// virtio, scsi, sata, ide.
+    pub bus: &'a str,
+    /// Ceph client id (`<auth username>`).
+    pub client_id: &'a str,
+    /// libvirt secret holding the cephx key; `None`: no `<auth>` (cephx off).
+    pub secret_uuid: Option<&'a str>,
+    /// Monitors (msgr v1 addresses).
+    pub mons: &'a [MonHost],
+}
+
+fn el(name: &str, attrs: &[(&str, &str)]) -> Element {
+    let mut e = Element::new(name);
+    for (k, v) in attrs {
+        e.set_attr(k, *v);
+    }
+    e
+}
+
+/// The target device prefix of a bus.
+fn dev_prefix(bus: &str) -> &'static str {
+    match bus {
+        "virtio" => "vd",
+        "ide" => "hd",
+        _ => "sd",
+    }
+}
+
+/// Rewrites `xml` (from `what`, for messages) for VM `name`: `<name>` set to it, every
+/// `<disk device="disk">` replaced by RBD network disks for `disks` (system disk first); other
+/// devices (cdrom, interfaces ...) are kept. Comments are dropped.
+pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Result<String> {
+    let bad = |detail: String| Error::DomainXml {
+        what: what.to_owned(),
+        detail,
+    };
+    let mut root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
+    if root.name != "domain" {
+        return Err(bad(format!(
+            "the root element is <{}>, not <domain>",
+            root.name
+        )));
+    }
+    if root.attr("type").is_none() {
+        return Err(bad("<domain> has no type attribute".into()));
+    }
+    match root.child_mut("name") {
+        Some(n) => n.text = name.to_owned(),
+        None => {
+            let mut n = Element::new("name");
+            n.text = name.to_owned();
+            root.children.insert(0, n);
+        }
+    }
+    if root.child("devices").is_none() {
+        root.children.push(Element::new("devices"));
+    }
+    let Some(devices) = root.child_mut("devices") else {
+        return Err(bad("no <devices>".into()));
+    };
+    devices
+        .children
+        .retain(|c| !(c.name == "disk" && matches!(c.attr("device"), None | Some("disk"))));
+    let used: Vec<String> = devices
+        .children_named("disk")
+        .filter_map(|d| {
+            d.child("target")
+                .and_then(|t| t.attr("dev"))
+                .map(str::to_owned)
+        })
+        .collect();
+    let prefix = dev_prefix(disks.bus);
+    let mut letters = (b'a'..=b'z')
+        .map(|c| format!("{prefix}{}", c as char))
+        .filter(|d| !used.contains(d));
+    let at = devices
+        .children
+        .iter()
+        .position(|c| c.name == "emulator")
+        .map_or(0, |p| p + 1);
+    let mut new_disks = Vec::new();
+    for image in disks.images {
+        let dev = letters
+            .next()
+            .ok_or_else(|| bad("too many disks for one bus".into()))?;
+        let mut disk = el("disk", &[("type", "network"), ("device", "disk")]);
+        disk.children.push(el(
+            "driver",
+            &[("name", "qemu"), ("type", "raw"), ("cache", "none")],
+        ));
+        if let Some(uuid) = disks.secret_uuid {
+            let mut auth = el("auth", &[("username", disks.client_id)]);
+            auth.children
+                .push(el("secret", &[("type", "ceph"), ("uuid", uuid)]));
+            disk.children.push(auth);
+        }
+        let spec = format!("{}/{image}", disks.pool);
+        let mut source = el("source", &[("protocol", "rbd"), ("name", &spec)]);
+        for m in disks.mons {
+            source.children.push(el(
+                "host",
+                &[("name", &m.host), ("port", &m.port.to_string())],
+            ));
+        }
+        disk.children.push(source);
+        disk.children
+            .push(el("target", &[("dev", &dev), ("bus", disks.bus)]));
+        new_disks.push(disk);
+    }
+    devices.children.splice(at..at, new_disks);
+    Ok(root.to_xml())
+}
+
+/// Validates a domain XML against libvirt's schema (`virt-xml-validate`). Returns a warning
+/// instead when the validator is not installed.
+pub fn validate(xml: &str, what: &str) -> Result<Option<String>> {
+    let path = std::env::temp_dir().join(format!("vmmgr-validate-{}.xml", std::process::id()));
+    let write = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(xml.as_bytes()));
+    write.map_err(|source| Error::WriteFile {
+        path: path.clone(),
+        source,
+    })?;
+    let res = Cmd::new("virt-xml-validate")
+        .arg(&path)
+        .arg("domain")
+        .timeout(Duration::from_secs(30))
+        .run();
+    let _ = std::fs::remove_file(&path);
+    match res {
+        Ok(_) => Ok(None),
+        Err(e) if e.is_not_installed() => Ok(Some(
+            "virt-xml-validate is not installed: the domain XML was not validated".into(),
+        )),
+        Err(shared::cmd::CmdError::Failed { stderr, .. }) => Err(Error::DomainXml {
+            what: what.to_owned(),
+            detail: format!(
+                "libvirt's schema refuses it: {}",
+                stderr
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }),
+        Err(e) => Err(Error::Storage(e.into())),
+    }
+}
+
+/// The UUID of the libvirt secret whose usage is `client.ID secret` (type ceph).
+///
+/// The usage is read from each secret's XML: `virt` 0.5.0's `Secret::usage_id` frees a string
+/// libvirt owns (`virSecretGetUsageID` returns a borrowed pointer) and aborts with a double
+/// free, so it must not be called.
+pub fn find_ceph_secret(client_id: &str) -> Result<Option<String>> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let conn = shared::libvirt::Connection::open(None, deadline)?;
+    let xmls = conn.call("listing secrets", deadline, move |c| {
+        c.list_all_secrets(0)?
+            .iter()
+            .map(|s| Ok((s.uuid_string()?, s.xml_desc(0)?)))
+            .collect::<std::result::Result<Vec<_>, virt::error::Error>>()
+    })?;
+    Ok(secret_for_usage(
+        &xmls,
+        &format!("client.{client_id} secret"),
+    ))
+}
+
+/// Among (uuid, secret XML) pairs, the UUID of the ceph secret with usage name `usage`.
+pub fn secret_for_usage(secrets: &[(String, String)], usage: &str) -> Option<String> {
+    secrets.iter().find_map(|(uuid, xml)| {
+        let root = Element::parse(xml, "a libvirt secret").ok()?;
+        let u = root.child("usage")?;
+        (u.attr("type") == Some("ceph") && u.child("name")?.text_trimmed() == usage)
+            .then(|| uuid.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUEST: &str = r#"<domain type='kvm'>
+  <name>whatever</name>
+  <memory unit='MiB'>64</memory>
+  <!-- a comment -->
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'><source file='/var/lib/x.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>
+    <serial type='pty'><target port='0'/></serial>
+  </devices>
+</domain>"#;
+
+    fn mons() -> Vec<MonHost> {
+        vec![MonHost {
+            host: "10.78.0.254".into(),
+            port: 6789,
+        }]
+    }
+
+    #[test]
+    fn disks_become_rbd_network_disks_with_cephx() {
+        let images = vec!["system_a".to_string(), "data_a_0".to_string()];
+        let m = mons();
+        let d = RbdDisks {
+            pool: "rbd",
+            images: &images,
+            bus: "virtio",
+            client_id: "admin",
+            secret_uuid: Some("a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee"),
+            mons: &m,
+        };
+        let out = rewrite(GUEST, "g.xml", "a", &d).unwrap();
+        let dom = shared::libvirt::DomainXml::parse(&out).unwrap();
+        assert_eq!(dom.name, "a");
+        for needle in [
+            r#"<disk type="network" device="disk">"#,
+            r#"<auth username="admin">"#,
+            r#"<secret type="ceph" uuid="a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee"/>"#,
+            r#"<source protocol="rbd" name="rbd/system_a">"#,
+            r#"<host name="10.78.0.254" port="6789"/>"#,
+            r#"<target dev="vda" bus="virtio"/>"#,
+            r#"<source protocol="rbd" name="rbd/data_a_0">"#,
+            r#"<target dev="vdb" bus="virtio"/>"#,
+            r#"device="cdrom""#,
+        ] {
+            assert!(out.contains(needle), "{needle} missing:\n{out}");
+        }
+        assert!(!out.contains("/var/lib/x.qcow2"));
+        // The system disk comes right after the emulator.
+        assert!(out.find("emulator").unwrap() < out.find("system_a").unwrap());
+        // SATA disks skip the cdrom's sda.
+        let d = RbdDisks {
+            bus: "sata",
+            secret_uuid: None,
+            ..d
+        };
+        let out = rewrite(GUEST, "g.xml", "a", &d).unwrap();
+        assert!(out.contains(r#"<target dev="sdb" bus="sata"/>"#), "{out}");
+        assert!(!out.contains("<auth"));
+    }
+
+    #[test]
+    fn ceph_secret_is_found_by_usage_name() {
+        let xml = |t: &str, n: &str| {
+            format!("<secret ephemeral='no' private='yes'><uuid>u</uuid><usage type='{t}'><name>{n}</name></usage></secret>")
+        };
+        let secrets = vec![
+            ("u1".to_string(), xml("iscsi", "client.admin secret")),
+            ("u2".to_string(), xml("ceph", "client.libvirt secret")),
+            ("u3".to_string(), xml("ceph", "client.admin secret")),
+        ];
+        assert_eq!(
+            secret_for_usage(&secrets, "client.admin secret").as_deref(),
+            Some("u3")
+        );
+        assert_eq!(secret_for_usage(&secrets, "client.x secret"), None);
+    }
+
+    #[test]
+    fn malformed_or_foreign_xml_is_refused() {
+        let images = vec!["system_a".to_string()];
+        let m = mons();
+        let d = RbdDisks {
+            pool: "rbd",
+            images: &images,
+            bus: "virtio",
+            client_id: "admin",
+            secret_uuid: None,
+            mons: &m,
+        };
+        for (xml, needle) in [
+            ("<domain type='kvm'><name>a</name>", "not usable"),
+            ("not xml at all", "not usable"),
+            ("<network><name>a</name></network>", "not <domain>"),
+            ("<domain><name>a</name></domain>", "no type"),
+        ] {
+            let e = rewrite(xml, "bad.xml", "a", &d).unwrap_err();
+            assert!(e.to_string().contains(needle), "{xml}: {e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+    }
+}

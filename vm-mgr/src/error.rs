@@ -1,0 +1,207 @@
+//! vm-mgr's error type and its documented exit codes.
+//!
+//! | Code | Meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the operation failed (Pacemaker, Ceph, libvirt, I/O) |
+//! | 2 | usage error or invalid input (bad name, malformed XML, missing image, unknown node) |
+//! | 3 | no such VM |
+//! | 4 | the VM already exists (create without `--force`) |
+//! | 5 | timed out waiting for the cluster to reach the wanted state |
+//! | 6 | the verb or option is not implemented yet |
+//!
+//! The mapping lives in one place, [`Error::exit_code`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shared::libvirt::LibvirtError;
+use shared::pacemaker::{PacemakerError, TransactionError};
+
+use crate::fragment::FragmentError;
+use crate::storage::StorageError;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage error or invalid input (clap uses 2 for usage errors too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: no such VM.
+pub const EXIT_NO_SUCH_VM: u8 = 3;
+/// Exit code: the VM already exists.
+pub const EXIT_EXISTS: u8 = 4;
+/// Exit code: timed out waiting for the cluster.
+pub const EXIT_TIMEOUT: u8 = 5;
+/// Exit code: not implemented yet.
+pub const EXIT_UNIMPLEMENTED: u8 = 6;
+
+/// The exit-code table, for `--help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failed, 2 usage error or invalid input, \
+3 no such VM, 4 VM already exists, 5 timed out waiting for the cluster, 6 not implemented yet.";
+
+/// Everything that can make a vm-mgr command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A VM name that does not follow the rules.
+    #[error("Invalid VM name {name:?}: {reason}.")]
+    InvalidName { name: String, reason: &'static str },
+    /// Any other invalid argument.
+    #[error("{0}")]
+    Invalid(String),
+    /// The VM is neither in the storage nor in the CIB.
+    #[error("There is no VM called {name}.")]
+    NoSuchVm { name: String },
+    /// create without --force on an existing VM.
+    #[error("VM {name} already exists (use --force to replace it).")]
+    AlreadyExists { name: String },
+    /// A verb or option that is not implemented yet.
+    #[error("{what} is not implemented yet; nothing was changed.")]
+    NotImplemented { what: String },
+    /// The cluster did not reach the wanted state in time.
+    #[error(
+        "VM {name} did not become {wanted} within {:.0}s (it is {state}{}).",
+        .waited.as_secs_f64(),
+        .node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default()
+    )]
+    Timeout {
+        name: String,
+        wanted: &'static str,
+        state: String,
+        node: Option<String>,
+        waited: Duration,
+    },
+    /// The VM ended up failed while we waited for it.
+    #[error("VM {name} failed while becoming {wanted}{}.", failures_suffix(.failures))]
+    FailedWhileWaiting {
+        name: String,
+        wanted: &'static str,
+        failures: Vec<String>,
+    },
+    /// A file that cannot be read.
+    #[error("Cannot read {}.", .path.display())]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that cannot be written.
+    #[error("Cannot write {}.", .path.display())]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A domain XML that cannot be used.
+    #[error("The domain XML {what} is not usable: {}.", .detail.trim_end_matches('.'))]
+    DomainXml { what: String, detail: String },
+    /// Something stored by vm-mgr that cannot be read back.
+    #[error("The {what} stored for VM {name} is damaged: {detail}.")]
+    Stored {
+        name: String,
+        what: &'static str,
+        detail: String,
+    },
+    /// The configuration file is wrong.
+    #[error("{}:{line}: {detail}.", .path.display())]
+    Config {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+    /// Storage (Ceph RBD, qemu-img).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Pacemaker tools.
+    #[error(transparent)]
+    Pacemaker(#[from] PacemakerError),
+    /// A CIB transaction.
+    #[error(transparent)]
+    Cib(#[from] TransactionError<FragmentError>),
+    /// libvirt.
+    #[error(transparent)]
+    Libvirt(#[from] LibvirtError),
+    /// A command that failed and was then undone.
+    #[error("{what} failed and was undone ({undo}).")]
+    Undone {
+        what: String,
+        undo: String,
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+fn failures_suffix(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", failures.join("; "))
+    }
+}
+
+impl Error {
+    /// The documented exit code for this error (see the module documentation).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::InvalidName { .. }
+            | Error::Invalid(_)
+            | Error::DomainXml { .. }
+            | Error::ReadFile { .. }
+            | Error::Config { .. } => EXIT_USAGE,
+            Error::NoSuchVm { .. } => EXIT_NO_SUCH_VM,
+            Error::AlreadyExists { .. } => EXIT_EXISTS,
+            Error::Timeout { .. } => EXIT_TIMEOUT,
+            Error::NotImplemented { .. } => EXIT_UNIMPLEMENTED,
+            Error::Storage(e) if e.is_invalid_input() => EXIT_USAGE,
+            Error::Cib(TransactionError::Edit(e)) => e.exit_code(),
+            Error::Undone { source, .. } => source.exit_code(),
+            _ => EXIT_FAILED,
+        }
+    }
+
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(msg: impl Into<String>) -> Error {
+        Error::Invalid(msg.into())
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error and its sources, one per line, for printing.
+pub fn chain(e: &dyn std::error::Error) -> Vec<String> {
+    let mut lines = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !lines.iter().any(|l| l.contains(&text)) {
+            lines.push(text);
+        }
+        source = s.source();
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct_per_kind() {
+        assert_eq!(Error::NoSuchVm { name: "a".into() }.exit_code(), 3);
+        assert_eq!(Error::AlreadyExists { name: "a".into() }.exit_code(), 4);
+        assert_eq!(Error::invalid("x").exit_code(), 2);
+        assert_eq!(Error::NotImplemented { what: "x".into() }.exit_code(), 6);
+        let e = Error::Cib(TransactionError::Edit(FragmentError::NotInCib {
+            name: "a".into(),
+        }));
+        assert_eq!(e.exit_code(), 3);
+        let undone = Error::Undone {
+            what: "create".into(),
+            undo: "removed".into(),
+            source: Box::new(Error::invalid("bad")),
+        };
+        assert_eq!(undone.exit_code(), 2);
+        assert_eq!(chain(&undone).len(), 2);
+    }
+}

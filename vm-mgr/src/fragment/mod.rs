@@ -1,0 +1,350 @@
+//! A VM's CIB fragment: what vm-mgr writes into the CIB for a VM, and the pure edits of a CIB
+//! tree that put it in, take it out, or change its target role.
+//!
+//! The fragment of VM `NAME` (ids from [`VmIds`]):
+//! - group `NAME` (meta `target-role`, `priority`, user meta) of the disk guard
+//!   `vmmgr-disk-NAME` (`ocf:vmmgr:rbd`, `mode=guard`, `group=NAME`: every disk of the VM; left out when the guard is disabled in
+//!   the settings) and the domain `vmmgr-domain-NAME` (`ocf:vmmgr:VirtualDomain`, XML fetched
+//!   from the RBD metadata key `xml` of `POOL/system_NAME`). A group orders and colocates its
+//!   members and still live-migrates when all of them allow it.
+//! - `vmmgr-ban-NAME`: -INFINITY where node attribute `vmmgr-role` is `observer` or `#kind` is
+//!   not `cluster` (Pacemaker Remote and guest nodes) — a rule, so nodes that become observers
+//!   later are covered without touching the VM.
+//! - `vmmgr-pin-NAME` (-INFINITY where `#uname` is not the node) or `vmmgr-prefer-NAME`
+//!   (INFINITY on the node).
+//!
+//! Taken out of the CIB (disable), the fragment also carries every other constraint that names
+//! the group or its members (a colocation made with crm, ...), so that enable restores them.
+//! It is kept as `<vmmgr-fragment>` XML in RBD metadata.
+
+use shared::pacemaker::xml::Element;
+
+use crate::vm::{Settings, VmIds, OBSERVER, ROLE_ATTRIBUTE};
+
+/// Why a fragment edit cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FragmentError {
+    /// The VM has no resources in the CIB.
+    #[error("VM {name} is not in the cluster configuration (it is disabled or does not exist).")]
+    NotInCib { name: String },
+    /// The VM is already in the CIB.
+    #[error("VM {name} is already in the cluster configuration.")]
+    AlreadyInCib { name: String },
+    /// An id of the fragment is used by something else in the CIB.
+    #[error("The CIB already has an element with id {id}; VM {name} cannot be added.")]
+    IdConflict { name: String, id: String },
+    /// The CIB lacks a section.
+    #[error("The CIB has no <{section}> section.")]
+    NoSection { section: &'static str },
+    /// A stored fragment that cannot be read.
+    #[error("The stored CIB fragment is not valid: {detail}.")]
+    Parse { detail: String },
+    /// A node the cluster does not know.
+    #[error("Node {node} is not a node of the cluster.")]
+    UnknownNode { node: String },
+}
+
+impl FragmentError {
+    /// Exit code (see [`crate::error`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            FragmentError::NotInCib { .. } => crate::error::EXIT_NO_SUCH_VM,
+            FragmentError::AlreadyInCib { .. } => crate::error::EXIT_EXISTS,
+            FragmentError::UnknownNode { .. } => crate::error::EXIT_USAGE,
+            _ => crate::error::EXIT_FAILED,
+        }
+    }
+}
+
+/// The resources and constraints of one VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    /// The VM name.
+    pub name: String,
+    /// The group (one element).
+    pub resources: Vec<Element>,
+    /// Constraints naming the group or its members.
+    pub constraints: Vec<Element>,
+}
+
+fn el(name: &str, attrs: &[(&str, &str)]) -> Element {
+    let mut e = Element::new(name);
+    for (k, v) in attrs {
+        e.set_attr(k, *v);
+    }
+    e
+}
+
+fn nvset(kind: &str, id: &str, pairs: &[(String, String)]) -> Element {
+    let mut set = el(kind, &[("id", id)]);
+    for (k, v) in pairs {
+        let nv_id = format!("{id}.{k}");
+        set.children
+            .push(el("nvpair", &[("id", &nv_id), ("name", k), ("value", v)]));
+    }
+    set
+}
+
+fn op(prim: &str, name: &str, interval: u32, timeout: u32) -> Element {
+    let id = if interval == 0 {
+        format!("{prim}.{name}")
+    } else {
+        format!("{prim}.{name}-{interval}s")
+    };
+    el(
+        "op",
+        &[
+            ("id", &id),
+            ("name", name),
+            ("interval", &format!("{interval}s")),
+            ("timeout", &format!("{timeout}s")),
+        ],
+    )
+}
+
+fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// Builds the fragment of a new VM from its settings (target role `target_role`).
+pub fn build(ids: &VmIds, settings: &Settings, pool: &str, target_role: &str) -> Fragment {
+    let name = ids.name();
+    let mut group = el("group", &[("id", name)]);
+    let mut meta = pairs(&[
+        ("target-role", target_role.to_owned()),
+        ("priority", settings.priority.to_string()),
+    ]);
+    meta.extend(settings.pacemaker_meta.clone());
+    group
+        .children
+        .push(nvset("meta_attributes", &format!("{name}.meta"), &meta));
+
+    let migrate = settings.live_migration.to_string();
+    if settings.disk_guard {
+        let g = ids.guard();
+        let mut guard = el(
+            "primitive",
+            &[
+                ("id", &g),
+                ("class", "ocf"),
+                ("provider", "vmmgr"),
+                ("type", "rbd"),
+            ],
+        );
+        let params = pairs(&[
+            ("mode", "guard".into()),
+            ("pool", pool.to_owned()),
+            ("group", ids.rbd_group()),
+        ]);
+        guard.children.push(nvset(
+            "instance_attributes",
+            &format!("{g}.params"),
+            &params,
+        ));
+        guard.children.push(nvset(
+            "meta_attributes",
+            &format!("{g}.meta"),
+            &pairs(&[("allow-migrate", migrate.clone())]),
+        ));
+        let mut ops = Element::new("operations");
+        ops.children.push(op(&g, "start", 0, 60));
+        ops.children.push(op(&g, "stop", 0, 60));
+        ops.children.push(op(&g, "monitor", 10, 30));
+        if settings.live_migration {
+            ops.children.push(op(&g, "migrate_to", 0, 60));
+            ops.children.push(op(&g, "migrate_from", 0, 60));
+        }
+        guard.children.push(ops);
+        group.children.push(guard);
+    }
+
+    let d = ids.domain();
+    let mut dom = el(
+        "primitive",
+        &[
+            ("id", &d),
+            ("class", "ocf"),
+            ("provider", "vmmgr"),
+            ("type", "VirtualDomain"),
+        ],
+    );
+    let mut params = pairs(&[
+        ("config", ids.config_path()),
+        ("hypervisor", settings.hypervisor.clone()),
+        ("rbd_xml_source", format!("{pool}/{}", ids.system_image())),
+        ("rbd_xml_key", crate::vm::META_XML.to_owned()),
+        ("force_stop", "false".into()),
+        (
+            "migration_downtime",
+            settings.migration_downtime.to_string(),
+        ),
+    ]);
+    if let Some(u) = &settings.migration_user {
+        params.push(("migration_user".into(), u.clone()));
+    }
+    if let Some(t) = &settings.migration_transport {
+        params.push(("migration_transport".into(), t.clone()));
+    }
+    for (k, v) in &settings.pacemaker_params {
+        params.retain(|(pk, _)| pk != k);
+        params.push((k.clone(), v.clone()));
+    }
+    dom.children.push(nvset(
+        "instance_attributes",
+        &format!("{d}.params"),
+        &params,
+    ));
+    dom.children.push(nvset(
+        "meta_attributes",
+        &format!("{d}.meta"),
+        &pairs(&[("allow-migrate", migrate)]),
+    ));
+    if !settings.pacemaker_utilization.is_empty() {
+        let util: Vec<(String, String)> =
+            settings.pacemaker_utilization.clone().into_iter().collect();
+        dom.children
+            .push(nvset("utilization", &format!("{d}.utilization"), &util));
+    }
+    let mut ops = Element::new("operations");
+    ops.children
+        .push(op(&d, "start", 0, settings.start_timeout));
+    ops.children.push(op(&d, "stop", 0, settings.stop_timeout));
+    ops.children.push(op(&d, "monitor", 10, 60));
+    ops.children
+        .push(op(&d, "migrate_to", 0, settings.migrate_to_timeout));
+    ops.children.push(op(&d, "migrate_from", 0, 60));
+    dom.children.push(ops);
+    group.children.push(dom);
+
+    let mut constraints = vec![ban(ids)];
+    if let Some(node) = &settings.pinned_host {
+        let pin = ids.pin();
+        let mut loc = el("rsc_location", &[("id", &pin), ("rsc", name)]);
+        let mut rule = el(
+            "rule",
+            &[("id", &format!("{pin}.rule")), ("score", "-INFINITY")],
+        );
+        rule.children.push(el(
+            "expression",
+            &[
+                ("id", &format!("{pin}.node")),
+                ("attribute", "#uname"),
+                ("operation", "ne"),
+                ("value", node),
+            ],
+        ));
+        loc.children.push(rule);
+        constraints.push(loc);
+    } else if let Some(node) = &settings.preferred_host {
+        constraints.push(el(
+            "rsc_location",
+            &[
+                ("id", &ids.prefer()),
+                ("rsc", name),
+                ("node", node),
+                ("score", "INFINITY"),
+            ],
+        ));
+    }
+    Fragment {
+        name: name.to_owned(),
+        resources: vec![group],
+        constraints,
+    }
+}
+
+/// The ban of observer and remote nodes.
+fn ban(ids: &VmIds) -> Element {
+    let id = ids.ban();
+    let mut loc = el("rsc_location", &[("id", &id), ("rsc", ids.name())]);
+    let mut rule = el(
+        "rule",
+        &[
+            ("id", &format!("{id}.rule")),
+            ("score", "-INFINITY"),
+            ("boolean-op", "or"),
+        ],
+    );
+    rule.children.push(el(
+        "expression",
+        &[
+            ("id", &format!("{id}.observer")),
+            ("attribute", ROLE_ATTRIBUTE),
+            ("operation", "eq"),
+            ("value", OBSERVER),
+        ],
+    ));
+    rule.children.push(el(
+        "expression",
+        &[
+            ("id", &format!("{id}.remote")),
+            ("attribute", "#kind"),
+            ("operation", "ne"),
+            ("value", "cluster"),
+        ],
+    ));
+    loc.children.push(rule);
+    loc
+}
+
+impl Fragment {
+    /// The XML kept in RBD metadata.
+    pub fn to_xml(&self) -> String {
+        let mut root = el("vmmgr-fragment", &[("version", "1"), ("vm", &self.name)]);
+        let mut resources = Element::new("resources");
+        resources.children = self.resources.clone();
+        let mut constraints = Element::new("constraints");
+        constraints.children = self.constraints.clone();
+        root.children.push(resources);
+        root.children.push(constraints);
+        root.to_xml()
+    }
+
+    /// Reads the XML kept in RBD metadata; it must be the fragment of VM `name`.
+    pub fn parse(xml: &str, name: &str) -> Result<Fragment, FragmentError> {
+        let bad = |detail: String| FragmentError::Parse { detail };
+        let root =
+            Element::parse(xml, "the stored CIB fragment").map_err(|e| bad(e.to_string()))?;
+        if root.name != "vmmgr-fragment" || root.attr("version") != Some("1") {
+            return Err(bad("not a version 1 <vmmgr-fragment>".into()));
+        }
+        if root.attr("vm") != Some(name) {
+            return Err(bad(format!(
+                "it belongs to VM {:?}",
+                root.attr("vm").unwrap_or("")
+            )));
+        }
+        let resources = root
+            .child("resources")
+            .map(|r| r.children.clone())
+            .unwrap_or_default();
+        if resources.len() != 1 || resources[0].attr("id") != Some(name) {
+            return Err(bad(format!("it does not hold exactly the group {name}")));
+        }
+        Ok(Fragment {
+            name: name.to_owned(),
+            resources,
+            constraints: root
+                .child("constraints")
+                .map(|c| c.children.clone())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Ids of its constraints.
+    pub fn constraint_ids(&self) -> Vec<String> {
+        self.constraints
+            .iter()
+            .filter_map(|c| c.attr("id").map(str::to_owned))
+            .collect()
+    }
+}
+
+mod edit;
+
+pub use edit::{constraint_refs, extract, in_cib, insert, remove, set_param, set_target_role};
+
+#[cfg(test)]
+mod tests;

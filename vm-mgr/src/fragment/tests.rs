@@ -1,0 +1,175 @@
+use super::*;
+
+const CIB: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/vm-mgr/cib-3nodes-idle.xml"
+));
+
+fn tree() -> Element {
+    Element::parse(CIB, "test CIB").unwrap()
+}
+
+fn pinned() -> Settings {
+    Settings {
+        pinned_host: Some("sim2".into()),
+        live_migration: true,
+        migration_user: Some("virtu".into()),
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn builds_the_group_guard_domain_and_constraints() {
+    let f = build(&VmIds::new("g1"), &pinned(), "rbd", "Started");
+    let xml = f.to_xml();
+    for needle in [
+        r#"<group id="g1">"#,
+        r#"<nvpair id="g1.meta.target-role" name="target-role" value="Started"/>"#,
+        r#"<primitive id="vmmgr-disk-g1" class="ocf" provider="vmmgr" type="rbd">"#,
+        r#"name="mode" value="guard""#,
+        r#"name="group" value="g1""#,
+        r#"<primitive id="vmmgr-domain-g1" class="ocf" provider="vmmgr" type="VirtualDomain">"#,
+        r#"name="rbd_xml_source" value="rbd/system_g1""#,
+        r#"name="rbd_xml_key" value="xml""#,
+        r#"name="config" value="/run/vmmgr/domains/g1.xml""#,
+        r#"name="migration_user" value="virtu""#,
+        r#"name="allow-migrate" value="true""#,
+        r#"name="migrate_to" interval="0s" timeout="120s""#,
+        r#"name="stop" interval="0s" timeout="30s""#,
+        r#"<rsc_location id="vmmgr-ban-g1" rsc="g1">"#,
+        r#"attribute="vmmgr-role" operation="eq" value="observer""#,
+        r##"attribute="#kind" operation="ne" value="cluster""##,
+        r#"<rsc_location id="vmmgr-pin-g1" rsc="g1">"#,
+        r##"attribute="#uname" operation="ne" value="sim2""##,
+    ] {
+        assert!(xml.contains(needle), "missing {needle} in\n{xml}");
+    }
+    assert!(!xml.contains("cli-"), "{xml}");
+    // Guard first: the group starts it before the domain.
+    let group = &f.resources[0];
+    let members: Vec<_> = group.children_named("primitive").collect();
+    assert_eq!(members[0].attr("id"), Some("vmmgr-disk-g1"));
+    assert_eq!(members[1].attr("id"), Some("vmmgr-domain-g1"));
+    assert_eq!(Fragment::parse(&xml, "g1").unwrap(), f);
+}
+
+#[test]
+fn without_guard_and_with_preference() {
+    let s = Settings {
+        disk_guard: false,
+        preferred_host: Some("sim3".into()),
+        ..Settings::default()
+    };
+    let f = build(&VmIds::new("a"), &s, "vms", "Stopped");
+    let xml = f.to_xml();
+    assert!(!xml.contains("vmmgr-disk-a"));
+    assert!(
+        xml.contains(r#"<rsc_location id="vmmgr-prefer-a" rsc="a" node="sim3" score="INFINITY"/>"#)
+    );
+    assert!(xml.contains(r#"value="vms/system_a""#));
+    assert!(xml.contains(r#"name="target-role" value="Stopped""#));
+    assert_eq!(f.constraint_ids(), ["vmmgr-ban-a", "vmmgr-prefer-a"]);
+}
+
+#[test]
+fn insert_remove_round_trip_keeps_foreign_constraints() {
+    let mut t = tree();
+    let f = build(&VmIds::new("g1"), &pinned(), "rbd", "Started");
+    assert!(insert(&mut t, &f, "Started").unwrap().is_empty());
+    assert!(in_cib(&t, "g1"));
+    // A colocation made by someone else, naming the VM.
+    let coloc = Element::parse(
+        r#"<rsc_colocation id="col-g1-fence" rsc="g1" with-rsc="sandbox-fence" score="100"/>"#,
+        "t",
+    )
+    .unwrap();
+    t.child_mut("configuration")
+        .and_then(|c| c.child_mut("constraints"))
+        .unwrap()
+        .children
+        .push(coloc);
+    let with_coloc = t.clone();
+    let out = remove(&mut t, "g1").unwrap();
+    assert_eq!(
+        out.constraint_ids(),
+        ["vmmgr-ban-g1", "vmmgr-pin-g1", "col-g1-fence"]
+    );
+    assert_eq!(t, tree(), "removal restores the CIB exactly");
+    // Through the stored XML and back in: identical CIB.
+    let stored = Fragment::parse(&out.to_xml(), "g1").unwrap();
+    insert(&mut t, &stored, "Started").unwrap();
+    assert_eq!(t, with_coloc);
+}
+
+#[test]
+fn insert_refuses_duplicates_and_drops_dangling_constraints() {
+    let mut t = tree();
+    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    insert(&mut t, &f, "Started").unwrap();
+    assert!(matches!(
+        insert(&mut t, &f, "Started"),
+        Err(FragmentError::AlreadyInCib { .. })
+    ));
+    let mut t2 = tree();
+    let mut clash = f.clone();
+    clash.resources[0].set_attr("id", "g1");
+    clash.resources[0].children[1].set_attr("id", "sandbox-fence");
+    assert!(matches!(
+        insert(&mut t2, &clash, "Started"),
+        Err(FragmentError::IdConflict { .. })
+    ));
+    let mut dangling = f.clone();
+    dangling.constraints.push(
+        Element::parse(
+            r#"<rsc_colocation id="c" rsc="g1" with-rsc="gone" score="1"/>"#,
+            "t",
+        )
+        .unwrap(),
+    );
+    let mut t3 = tree();
+    assert_eq!(insert(&mut t3, &dangling, "Stopped").unwrap(), ["c"]);
+    assert!(matches!(
+        remove(&mut tree(), "g1"),
+        Err(FragmentError::NotInCib { .. })
+    ));
+}
+
+#[test]
+fn target_role_lives_on_the_group_only() {
+    let mut t = tree();
+    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    insert(&mut t, &f, "Started").unwrap();
+    assert!(!set_target_role(&mut t, "g1", "Started").unwrap());
+    // Someone ran `crm resource stop vmmgr-domain-g1`.
+    set_param(&mut t, "g1", "vmmgr-domain-g1", "force_stop", "false").unwrap();
+    let d = t.find_id_mut("vmmgr-domain-g1.meta").unwrap();
+    d.children.push(
+        Element::parse(
+            r#"<nvpair id="x" name="target-role" value="Stopped"/>"#,
+            "t",
+        )
+        .unwrap(),
+    );
+    assert!(set_target_role(&mut t, "g1", "Stopped").unwrap());
+    let xml = t.to_xml();
+    assert!(!xml.contains(r#"id="x""#));
+    assert!(
+        xml.contains(r#"<nvpair id="g1.meta.target-role" name="target-role" value="Stopped"/>"#)
+    );
+    assert_eq!(
+        set_param(&mut t, "g1", "vmmgr-domain-g1", "force_stop", "true").unwrap(),
+        Some("false".into())
+    );
+    assert!(matches!(
+        set_target_role(&mut t, "nosuch", "Stopped"),
+        Err(FragmentError::NotInCib { .. })
+    ));
+}
+
+#[test]
+fn stored_fragment_is_checked() {
+    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    assert!(Fragment::parse(&f.to_xml(), "other").is_err());
+    assert!(Fragment::parse("<x/>", "g1").is_err());
+    assert!(Fragment::parse("not xml", "g1").is_err());
+}

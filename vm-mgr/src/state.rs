@@ -1,0 +1,281 @@
+//! A VM's state, computed from `crm_mon --output-as=xml` and the CIB (never from human text),
+//! and whether it exists in storage.
+
+use std::fmt;
+
+use serde::Serialize;
+use shared::pacemaker::cib::CibResource;
+use shared::pacemaker::{Cib, ClusterStatus, Role};
+
+use crate::vm::VmIds;
+
+/// The states `vm-mgr status` reports (SEAPATH's, plus Migrating and Unmanaged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VmState {
+    /// Neither in storage nor in the cluster.
+    Undefined,
+    /// Known to vm-mgr (in storage) but not in the cluster.
+    Disabled,
+    /// In the cluster, not running.
+    Stopped,
+    /// Being started.
+    Starting,
+    /// Running.
+    Started,
+    /// Being stopped.
+    Stopping,
+    /// Being live-migrated.
+    Migrating,
+    /// Failed (a failed member, or not running after a failure).
+    Failed,
+    /// Pacemaker does not manage it (is-managed=false or maintenance).
+    Unmanaged,
+}
+
+impl VmState {
+    /// The name as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Undefined => "Undefined",
+            VmState::Disabled => "Disabled",
+            VmState::Stopped => "Stopped",
+            VmState::Starting => "Starting",
+            VmState::Started => "Started",
+            VmState::Stopping => "Stopping",
+            VmState::Migrating => "Migrating",
+            VmState::Failed => "Failed",
+            VmState::Unmanaged => "Unmanaged",
+        }
+    }
+}
+
+impl fmt::Display for VmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `status` knows about one VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmStatus {
+    /// VM name.
+    pub name: String,
+    /// State.
+    pub state: VmState,
+    /// The node it runs on (the first one, if Pacemaker reports several).
+    pub node: Option<String>,
+    /// Every node it is active on.
+    pub nodes: Vec<String>,
+    /// Configured target role of the group.
+    pub target_role: Option<String>,
+    /// In the cluster configuration.
+    pub enabled: bool,
+    /// Failed actions of its resources ("vmmgr-domain-a start on sim1: error (reason)").
+    pub failures: Vec<String>,
+    /// Ids of the constraints naming the VM or its members.
+    pub constraints: Vec<String>,
+}
+
+/// Whether CIB resource `r` is a vm-mgr VM (a group holding `vmmgr-domain-<id>`).
+fn is_vm(r: &CibResource) -> bool {
+    matches!(r, CibResource::Group(g)
+        if g.members.iter().any(|m| m.id() == VmIds::new(&g.id).domain()))
+}
+
+/// Names of the VMs in the CIB, in document order.
+pub fn cib_vms(cib: &Cib) -> Vec<String> {
+    cib.resources
+        .iter()
+        .filter(|r| is_vm(r))
+        .map(|r| r.id().to_owned())
+        .collect()
+}
+
+/// The status of VM `name`; `in_storage` is `None` when storage was not consulted.
+pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<bool>) -> VmStatus {
+    let ids = VmIds::new(name);
+    let mut st = VmStatus {
+        name: name.to_owned(),
+        state: VmState::Undefined,
+        node: None,
+        nodes: Vec::new(),
+        target_role: None,
+        enabled: false,
+        failures: Vec::new(),
+        constraints: Vec::new(),
+    };
+    let Some(group) = cib.resources.iter().find(|r| r.id() == name && is_vm(r)) else {
+        st.state = if in_storage == Some(true) {
+            VmState::Disabled
+        } else {
+            VmState::Undefined
+        };
+        return st;
+    };
+    st.enabled = true;
+    let target = group.target_role();
+    st.target_role = target.as_ref().map(|r| r.to_string());
+    let mut member_ids: Vec<String> = group.children().iter().map(|m| m.id().to_owned()).collect();
+    member_ids.push(name.to_owned());
+    let mut constraints: Vec<String> = Vec::new();
+    for id in &member_ids {
+        for c in cib.constraints_for(id) {
+            if !constraints.iter().any(|x| x == c) {
+                constraints.push(c.to_owned());
+            }
+        }
+    }
+    st.constraints = constraints;
+    st.failures = mon
+        .failures_for(name)
+        .iter()
+        .map(|f| {
+            let reason = if f.exitreason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", f.exitreason)
+            };
+            let task = f.task.clone().unwrap_or_else(|| f.op_key.clone());
+            format!(
+                "{} {task} on {}: {}{reason}",
+                f.resource(),
+                f.node,
+                f.exitstatus
+            )
+        })
+        .collect();
+    let members: Vec<_> = mon
+        .resources
+        .iter()
+        .filter(|r| r.parent.as_deref() == Some(name))
+        .collect();
+    let domain = members.iter().find(|r| r.id == ids.domain());
+    st.nodes = mon
+        .where_running(&ids.domain())
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    st.node = st.nodes.first().cloned();
+    let stopping_wanted = target == Some(Role::Stopped);
+    let unmanaged =
+        members.iter().any(|r| !r.managed) || mon.collection(name).is_some_and(|c| !c.managed);
+    let any_failed = members.iter().any(|r| r.failed);
+    let dom_active = domain.is_some_and(|d| d.active);
+    st.state = if unmanaged {
+        VmState::Unmanaged
+    } else if any_failed || (!dom_active && !stopping_wanted && !st.failures.is_empty()) {
+        VmState::Failed
+    } else {
+        match domain.map(|d| &d.role) {
+            Some(Role::Migrating) => VmState::Migrating,
+            Some(Role::Starting) => VmState::Starting,
+            Some(Role::Stopping) => VmState::Stopping,
+            _ if dom_active && stopping_wanted => VmState::Stopping,
+            _ if dom_active => VmState::Started,
+            _ if stopping_wanted => {
+                if members.iter().any(|r| r.active) {
+                    VmState::Stopping
+                } else {
+                    VmState::Stopped
+                }
+            }
+            _ if members.iter().any(|r| r.active || r.pending.is_some()) => VmState::Starting,
+            _ => VmState::Stopped,
+        }
+    };
+    st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::pacemaker::status::ResourceStatus;
+
+    use crate::fragment;
+    use crate::vm::Settings;
+
+    const CIB: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/vm-mgr/cib-3nodes-idle.xml"
+    ));
+    const MON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/vm-mgr/crm_mon-3nodes-idle.xml"
+    ));
+
+    fn cib_with(name: &str, role: &str) -> Cib {
+        let mut t = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let f = fragment::build(&VmIds::new(name), &Settings::default(), "rbd", role);
+        fragment::insert(&mut t, &f, role).unwrap();
+        Cib::parse(&t.to_xml()).unwrap()
+    }
+
+    fn mon_with(f: impl Fn(&mut ResourceStatus)) -> ClusterStatus {
+        let mut mon = ClusterStatus::parse(MON).unwrap();
+        for id in ["vmmgr-disk-a", "vmmgr-domain-a"] {
+            let mut r = ResourceStatus {
+                id: id.into(),
+                resource_agent: "ocf:vmmgr:x".into(),
+                managed: true,
+                parent: Some("a".into()),
+                ..ResourceStatus::default()
+            };
+            f(&mut r);
+            mon.resources.push(r);
+        }
+        mon
+    }
+
+    #[test]
+    fn undefined_disabled_and_listing() {
+        let cib = Cib::parse(CIB).unwrap();
+        let mon = ClusterStatus::parse(MON).unwrap();
+        assert_eq!(
+            status_of("a", &cib, &mon, Some(false)).state,
+            VmState::Undefined
+        );
+        assert_eq!(status_of("a", &cib, &mon, None).state, VmState::Undefined);
+        assert_eq!(
+            status_of("a", &cib, &mon, Some(true)).state,
+            VmState::Disabled
+        );
+        assert!(cib_vms(&cib).is_empty());
+        assert_eq!(cib_vms(&cib_with("a", "Started")), ["a"]);
+    }
+
+    #[test]
+    fn states_from_roles_and_target() {
+        let started = cib_with("a", "Started");
+        let stopped = cib_with("a", "Stopped");
+        let running = |r: &mut ResourceStatus| {
+            r.active = true;
+            r.role = Role::Started;
+            r.nodes = vec!["sim2".into()];
+        };
+        let s = status_of("a", &started, &mon_with(running), Some(true));
+        assert_eq!(
+            (s.state, s.node.as_deref()),
+            (VmState::Started, Some("sim2"))
+        );
+        assert_eq!(s.constraints, ["vmmgr-ban-a"]);
+        assert_eq!(s.target_role.as_deref(), Some("Started"));
+        let s = status_of("a", &stopped, &mon_with(running), Some(true));
+        assert_eq!(s.state, VmState::Stopping);
+        let s = status_of("a", &stopped, &mon_with(|_| {}), Some(true));
+        assert_eq!((s.state, s.node), (VmState::Stopped, None));
+        let s = status_of("a", &started, &mon_with(|_| {}), Some(true));
+        assert_eq!(s.state, VmState::Stopped);
+        for (role, state) in [
+            (Role::Starting, VmState::Starting),
+            (Role::Stopping, VmState::Stopping),
+            (Role::Migrating, VmState::Migrating),
+        ] {
+            let s = status_of("a", &started, &mon_with(|r| r.role = role.clone()), None);
+            assert_eq!(s.state, state);
+        }
+        let s = status_of("a", &started, &mon_with(|r| r.failed = true), None);
+        assert_eq!(s.state, VmState::Failed);
+        let s = status_of("a", &started, &mon_with(|r| r.managed = false), None);
+        assert_eq!(s.state, VmState::Unmanaged);
+    }
+}

@@ -1,0 +1,180 @@
+//! Where a VM's disks, XML and settings live: Ceph RBD ([`rbd::Rbd`], through the `rbd`,
+//! `ceph` and `qemu-img` command lines), or an in-memory stand-in for tests ([`mem::Memory`]).
+//!
+//! Commands see storage only through [`Storage`], so every verb can be unit-tested on a
+//! recorded CIB without Ceph.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use shared::cmd::CmdError;
+
+pub mod mem;
+pub mod rbd;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The image, group or metadata key does not exist.
+    #[error("{what} does not exist.")]
+    NotFound { what: String },
+    /// A tool failed or could not be run.
+    #[error(transparent)]
+    Command(#[from] CmdError),
+    /// A tool's output was not what it is documented to print.
+    #[error("Could not parse the output of {what}: {detail}.")]
+    Parse { what: String, detail: String },
+    /// `--no-storage` was given but the verb needs storage.
+    #[error("This needs the VM storage (Ceph), but --no-storage was given.")]
+    Disabled,
+    /// An image file given by the user that cannot be read.
+    #[error("Cannot use image {}: {detail}.", .path.display())]
+    ImageUnreadable { path: PathBuf, detail: String },
+    /// An image format vm-mgr does not import.
+    #[error("Image {} has format {format}; only qcow2 and raw are supported.", .path.display())]
+    UnsupportedFormat { path: PathBuf, format: String },
+    /// A setting that cannot be passed to Ceph safely.
+    #[error("Invalid {what} {value:?}: {reason}.")]
+    InvalidSetting {
+        what: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl StorageError {
+    /// The user gave something unusable (exit code 2).
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            StorageError::ImageUnreadable { .. }
+                | StorageError::UnsupportedFormat { .. }
+                | StorageError::InvalidSetting { .. }
+        )
+    }
+
+    /// The thing asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StorageError::NotFound { .. })
+    }
+}
+
+/// Result with [`StorageError`].
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A Ceph monitor address for QEMU (the msgr v1 address: QEMU's librbd is given host and port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonHost {
+    /// Host or IP address.
+    pub host: String,
+    /// Port (6789 by default).
+    pub port: u16,
+}
+
+/// Storage of VM images and metadata. Image names are within [`Storage::pool`].
+pub trait Storage {
+    /// Whether storage is available at all (false with `--no-storage`).
+    fn available(&self) -> bool {
+        true
+    }
+    /// The pool.
+    fn pool(&self) -> &str;
+    /// Ceph client id (for the disks' `<auth username>`).
+    fn client_id(&self) -> &str;
+    /// All image names in the pool.
+    fn list_images(&self) -> Result<Vec<String>>;
+    /// Whether `image` exists.
+    fn image_exists(&self, image: &str) -> Result<bool>;
+    /// All group names in the pool.
+    fn list_groups(&self) -> Result<Vec<String>>;
+    /// Creates group `group`.
+    fn create_group(&self, group: &str) -> Result<()>;
+    /// Removes group `group` (no error if it does not exist).
+    fn remove_group(&self, group: &str) -> Result<()>;
+    /// Images in group `group` (empty if it does not exist).
+    fn group_images(&self, group: &str) -> Result<Vec<String>>;
+    /// Adds `image` to `group`.
+    fn group_add(&self, group: &str, image: &str) -> Result<()>;
+    /// Removes `image` from `group`.
+    fn group_remove(&self, group: &str, image: &str) -> Result<()>;
+    /// The format of a local image file (`qcow2`, `raw`, ...).
+    fn probe_format(&self, path: &Path) -> Result<String>;
+    /// Imports a local image file into a new raw `image`; `tick` is called about once a second.
+    fn import(&self, path: &Path, format: &str, image: &str, tick: &mut dyn FnMut()) -> Result<()>;
+    /// Removes `image` and its snapshots.
+    fn remove_image(&self, image: &str) -> Result<()>;
+    /// All metadata of `image`.
+    fn meta_list(&self, image: &str) -> Result<BTreeMap<String, String>>;
+    /// One metadata value; `None` if the key is not set.
+    fn meta_get(&self, image: &str, key: &str) -> Result<Option<String>>;
+    /// Sets one metadata value.
+    fn meta_set(&self, image: &str, key: &str, value: &str) -> Result<()>;
+    /// Removes one metadata key (no error if it is not set).
+    fn meta_remove(&self, image: &str, key: &str) -> Result<()>;
+    /// The monitors, for the disks' `<host>` elements.
+    fn mon_hosts(&self) -> Result<Vec<MonHost>>;
+}
+
+/// The storage of `--no-storage`: empty for reads that list, refusing everything else.
+#[derive(Debug, Default)]
+pub struct NoStorage;
+
+impl Storage for NoStorage {
+    fn available(&self) -> bool {
+        false
+    }
+    fn pool(&self) -> &str {
+        "-"
+    }
+    fn client_id(&self) -> &str {
+        "-"
+    }
+    fn list_images(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn image_exists(&self, _: &str) -> Result<bool> {
+        Err(StorageError::Disabled)
+    }
+    fn list_groups(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn create_group(&self, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn remove_group(&self, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn group_images(&self, _: &str) -> Result<Vec<String>> {
+        Err(StorageError::Disabled)
+    }
+    fn group_add(&self, _: &str, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn group_remove(&self, _: &str, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn probe_format(&self, _: &Path) -> Result<String> {
+        Err(StorageError::Disabled)
+    }
+    fn import(&self, _: &Path, _: &str, _: &str, _: &mut dyn FnMut()) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn remove_image(&self, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn meta_list(&self, _: &str) -> Result<BTreeMap<String, String>> {
+        Err(StorageError::Disabled)
+    }
+    fn meta_get(&self, _: &str, _: &str) -> Result<Option<String>> {
+        Err(StorageError::Disabled)
+    }
+    fn meta_set(&self, _: &str, _: &str, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn meta_remove(&self, _: &str, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn mon_hosts(&self) -> Result<Vec<MonHost>> {
+        Err(StorageError::Disabled)
+    }
+}
