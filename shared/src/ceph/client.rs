@@ -1,0 +1,429 @@
+//! [`Ceph`]: the calls to `rbd`, `rados` and `ceph`, each bounded by a deadline.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::error::CephError;
+use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
+use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
+use crate::cmd::Cmd;
+
+/// How long a killed Ceph tool gets between SIGTERM and SIGKILL (`rbd` may ignore SIGTERM
+/// while it waits for a lock, so the grace is kept short).
+const KILL_GRACE: Duration = Duration::from_millis(500);
+/// Upper bound of `--client-mount-timeout` (seconds).
+const MAX_MOUNT_TIMEOUT: u64 = 30;
+
+/// How to reach the cluster: the options every call carries.
+///
+/// The cephx key is only ever given as a file (`--keyfile`, holding the base64 key, or
+/// `--keyring`), never as a value on the argv, where any local user could read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conn {
+    /// `-c`: the configuration file.
+    pub conf: Option<PathBuf>,
+    /// `-m`: monitor address(es), overriding the configuration.
+    pub mon: Option<String>,
+    /// `--id`: the cephx user without `client.`.
+    pub user: Option<String>,
+    /// `--keyfile`: a file holding the user's base64 key.
+    pub keyfile: Option<PathBuf>,
+    /// `--keyring`: a keyring file.
+    pub keyring: Option<PathBuf>,
+}
+
+impl Conn {
+    /// The options as argv words.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        if let Some(c) = &self.conf {
+            a.extend(["-c".into(), c.into()]);
+        }
+        if let Some(m) = &self.mon {
+            a.extend(["-m".into(), m.into()]);
+        }
+        if let Some(u) = &self.user {
+            a.extend(["--id".into(), u.into()]);
+        }
+        if let Some(k) = &self.keyfile {
+            a.extend(["--keyfile".into(), k.into()]);
+        }
+        if let Some(k) = &self.keyring {
+            a.extend(["--keyring".into(), k.into()]);
+        }
+        a
+    }
+}
+
+/// Block device driver of `rbd device map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceType {
+    /// The kernel RBD driver (`/dev/rbdN`).
+    Krbd,
+    /// `rbd-nbd` (`/dev/nbdN`).
+    Nbd,
+}
+
+impl DeviceType {
+    /// The `--device-type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceType::Krbd => "krbd",
+            DeviceType::Nbd => "nbd",
+        }
+    }
+}
+
+/// cls_lock lock type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockType {
+    /// One holder.
+    Exclusive,
+    /// Several holders sharing one tag.
+    Shared,
+}
+
+/// The Ceph tools with connection options and a deadline.
+#[derive(Debug, Clone)]
+pub struct Ceph {
+    conn: Conn,
+    deadline: Instant,
+}
+
+impl Ceph {
+    /// Calls made through this value are killed at `deadline`.
+    pub fn new(conn: Conn, deadline: Instant) -> Ceph {
+        Ceph { conn, deadline }
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn mount_timeout(&self) -> String {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        // give up connecting one second before the deadline, so the tool reports it itself
+        left.as_secs()
+            .saturating_sub(1)
+            .clamp(1, MAX_MOUNT_TIMEOUT)
+            .to_string()
+    }
+
+    fn tool(&self, program: &str) -> Cmd {
+        let timeout_flag = if program == "ceph" {
+            "--connect-timeout"
+        } else {
+            "--client-mount-timeout"
+        };
+        Cmd::new(program)
+            .args(self.conn.args())
+            .args([timeout_flag, &self.mount_timeout()])
+            .deadline(self.deadline)
+            .kill_grace(KILL_GRACE)
+    }
+
+    fn run(&self, cmd: Cmd) -> Result<String, CephError> {
+        Ok(cmd.run_string()?)
+    }
+
+    fn parse<T>(&self, cmd: Cmd, parser: fn(&str) -> Result<T, String>) -> Result<T, CephError> {
+        let cmdline = cmd.cmdline();
+        let out = self.run(cmd)?;
+        parser(&out).map_err(|reason| CephError::Parse { cmdline, reason })
+    }
+
+    fn rbd(&self) -> Cmd {
+        self.tool("rbd")
+    }
+
+    fn rados(&self, pool: &str, namespace: &str) -> Cmd {
+        let c = self.tool("rados").args(["-p", pool]);
+        if namespace.is_empty() {
+            c
+        } else {
+            c.args(["--namespace", namespace])
+        }
+    }
+
+    /// `rbd info --format json SPEC`.
+    pub fn image_info(&self, image: &ImageSpec) -> Result<ImageInfo, CephError> {
+        let c = self
+            .rbd()
+            .args(["info", "--format", "json"])
+            .arg(image.to_string());
+        self.parse(c, types::parse_image_info)
+    }
+
+    /// `rbd status --format json SPEC`: the image's watchers.
+    pub fn watchers(&self, image: &ImageSpec) -> Result<Vec<Watcher>, CephError> {
+        let c = self
+            .rbd()
+            .args(["status", "--format", "json"])
+            .arg(image.image_path());
+        self.parse(c, types::parse_status)
+    }
+
+    /// `rbd lock ls --format json SPEC`: holders of `rbd_lock` (librbd's exclusive lock and
+    /// advisory `rbd lock add` locks).
+    pub fn rbd_locks(&self, image: &ImageSpec) -> Result<Vec<RbdLock>, CephError> {
+        let c = self
+            .rbd()
+            .args(["lock", "ls", "--format", "json"])
+            .arg(image.image_path());
+        self.parse(c, types::parse_lock_ls)
+    }
+
+    /// `rbd lock rm SPEC ID LOCKER`. Note: this also blocklists the holder's address
+    /// (`rbd_blocklist_on_break_lock`, on by default).
+    pub fn rbd_lock_remove(&self, image: &ImageSpec, lock: &RbdLock) -> Result<(), CephError> {
+        let c = self
+            .rbd()
+            .args(["lock", "rm"])
+            .arg(image.image_path())
+            .arg(&lock.id)
+            .arg(&lock.locker);
+        self.run(c).map(drop)
+    }
+
+    /// `rbd group image list --format json GROUP`. A missing group is reported as
+    /// [`CephError::NotFound`] (the tool itself prints `[]` and exits 0 in that case, so an
+    /// empty answer is checked against `rbd group list`).
+    pub fn group_images(&self, group: &GroupSpec) -> Result<Vec<GroupImage>, CephError> {
+        let c = self
+            .rbd()
+            .args(["group", "image", "list", "--format", "json"])
+            .arg(group.to_string());
+        let cmdline = c.cmdline();
+        let images = self.parse(c, types::parse_group_images)?;
+        if images.is_empty() && !self.group_exists(group)? {
+            return Err(CephError::NotFound {
+                cmdline,
+                stderr: format!("group {group} does not exist"),
+            });
+        }
+        Ok(images)
+    }
+
+    /// Whether the group exists (`rbd group list --format json POOL`).
+    pub fn group_exists(&self, group: &GroupSpec) -> Result<bool, CephError> {
+        let pool_spec = if group.namespace.is_empty() {
+            group.pool.clone()
+        } else {
+            format!("{}/{}", group.pool, group.namespace)
+        };
+        let c = self
+            .rbd()
+            .args(["group", "list", "--format", "json"])
+            .arg(pool_spec);
+        let names = self.parse(c, types::parse_group_list)?;
+        Ok(names.contains(&group.group))
+    }
+
+    /// `ceph osd blocklist add ADDR [EXPIRE]`: fences one client instance.
+    pub fn blocklist_add(
+        &self,
+        addr: &ClientAddr,
+        expire: Option<Duration>,
+    ) -> Result<(), CephError> {
+        let mut c = self
+            .tool("ceph")
+            .args(["osd", "blocklist", "add"])
+            .arg(addr.to_string());
+        if let Some(e) = expire {
+            c = c.arg(e.as_secs().max(1).to_string());
+        }
+        self.run(c).map(drop)
+    }
+
+    /// `rbd image-meta get SPEC KEY`; `None` when the key is not set.
+    pub fn meta_get(&self, image: &ImageSpec, key: &str) -> Result<Option<String>, CephError> {
+        validate_name("metadata key", key)?;
+        let c = self
+            .rbd()
+            .args(["image-meta", "get"])
+            .arg(image.image_path())
+            .arg(key);
+        match self.run(c) {
+            Ok(v) => Ok(Some(v.strip_suffix('\n').unwrap_or(&v).to_string())),
+            Err(e) if e.is_not_found() => {
+                // the image itself may be missing: tell the two apart
+                self.image_info(&image.head())?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `rbd image-meta set SPEC KEY VALUE`.
+    pub fn meta_set(&self, image: &ImageSpec, key: &str, value: &str) -> Result<(), CephError> {
+        validate_name("metadata key", key)?;
+        let c = self
+            .rbd()
+            .args(["image-meta", "set"])
+            .arg(image.image_path())
+            .args([key, value]);
+        self.run(c).map(drop)
+    }
+
+    /// `rbd image-meta list --format json SPEC`.
+    pub fn meta_list(&self, image: &ImageSpec) -> Result<BTreeMap<String, String>, CephError> {
+        let c = self
+            .rbd()
+            .args(["image-meta", "list", "--format", "json"])
+            .arg(image.image_path());
+        self.parse(c, types::parse_image_meta)
+    }
+
+    /// `rbd device list --device-type T --format json`.
+    pub fn device_list(&self, kind: DeviceType) -> Result<Vec<MappedDevice>, CephError> {
+        let c = self.rbd().args([
+            "device",
+            "list",
+            "--device-type",
+            kind.as_str(),
+            "--format",
+            "json",
+        ]);
+        self.parse(c, types::parse_device_list)
+    }
+
+    /// `rbd device map --device-type T [--read-only] [-o OPTIONS] SPEC`; returns the device.
+    /// (`device map` has no `--format`: it prints the device path.)
+    pub fn device_map(
+        &self,
+        image: &ImageSpec,
+        kind: DeviceType,
+        read_only: bool,
+        options: Option<&str>,
+    ) -> Result<String, CephError> {
+        let mut c = self
+            .rbd()
+            .args(["device", "map", "--device-type", kind.as_str()]);
+        if read_only {
+            c = c.arg("--read-only");
+        }
+        if let Some(o) = options {
+            c = c.args(["-o", o]);
+        }
+        self.parse(c.arg(image.to_string()), types::parse_map_output)
+    }
+
+    /// `rbd device unmap --device-type T DEVICE`.
+    pub fn device_unmap(&self, device: &str, kind: DeviceType) -> Result<(), CephError> {
+        let c = self
+            .rbd()
+            .args(["device", "unmap", "--device-type", kind.as_str()])
+            .arg(device);
+        self.run(c).map(drop)
+    }
+
+    /// `rados lock info OBJ NAME --format json`.
+    pub fn object_lock_info(&self, obj: &ObjectSpec, name: &str) -> Result<ObjectLock, CephError> {
+        let c = self
+            .rados(&obj.pool, &obj.namespace)
+            .args(["lock", "info"])
+            .args([&obj.object, name])
+            .args(["--format", "json"]);
+        self.parse(c, types::parse_object_lock)
+    }
+
+    /// `rados lock get OBJ NAME --lock-type T --lock-tag TAG --lock-cookie C
+    /// --lock-description D`: [`CephError::Busy`] when someone else holds it. The object must
+    /// exist (cls_lock would create it).
+    pub fn object_lock_get(
+        &self,
+        obj: &ObjectSpec,
+        name: &str,
+        lock_type: LockType,
+        tag: &str,
+        cookie: &str,
+        description: &str,
+    ) -> Result<(), CephError> {
+        let kind = match lock_type {
+            LockType::Exclusive => "exclusive",
+            LockType::Shared => "shared",
+        };
+        let c = self
+            .rados(&obj.pool, &obj.namespace)
+            .args(["lock", "get"])
+            .args([&obj.object, name])
+            .args([
+                "--lock-type",
+                kind,
+                "--lock-tag",
+                tag,
+                "--lock-cookie",
+                cookie,
+            ])
+            .args(["--lock-description", description]);
+        self.run(c).map(drop)
+    }
+
+    /// `rados lock break OBJ NAME LOCKER --lock-cookie C` ([`CephError::NotFound`] when that
+    /// holder does not hold it). Does not blocklist anything.
+    pub fn object_lock_break(
+        &self,
+        obj: &ObjectSpec,
+        name: &str,
+        locker: &str,
+        cookie: &str,
+    ) -> Result<(), CephError> {
+        let c = self
+            .rados(&obj.pool, &obj.namespace)
+            .args(["lock", "break"])
+            .args([&obj.object, name, locker])
+            .args(["--lock-cookie", cookie]);
+        self.run(c).map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conn_args_never_carry_a_key() {
+        let c = Conn {
+            conf: Some("/etc/ceph/ceph.conf".into()),
+            mon: Some("10.0.0.1:6789".into()),
+            user: Some("vmmgr".into()),
+            keyfile: Some("/etc/ceph/vmmgr.key".into()),
+            keyring: None,
+        };
+        let a: Vec<String> = c
+            .args()
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            a,
+            [
+                "-c",
+                "/etc/ceph/ceph.conf",
+                "-m",
+                "10.0.0.1:6789",
+                "--id",
+                "vmmgr",
+                "--keyfile",
+                "/etc/ceph/vmmgr.key"
+            ]
+        );
+        assert!(Conn::default().args().is_empty());
+    }
+
+    #[test]
+    fn mount_timeout_follows_the_deadline() {
+        let c = Ceph::new(
+            Conn::default(),
+            Instant::now() + Duration::from_millis(10_500),
+        );
+        assert_eq!(c.mount_timeout(), "9");
+        let c = Ceph::new(Conn::default(), Instant::now());
+        assert_eq!(c.mount_timeout(), "1");
+        let c = Ceph::new(Conn::default(), Instant::now() + Duration::from_secs(500));
+        assert_eq!(c.mount_timeout(), "30");
+    }
+}

@@ -1,0 +1,179 @@
+//! Helpers of the `rbd_agent` end-to-end scenarios.
+
+use std::process::Command;
+use std::time::Duration;
+
+use shared::ceph::types::{parse_image_info, parse_object_lock};
+use shared::cmd::Output;
+use vmmgr_tests::{unique_name, wait_for, Sandbox};
+
+pub const AGENT: &str = "/usr/lib/ocf/resource.d/vmmgr/rbd";
+
+/// Runs the agent inside `node` in guard mode with the given extra environment.
+pub fn agent(sb: &Sandbox, node: &str, action: &str, env: &[(&str, &str)]) -> Output {
+    let mut argv: Vec<String> = vec!["env".into(), "OCF_ROOT=/usr/lib/ocf".into()];
+    argv.push("OCF_RESKEY_mode=guard".into());
+    argv.push("OCF_RESOURCE_INSTANCE=e2e".into());
+    argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    argv.push(AGENT.into());
+    argv.push(action.into());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    sb.exec(node, &argv).expect("the agent runs")
+}
+
+pub fn rc(out: &Output) -> i32 {
+    out.code().unwrap_or(-1)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn assert_rc(out: &Output, want: i32, what: &str) {
+    assert_eq!(rc(out), want, "{what}: stderr:\n{}", stderr(out));
+}
+
+/// A fresh image (8 MiB) named after the test.
+pub fn image(sb: &Sandbox, prefix: &str) -> String {
+    let name = unique_name(prefix);
+    sb.exec_ok(
+        "sim1",
+        &["rbd", "create", "--size", "8", &format!("rbd/{name}")],
+    );
+    name
+}
+
+pub fn remove_image(sb: &Sandbox, name: &str) {
+    let _ = sb.exec(
+        "sim1",
+        &["rbd", "rm", "--no-progress", &format!("rbd/{name}")],
+    );
+}
+
+/// A running node to ask Ceph from.
+pub fn any_node(sb: &Sandbox) -> String {
+    sb.nodes()
+        .iter()
+        .find(|n| sb.node_running(n))
+        .expect("a running node")
+        .clone()
+}
+
+/// The node names holding the guard lock of `rbd/<name>` (cookies).
+pub fn guard_holders(sb: &Sandbox, name: &str) -> Vec<String> {
+    let via = any_node(sb);
+    let info = sb.exec_ok(
+        &via,
+        &["rbd", "info", "--format", "json", &format!("rbd/{name}")],
+    );
+    let id = parse_image_info(&info).unwrap().id.unwrap();
+    let header = format!("rbd_header.{id}");
+    let out = sb.exec_ok(
+        &via,
+        &[
+            "rados",
+            "-p",
+            "rbd",
+            "lock",
+            "info",
+            &header,
+            "vmmgr_guard",
+            "--format",
+            "json",
+        ],
+    );
+    parse_object_lock(&out)
+        .unwrap()
+        .lockers
+        .into_iter()
+        .map(|l| l.cookie)
+        .collect()
+}
+
+pub struct MonStopped(String);
+
+impl MonStopped {
+    pub fn new(sb: &Sandbox) -> MonStopped {
+        let base = sb.env_var("SANDBOX_BASE");
+        let pid = std::fs::read_to_string(format!("{base}/ceph/run/mon.a.pid"))
+            .expect("mon pid file")
+            .trim()
+            .to_string();
+        assert!(Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success());
+        MonStopped(pid)
+    }
+}
+
+impl Drop for MonStopped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.0]).status();
+    }
+}
+
+pub fn wait_all_online(sb: &Sandbox) {
+    wait_for(Duration::from_secs(60), "all nodes online", || {
+        let st = sb.quorate_view(&[])?;
+        (st.online_nodes().count() == sb.nodes().len()).then_some(())
+    });
+}
+
+/// Waits until `node` is seen offline and clean (fenced) by the quorate partition.
+pub fn wait_fenced(sb: &Sandbox, node: &str) {
+    wait_for(Duration::from_secs(60), "the node to be fenced", || {
+        let st = sb.quorate_view(&[node])?;
+        let n = st.node(node)?;
+        (!n.online && !n.unclean).then_some(())
+    });
+}
+
+pub fn guard_primitive(id: &str, image: &str) -> String {
+    format!(
+        r#"<primitive id="{id}" class="ocf" provider="vmmgr" type="rbd">
+  <instance_attributes id="{id}-ia">
+    <nvpair id="{id}-mode" name="mode" value="guard"/>
+    <nvpair id="{id}-name" name="name" value="{image}"/>
+  </instance_attributes>
+  <meta_attributes id="{id}-meta"><nvpair id="{id}-allow-migrate" name="allow-migrate" value="true"/></meta_attributes>
+  <operations>
+    <op id="{id}-monitor-5s" name="monitor" interval="5s" timeout="20s"/>
+  </operations>
+</primitive>"#
+    )
+}
+
+pub fn remove_primitive(sb: &Sandbox, id: &str) {
+    let _ = sb.exec(
+        "sim1",
+        &[
+            "crm_resource",
+            "-r",
+            id,
+            "--meta",
+            "-p",
+            "target-role",
+            "-v",
+            "Stopped",
+        ],
+    );
+    // a view from a quorate partition that shows the resource stopped (an empty
+    // `running_on` may also mean "no quorate view yet")
+    wait_for(Duration::from_secs(30), "the resource to stop", || {
+        let st = sb.quorate_view(&[])?;
+        st.where_running(id).is_empty().then_some(())
+    });
+    let _ = sb.exec(
+        "sim1",
+        &[
+            "cibadmin",
+            "--delete",
+            "-o",
+            "resources",
+            "--xml-text",
+            &format!("<primitive id=\"{id}\"/>"),
+        ],
+    );
+}
