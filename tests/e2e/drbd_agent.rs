@@ -115,17 +115,7 @@ fn simulated_drbd_promotable_clone_promotes_and_fails_over_after_kill_node() {
     let id = unique_name("drbd");
     let res = id.clone();
     let conf = write_config(&sb, &res);
-    sb.exec_ok(
-        "sim1",
-        &[
-            "cibadmin",
-            "--create",
-            "--scope",
-            "resources",
-            "--xml-text",
-            &clone_xml(&id, &res, &conf),
-        ],
-    );
+    sb.create_resource("sim1", &clone_xml(&id, &res, &conf));
 
     // One instance promoted, the other unpromoted; DRBD (simulated) agrees.
     let (first, other) = wait_for(Duration::from_secs(60), "one promoted instance", || {

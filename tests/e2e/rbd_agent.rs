@@ -312,17 +312,7 @@ fn under_pacemaker_the_guard_live_migrates_and_fails_over_after_a_kill() {
     wait_all_online(&sb);
     let img = image(&sb, "p");
     let id = unique_name("rbdg");
-    sb.exec_ok(
-        "sim1",
-        &[
-            "cibadmin",
-            "--create",
-            "-o",
-            "resources",
-            "--xml-text",
-            &guard_primitive(&id, &img),
-        ],
-    );
+    sb.create_resource("sim1", &guard_primitive(&id, &img));
     let first = wait_for(Duration::from_secs(30), "the guard to start", || {
         sb.running_on(&id, &[]).into_iter().next()
     });
@@ -330,29 +320,13 @@ fn under_pacemaker_the_guard_live_migrates_and_fails_over_after_a_kill() {
 
     // live migration: migrate_to on the source, migrate_from on the target hands the lock over
     let target = if first == "sim1" { "sim2" } else { "sim1" };
-    sb.exec_ok(
-        "sim1",
-        &[
-            "crm_resource",
-            "--move",
-            "-r",
-            &id,
-            "-N",
-            target,
-            "--lifetime",
-            "PT5M",
-        ],
+    sb.move_and_wait(&id, &id, target, Duration::from_secs(30));
+    let tasks = sb.history_tasks(target, &id);
+    assert!(
+        tasks.iter().any(|t| t == "migrate_from"),
+        "no migrate_from on {target} in the history: {tasks:?}"
     );
-    wait_for(Duration::from_secs(30), "the guard to move", || {
-        (sb.running_on(&id, &[]) == [target]).then_some(())
-    });
-    let st = sb.crm_mon("sim1").unwrap();
-    let migrated = st
-        .history(target, &id)
-        .is_some_and(|h| h.operations.iter().any(|o| o.task == "migrate_from"));
-    assert!(migrated, "no migrate_from on {target} in the history");
     assert_eq!(guard_holders(&sb, &img), [target.to_string()]);
-    sb.exec_ok("sim1", &["crm_resource", "--clear", "-r", &id]);
 
     // power failure of its node: fenced, then started elsewhere with the lock taken over
     sb.kill_node(target);

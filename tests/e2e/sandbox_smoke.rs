@@ -89,17 +89,7 @@ fn three_nodes_ceph_live_migration_fencing_and_clean_teardown() {
     let vm = unique_name("smokevm");
     let config = format!("{}/{vm}.xml", sb.env_var("SANDBOX_SHARED"));
     std::fs::write(&config, sb.guest_xml(&vm)).expect("write guest XML");
-    sb.exec_ok(
-        "sim1",
-        &[
-            "cibadmin",
-            "--create",
-            "--scope",
-            "resources",
-            "--xml-text",
-            &primitive_xml(&vm, &config),
-        ],
-    );
+    sb.create_resource("sim1", &primitive_xml(&vm, &config));
     let src = wait_for(Duration::from_secs(60), "the guest to start", || {
         sb.running_on(&vm, &[]).first().cloned()
     });
@@ -107,30 +97,16 @@ fn three_nodes_ceph_live_migration_fencing_and_clean_teardown() {
 
     // Live migration on a move: the target's history shows migrate_from, not a start.
     let dst = if src == "sim1" { "sim2" } else { "sim1" };
-    sb.exec_ok(
-        "sim1",
-        &[
-            "crm_resource",
-            "--move",
-            "-r",
-            &vm,
-            "-N",
-            dst,
-            "--lifetime",
-            "PT5M",
-        ],
+    sb.move_and_wait(&vm, &vm, dst, Duration::from_secs(60));
+    let tasks = sb.history_tasks(dst, &vm);
+    assert!(
+        tasks.iter().any(|t| t == "migrate_from"),
+        "{dst} history: {tasks:?}"
     );
-    wait_for(Duration::from_secs(60), "the live migration", || {
-        (sb.running_on(&vm, &[]) == [dst]).then_some(())
-    });
-    sb.exec_ok("sim1", &["crm_resource", "--clear", "-r", &vm]);
-    let st = sb.crm_mon(dst).expect("crm_mon");
-    let tasks: Vec<&str> = st
-        .history(dst, &vm)
-        .map(|h| h.operations.iter().map(|o| o.task.as_str()).collect())
-        .unwrap_or_default();
-    assert!(tasks.contains(&"migrate_from"), "{dst} history: {tasks:?}");
-    assert!(!tasks.contains(&"start"), "{dst} history: {tasks:?}");
+    assert!(
+        !tasks.iter().any(|t| t == "start"),
+        "{dst} history: {tasks:?}"
+    );
     wait_running(&sb, dst, &vm);
     assert_eq!(domstate(&sb, &src, &vm), None, "gone from {src}");
     let cib = Cib::parse(&sb.exec_ok("sim1", &["cibadmin", "--query"])).expect("CIB");

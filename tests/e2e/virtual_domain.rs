@@ -223,17 +223,7 @@ fn pacemaker_starts_monitors_migrates_and_recovers_after_fencing() {
         "crm ra info: {info}"
     );
     let (vm, config) = guest(&sb, "vdpm");
-    sb.exec_ok(
-        "sim1",
-        &[
-            "cibadmin",
-            "--create",
-            "--scope",
-            "resources",
-            "--xml-text",
-            &primitive_xml(&vm, &config),
-        ],
-    );
+    sb.create_resource("sim1", &primitive_xml(&vm, &config));
     let src = wait_for(Duration::from_secs(60), "the guest to start", || {
         sb.running_on(&vm, &[]).first().cloned()
     });
@@ -252,37 +242,14 @@ fn pacemaker_starts_monitors_migrates_and_recovers_after_fencing() {
 
     // Live migration: the target's history shows migrate_from, not start.
     let dst = if src == "sim1" { "sim2" } else { "sim1" };
-    sb.exec_ok(
-        "sim1",
-        &[
-            "crm_resource",
-            "--move",
-            "-r",
-            &vm,
-            "-N",
-            dst,
-            "--lifetime",
-            "PT5M",
-        ],
-    );
-    wait_for(Duration::from_secs(60), "the live migration", || {
-        (sb.running_on(&vm, &[]) == [dst]).then_some(())
-    });
-    sb.exec_ok("sim1", &["crm_resource", "--clear", "-r", &vm]);
-    let st = sb.crm_mon(dst).expect("crm_mon");
-    let tasks: Vec<String> = st
-        .history(dst, &vm)
-        .map(|h| h.operations.iter().map(|o| o.task.clone()).collect())
-        .unwrap_or_default();
+    sb.move_and_wait(&vm, &vm, dst, Duration::from_secs(60));
+    let tasks = sb.history_tasks(dst, &vm);
     assert!(
         tasks.iter().any(|t| t == "migrate_from"),
         "{dst}: {tasks:?}"
     );
     assert!(!tasks.iter().any(|t| t == "start"), "{dst}: {tasks:?}");
-    let src_tasks: Vec<String> = st
-        .history(&src, &vm)
-        .map(|h| h.operations.iter().map(|o| o.task.clone()).collect())
-        .unwrap_or_default();
+    let src_tasks = sb.history_tasks(&src, &vm);
     assert!(
         src_tasks.iter().any(|t| t == "migrate_to"),
         "{src}: {src_tasks:?}"

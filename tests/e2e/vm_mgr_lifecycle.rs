@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use shared::cmd::Output;
+use shared::pacemaker::Cib;
 use vmmgr_tests::{unique_name, wait_for, Sandbox};
 
 fn sandbox() -> Sandbox {
@@ -63,15 +64,10 @@ fn cib(sb: &Sandbox) -> String {
     sb.exec_ok("sim1", &["cibadmin", "--query"])
 }
 
-/// The CIB's configuration epoch ("admin_epoch.epoch").
+/// The CIB's configuration version ("admin_epoch.epoch"), from the parsed CIB.
 fn config_epoch(sb: &Sandbox) -> String {
-    let c = cib(sb);
-    let attr = |name: &str| {
-        let key = format!(" {name}=\"");
-        let start = c.find(&key).map(|i| i + key.len()).unwrap_or(0);
-        c[start..].split('"').next().unwrap_or("").to_owned()
-    };
-    format!("{}.{}", attr("admin_epoch"), attr("epoch"))
+    let v = Cib::parse(&cib(sb)).expect("the CIB parses").version();
+    format!("{}.{}", v.admin_epoch, v.epoch)
 }
 
 fn rbd_names(sb: &Sandbox) -> (String, String) {

@@ -164,6 +164,54 @@ impl Sandbox {
         ClusterStatus::parse(&out.stdout_str()).map_err(|e| e.to_string())
     }
 
+    /// `cibadmin --create --scope resources` of `xml`, run on `node`.
+    pub fn create_resource(&self, node: &str, xml: &str) {
+        self.exec_ok(
+            node,
+            &[
+                "cibadmin",
+                "--create",
+                "--scope",
+                "resources",
+                "--xml-text",
+                xml,
+            ],
+        );
+    }
+
+    /// Moves `rsc` to `dst` with a 5-minute move constraint, waits until `running` (the
+    /// resource to watch: `rsc` itself, or a member when `rsc` is a group) runs only on `dst`,
+    /// then clears the constraint again.
+    pub fn move_and_wait(&self, rsc: &str, running: &str, dst: &str, timeout: Duration) {
+        self.exec_ok(
+            "sim1",
+            &[
+                "crm_resource",
+                "--move",
+                "-r",
+                rsc,
+                "-N",
+                dst,
+                "--lifetime",
+                "PT5M",
+            ],
+        );
+        wait_for(timeout, &format!("{running} to move to {dst}"), || {
+            (self.running_on(running, &[]) == [dst]).then_some(())
+        });
+        self.exec_ok("sim1", &["crm_resource", "--clear", "-r", rsc]);
+    }
+
+    /// The operations in `node`'s history of `rsc` ("start", "migrate_from", ...), as seen
+    /// from `node`.
+    pub fn history_tasks(&self, node: &str, rsc: &str) -> Vec<String> {
+        self.crm_mon(node)
+            .unwrap_or_else(|e| panic!("crm_mon on {node}: {e}"))
+            .history(node, rsc)
+            .map(|h| h.operations.iter().map(|o| o.task.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// The cluster as seen from a running node of the quorate partition (skipping `except`).
     pub fn quorate_view(&self, except: &[&str]) -> Option<ClusterStatus> {
         self.nodes

@@ -133,7 +133,10 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
 /// Validates a domain XML against libvirt's schema (`virt-xml-validate`). Returns a warning
 /// instead when the validator is not installed.
 pub fn validate(xml: &str, what: &str) -> Result<Option<String>> {
-    let path = std::env::temp_dir().join(format!("vmmgr-validate-{}.xml", std::process::id()));
+    // unique per call: validations may run concurrently in one process (threads, tests)
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("vmmgr-validate-{}-{n}.xml", std::process::id()));
     let write = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
