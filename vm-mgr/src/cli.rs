@@ -82,6 +82,72 @@ pub enum Command {
     ListMetadata(ListMetadataArgs),
     /// Cluster overview: nodes, quorum, DC, which VMs run where, utilization.
     Info,
+    /// Take one consistent snapshot of all the VM's disks (an RBD group snapshot), with the
+    /// domain XML and settings of that moment. A running VM's filesystems are frozen through
+    /// its QEMU guest agent; without an answering agent the snapshot is crash-consistent.
+    ///
+    /// Example: vm-mgr create-snapshot -n web1 --snap-name before-upgrade
+    #[command(alias = "create_snapshot")]
+    CreateSnapshot(SnapArgs),
+    /// List the VM's snapshots: name, creation time (UTC), consistency, protection.
+    #[command(alias = "list_snapshots")]
+    ListSnapshots(NameArg),
+    /// Remove one snapshot (all its disks' parts and the XML and settings kept with it).
+    #[command(alias = "remove_snapshot")]
+    RemoveSnapshot(SnapArgs),
+    /// Roll every disk back to a snapshot and restore the XML and settings kept with it. A
+    /// running VM is stopped first and started again; its constraints are kept.
+    ///
+    /// Example: vm-mgr rollback -n web1 --snap-name before-upgrade
+    Rollback(SnapArgs),
+    /// Remove many unprotected snapshots: all of them, those older than --date, or the
+    /// --number oldest; --keep spares the newest.
+    ///
+    /// Example: vm-mgr purge -n web1 --date "31/12/2024 00:00:00" --keep 2
+    Purge(PurgeArgs),
+    /// Make a new VM from this one: copy-on-write clones of its disks at a snapshot (taken now
+    /// when none is named), or independent copies with --full; new name, UUID and MAC
+    /// addresses; metadata copied. Enabled and started unless --disable / --nostart.
+    ///
+    /// Example: vm-mgr clone -n golden --dst-name web7 --snap-name v3
+    Clone(CloneArgs),
+    /// Write the VM to a directory: raw disk images (at a snapshot taken now), domain XML,
+    /// metadata, snapshot list and CIB fragment, ready for `vm-mgr import` here or on another
+    /// cluster.
+    ///
+    /// Example: vm-mgr export -n web1 --to /backup/web1
+    Export(ExportArgs),
+    /// Create a VM from a directory written by `vm-mgr export`, under its name or --name.
+    ///
+    /// Example: vm-mgr import --from /backup/web1 --name web1restored
+    Import(ImportArgs),
+    // Issue 7: placement and mobility (argument types in `cli_placement`).
+    /// Keep the VM on the same node as other resources, or apart from them (--anti).
+    ///
+    /// Example: vm-mgr add-colocation -n web1 web2 --anti --strong
+    #[command(alias = "add_colocation")]
+    AddColocation(crate::cli_placement::AddColocationArgs),
+    /// Remove vm-mgr's colocations of the VM with the given resources (or --all).
+    #[command(alias = "remove_colocation")]
+    RemoveColocation(crate::cli_placement::RemoveColocationArgs),
+    /// Choose how the VM is placed: auto, failover or pinned (to --node).
+    ///
+    /// Example: vm-mgr set-placement -n web1 --strategy failover
+    #[command(alias = "set_placement")]
+    SetPlacement(crate::cli_placement::SetPlacementArgs),
+    /// Move the VM to another node: live, or --offline (stop, move, start), after preflight
+    /// checks; never leaves a constraint behind.
+    ///
+    /// Example: vm-mgr migrate -n web1 --node hv2
+    Migrate(crate::cli_placement::MigrateArgs),
+    /// Move every VM off a node (live when possible) and put the node in standby.
+    ///
+    /// Example: vm-mgr drain --node hv1
+    Drain(crate::cli_placement::DrainArgs),
+    /// End a node's standby and bring back the VMs that drain moved away.
+    ///
+    /// Example: vm-mgr undrain --node hv1
+    Undrain(crate::cli_placement::UndrainArgs),
 }
 
 impl Command {
@@ -100,6 +166,20 @@ impl Command {
             Command::SetMetadata(_) => "set-metadata",
             Command::ListMetadata(_) => "list-metadata",
             Command::Info => "info",
+            Command::CreateSnapshot(_) => "create-snapshot",
+            Command::ListSnapshots(_) => "list-snapshots",
+            Command::RemoveSnapshot(_) => "remove-snapshot",
+            Command::Rollback(_) => "rollback",
+            Command::Purge(_) => "purge",
+            Command::Clone(_) => "clone",
+            Command::Export(_) => "export",
+            Command::Import(_) => "import",
+            Command::AddColocation(_) => "add-colocation",
+            Command::RemoveColocation(_) => "remove-colocation",
+            Command::SetPlacement(_) => "set-placement",
+            Command::Migrate(_) => "migrate",
+            Command::Drain(_) => "drain",
+            Command::Undrain(_) => "undrain",
         }
     }
 }
@@ -263,6 +343,91 @@ pub struct ListMetadataArgs {
     pub all: bool,
 }
 
+/// `-n VM --snap-name S` (create-snapshot, remove-snapshot, rollback).
+#[derive(Debug, Clone, Args)]
+pub struct SnapArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// The snapshot name (letters, digits, '-', '_', '.').
+    #[arg(long, alias = "snap_name", value_name = "SNAPSHOT")]
+    pub snap_name: String,
+}
+
+/// `purge`.
+#[derive(Debug, Clone, Args)]
+pub struct PurgeArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Remove the snapshots created before this instant, "dd/mm/YYYY HH:MM:SS" (UTC).
+    #[arg(long, value_name = "DATE", conflicts_with = "number")]
+    pub date: Option<String>,
+    /// Remove the N oldest snapshots.
+    #[arg(long, value_name = "N")]
+    pub number: Option<usize>,
+    /// Never remove the N newest snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+}
+
+/// `clone`.
+#[derive(Debug, Clone, Args)]
+pub struct CloneArgs {
+    /// The source VM.
+    #[arg(short, long)]
+    pub name: String,
+    /// The new VM's name.
+    #[arg(long, alias = "dst_name", value_name = "NAME")]
+    pub dst_name: String,
+    /// Clone from this snapshot (default: one taken now, removed afterwards).
+    #[arg(long, alias = "snap_name", value_name = "SNAPSHOT")]
+    pub snap_name: Option<String>,
+    /// Independent copies of the disks instead of copy-on-write clones.
+    #[arg(long)]
+    pub full: bool,
+    /// Use this domain XML (its disks are replaced by the clone's) instead of the source's.
+    #[arg(long, value_name = "FILE")]
+    pub xml: Option<PathBuf>,
+    /// Do not inherit the source's pinned or preferred host.
+    #[arg(long, alias = "clear_constraint")]
+    pub clear_constraint: bool,
+    /// Do not enable the clone (no Pacemaker resources).
+    #[arg(long, conflicts_with = "nostart")]
+    pub disable: bool,
+    /// Enable the clone but do not start it.
+    #[arg(long)]
+    pub nostart: bool,
+}
+
+/// `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// The directory to write (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+/// `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// A directory written by `vm-mgr export`.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The VM's name here (default: its exported name).
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// Do not enable the VM (no Pacemaker resources).
+    #[arg(long, conflicts_with = "nostart")]
+    pub disable: bool,
+    /// Enable the VM but do not start it.
+    #[arg(long)]
+    pub nostart: bool,
+}
+
 impl Cli {
     /// The VM name the verb acts on, if any.
     pub fn vm_name(&self) -> Option<&str> {
@@ -277,6 +442,19 @@ impl Cli {
             Command::SetMetadata(a) => Some(&a.name),
             Command::ListMetadata(a) => Some(&a.name),
             Command::List | Command::Info => None,
+            Command::CreateSnapshot(a) | Command::RemoveSnapshot(a) | Command::Rollback(a) => {
+                Some(&a.name)
+            }
+            Command::ListSnapshots(a) => Some(&a.name),
+            Command::Purge(a) => Some(&a.name),
+            Command::Clone(a) => Some(&a.name),
+            Command::Export(a) => Some(&a.name),
+            Command::Import(a) => a.name.as_deref(),
+            Command::AddColocation(a) => Some(&a.name),
+            Command::RemoveColocation(a) => Some(&a.name),
+            Command::SetPlacement(a) => Some(&a.name),
+            Command::Migrate(a) => Some(&a.name),
+            Command::Drain(_) | Command::Undrain(_) => None,
         }
     }
 }

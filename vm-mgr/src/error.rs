@@ -9,6 +9,8 @@
 //! | 4 | the VM already exists (create without `--force`) |
 //! | 5 | timed out waiting for the cluster to reach the wanted state |
 //! | 6 | the verb or option is not implemented yet |
+//! | 7 | refused by a preflight check (migrate, drain); nothing was changed |
+//! | 130 | interrupted (Ctrl-C, SIGTERM) after cleaning up |
 //!
 //! The mapping lives in one place, [`Error::exit_code`].
 
@@ -35,10 +37,15 @@ pub const EXIT_EXISTS: u8 = 4;
 pub const EXIT_TIMEOUT: u8 = 5;
 /// Exit code: not implemented yet.
 pub const EXIT_UNIMPLEMENTED: u8 = 6;
+/// Exit code: a preflight check refused the operation (nothing was changed).
+pub const EXIT_REFUSED: u8 = 7;
+/// Exit code: interrupted by SIGINT or SIGTERM (after cleaning up).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// The exit-code table, for `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failed, 2 usage error or invalid input, \
-3 no such VM, 4 VM already exists, 5 timed out waiting for the cluster, 6 not implemented yet.";
+3 no such VM, 4 VM already exists, 5 timed out waiting for the cluster, 6 not implemented yet, \
+7 refused by a preflight check (nothing changed), 130 interrupted.";
 
 /// Everything that can make a vm-mgr command fail.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +125,9 @@ pub enum Error {
     /// A CIB transaction.
     #[error(transparent)]
     Cib(#[from] TransactionError<FragmentError>),
+    /// Placement and mobility (migrate, drain, ...).
+    #[error(transparent)]
+    Placement(#[from] crate::placement::PlacementError),
     /// libvirt.
     #[error(transparent)]
     Libvirt(#[from] LibvirtError),
@@ -155,6 +165,7 @@ impl Error {
             Error::Storage(e) if e.is_invalid_input() => EXIT_USAGE,
             Error::Cib(TransactionError::Edit(e)) => e.exit_code(),
             Error::Undone { source, .. } => source.exit_code(),
+            Error::Placement(e) => e.exit_code(),
             _ => EXIT_FAILED,
         }
     }

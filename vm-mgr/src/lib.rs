@@ -6,6 +6,7 @@
 //! ([`state`]), print text or JSON ([`output`]). Exit codes: [`error`].
 
 pub mod cli;
+pub mod cli_placement;
 pub mod commands;
 pub mod config;
 pub mod ctx;
@@ -13,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod fragment;
 pub mod output;
+pub mod placement;
 pub mod state;
 pub mod storage;
 pub mod vm;

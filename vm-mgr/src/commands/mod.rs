@@ -27,6 +27,20 @@ pub mod remove;
 pub mod start;
 pub mod status;
 pub mod stop;
+// Issue 6: snapshots, rollback, purge, clone, export/import.
+pub mod clone;
+pub mod clone_xml;
+pub mod export;
+pub mod import;
+pub mod purge;
+pub mod quiesce;
+pub mod rollback;
+pub mod snapshot;
+// Issue 7: placement and mobility.
+pub mod colocation;
+pub mod drain;
+pub mod migrate;
+pub mod placement;
 
 /// Runs the verb of `cli`.
 pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
@@ -46,6 +60,20 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::SetMetadata(a) => metadata::set(ctx, &a.name, &a.metadata_name, &a.metadata_value),
         Command::ListMetadata(a) => metadata::list(ctx, &a.name, a.all),
         Command::Info => info::run(ctx),
+        Command::CreateSnapshot(a) => snapshot::create(ctx, &a.name, &a.snap_name),
+        Command::ListSnapshots(a) => snapshot::list(ctx, &a.name),
+        Command::RemoveSnapshot(a) => snapshot::remove(ctx, &a.name, &a.snap_name),
+        Command::Rollback(a) => rollback::run(ctx, &a.name, &a.snap_name),
+        Command::Purge(a) => purge::run(ctx, a),
+        Command::Clone(a) => clone::run(ctx, a),
+        Command::Export(a) => export::run(ctx, a),
+        Command::Import(a) => import::run(ctx, a),
+        Command::AddColocation(a) => colocation::add(ctx, a),
+        Command::RemoveColocation(a) => colocation::remove(ctx, a),
+        Command::SetPlacement(a) => placement::run(ctx, a),
+        Command::Migrate(a) => migrate::run(ctx, a),
+        Command::Drain(a) => drain::drain(ctx, a),
+        Command::Undrain(a) => drain::undrain(ctx, a),
     }
 }
 

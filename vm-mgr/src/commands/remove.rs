@@ -101,6 +101,13 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     if !ctx.storage.available() {
         return Err(crate::storage::StorageError::Disabled.into());
     }
+    // Group snapshots first: an image taken out of its group keeps its part of each group
+    // snapshot, which neither `rbd snap purge` nor `rbd rm` removes.
+    if has_group {
+        for snap in ctx.storage.group_snap_list(&group)? {
+            ctx.storage.group_snap_remove(&group, &snap.name)?;
+        }
+    }
     for image in &grouped {
         ctx.storage.group_remove(&group, image)?;
     }

@@ -9,7 +9,10 @@ use crate::state::VmState;
 
 /// Runs `status`.
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
-    let st = super::current_status(ctx, name)?;
+    let (cib, mon) = super::read_cluster(ctx)?;
+    let st = crate::state::status_of(name, &cib, &mon, super::in_storage(ctx, name)?);
+    // Issue 7: the placement strategy and vm-mgr's colocations.
+    let placement = crate::placement::placement_of(cib.element(), Some(&cib), name);
     if st.state == VmState::Undefined {
         return Err(Error::NoSuchVm {
             name: name.to_owned(),
@@ -24,12 +27,16 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         "target_role": st.target_role,
         "constraints": st.constraints,
         "failures": st.failures,
+        "placement": placement,
     });
     let mut text = format!("{}: {}", st.name, st.state);
     if let Some(n) = &st.node {
         text.push_str(&format!(" on {n}"));
     }
     text.push('\n');
+    if let Some(p) = &placement {
+        text.push_str(&format!("  placement: {}\n", p.summary()));
+    }
     if !st.constraints.is_empty() {
         text.push_str(&format!("  constraints: {}\n", st.constraints.join(", ")));
     }

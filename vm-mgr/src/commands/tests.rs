@@ -29,7 +29,7 @@ fn status_and_list_of_a_recorded_running_vm() {
     assert_eq!(out.json["constraints"][0], "vmmgr-ban-t1");
     assert_eq!(
         out.text,
-        "t1: Started on sim2\n  constraints: vmmgr-ban-t1\n"
+        "t1: Started on sim2\n  placement: auto\n  constraints: vmmgr-ban-t1\n"
     );
     let list = super::list::run(&ctx).unwrap();
     assert_eq!(

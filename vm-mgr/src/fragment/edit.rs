@@ -113,7 +113,10 @@ pub fn insert(
         return Err(FragmentError::AlreadyInCib { name: name.clone() });
     }
     let mut existing_ids = BTreeSet::new();
-    for d in tree.descendants() {
+    // Only the configuration: the status section keeps the history of a disabled VM's
+    // resources under the same ids (issue 7: seen on a recorded CIB).
+    let config = tree.child("configuration").map(Element::descendants);
+    for d in config.into_iter().flatten() {
         if let Some(id) = d.attr("id") {
             existing_ids.insert(id.to_owned());
         }

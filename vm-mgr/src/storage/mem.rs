@@ -7,6 +7,9 @@ use std::path::Path;
 
 use super::{MonHost, Result, Storage, StorageError};
 
+#[path = "mem_snapshots.rs"]
+mod snap;
+
 /// In-memory storage.
 #[derive(Debug, Default)]
 pub struct Memory {
@@ -19,6 +22,7 @@ struct State {
     groups: BTreeMap<String, Vec<String>>,
     journal: Vec<String>,
     fail_import: bool,
+    snaps: snap::SnapState,
 }
 
 impl Memory {

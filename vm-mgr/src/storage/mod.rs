@@ -11,6 +11,7 @@ use shared::cmd::CmdError;
 
 pub mod mem;
 pub mod rbd;
+pub mod snapshots;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,9 @@ pub enum StorageError {
     /// The image, group or metadata key does not exist.
     #[error("{what} does not exist.")]
     NotFound { what: String },
+    /// The image, snapshot or group to be made already exists.
+    #[error("{what} already exists.")]
+    Exists { what: String },
     /// A tool failed or could not be run.
     #[error(transparent)]
     Command(#[from] CmdError),
@@ -72,7 +76,7 @@ pub struct MonHost {
 }
 
 /// Storage of VM images and metadata. Image names are within [`Storage::pool`].
-pub trait Storage {
+pub trait Storage: snapshots::SnapshotStore {
     /// Whether storage is available at all (false with `--no-storage`).
     fn available(&self) -> bool {
         true

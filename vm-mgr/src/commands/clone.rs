@@ -1,0 +1,353 @@
+//! `clone -n VM --dst-name NEW [--snap-name S] [--full] [--xml FILE] [--clear-constraint]
+//! [--disable|--nostart]`: a new VM from the disks of VM at snapshot S (one taken now and
+//! removed afterwards when none is named): copy-on-write clones (`rbd clone`, clone v2, no
+//! protection needed) or, with `--full`, independent copies (`rbd cp`). The new VM gets its own
+//! name, UUID and MAC addresses, the source's metadata (not its snapshots), its settings
+//! (without pinned/preferred host with `--clear-constraint`), and is enabled unless
+//! `--disable`. A failure undoes everything made so far.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::clone_xml::{self, Renaming};
+use super::snapshot::{self, snap_key};
+use crate::cli::CloneArgs;
+use crate::ctx::Ctx;
+use crate::domain::{self, RbdDisks};
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::output::Outcome;
+use crate::state::VmState;
+use crate::vm::{self, Settings, VmIds};
+
+/// The copy's image for source image `image` (`system_SRC` → `system_DST`, `data_SRC_i` →
+/// `data_DST_i`).
+pub fn copy_image_name(src: &str, dst: &str, image: &str) -> String {
+    let (s, d) = (VmIds::new(src), VmIds::new(dst));
+    if image == s.system_image() {
+        return d.system_image();
+    }
+    match image.strip_prefix(&format!("data_{src}_")) {
+        Some(i) => format!("data_{dst}_{i}"),
+        None => format!("{image}_{dst}"),
+    }
+}
+
+/// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group).
+pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
+    let (cib, _) = super::read_cluster(ctx)?;
+    let exists = fragment::in_cib(cib.element(), name)
+        || ctx
+            .storage
+            .list_images()?
+            .iter()
+            .any(|i| super::remove::is_vm_image(name, i))
+        || ctx.storage.list_groups()?.iter().any(|g| g == name);
+    if exists {
+        return Err(Error::AlreadyExists {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The metadata a copy of a VM gets, the XML last (an image with `xml` is a complete VM).
+pub fn copy_meta(
+    meta: &BTreeMap<String, String>,
+    name: &str,
+    settings: &Settings,
+    fragment: &Fragment,
+    xml: &str,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = snapshot::meta_without_snaps(meta)
+        .into_iter()
+        .filter(|(k, _)| {
+            ![
+                vm::META_XML,
+                vm::META_VM_NAME,
+                vm::META_SETTINGS,
+                vm::META_FRAGMENT,
+            ]
+            .contains(&k.as_str())
+        })
+        .collect();
+    out.push((vm::META_VM_NAME.into(), name.to_owned()));
+    out.push((vm::META_SETTINGS.into(), settings.to_json()));
+    out.push((vm::META_FRAGMENT.into(), fragment.to_xml()));
+    out.push((vm::META_XML.into(), xml.to_owned()));
+    out
+}
+
+/// Runs `clone`.
+pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
+    let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
+    vm::validate_name(dst)?;
+    if src == dst {
+        return Err(Error::invalid(
+            "The clone needs a name of its own (--dst-name).",
+        ));
+    }
+    if let Some(s) = &a.snap_name {
+        snapshot::validate_snap_name(s)?;
+    }
+    let disks = snapshot::vm_disks(ctx, src)?;
+    refuse_existing(ctx, dst)?;
+    let src_ids = VmIds::new(src);
+    let meta = ctx.storage.meta_list(&src_ids.system_image())?;
+    if let Some(s) = &a.snap_name {
+        let snaps = snapshot::list_snaps(ctx, src)?;
+        if !snaps.iter().any(|x| &x.name == s) {
+            return Err(snapshot::unknown_snapshot(src, s, &snaps));
+        }
+        for d in &disks {
+            if !ctx
+                .storage
+                .image_snaps(d)?
+                .iter()
+                .any(|x| x.is_user_snap(s))
+            {
+                return Err(Error::invalid(format!(
+                    "Disk {d} has no snapshot {s} to clone from (not taken by vm-mgr); nothing \
+                     was changed."
+                )));
+            }
+        }
+    }
+    let pick = |part: &str, key: &str| {
+        a.snap_name
+            .as_ref()
+            .and_then(|s| meta.get(&snap_key(s, part)))
+            .or_else(|| meta.get(key))
+            .cloned()
+    };
+    let mut settings = match pick("settings", vm::META_SETTINGS) {
+        Some(j) => Settings::from_json(src, &j)?,
+        None => Settings::default(),
+    };
+    if a.clear_constraint {
+        settings.pinned_host = None;
+        settings.preferred_host = None;
+    }
+    let pool = ctx.storage.pool().to_owned();
+    let images: Vec<(String, String)> = disks
+        .iter()
+        .map(|d| (d.clone(), copy_image_name(src, dst, d)))
+        .collect();
+    let xml = new_xml(ctx, a, &pick("xml", vm::META_XML), &images, &settings)?;
+    let dst_ids = VmIds::new(dst);
+    let fragment = fragment::build(&dst_ids, &settings, &pool, "Stopped");
+    let how = if a.full {
+        "copy"
+    } else {
+        "clone (copy-on-write)"
+    };
+    if ctx.dry_run {
+        let at = a
+            .snap_name
+            .clone()
+            .unwrap_or_else(|| "a snapshot taken now".into());
+        let mut actions: Vec<String> = images
+            .iter()
+            .map(|(s, d)| format!("{how} {pool}/{s} at {at} into {pool}/{d}"))
+            .collect();
+        actions.push(format!("create RBD group {pool}/{dst} with those images"));
+        actions.push(format!(
+            "set the metadata of {pool}/{}",
+            dst_ids.system_image()
+        ));
+        if !a.disable {
+            actions.push(format!("enable {dst}"));
+        }
+        let mut out = super::dry_run_outcome(dst, "clone", &actions, None);
+        if let Some(o) = out.json.as_object_mut() {
+            o.insert("domain_xml".into(), json!(xml));
+        }
+        return Ok(out);
+    }
+    let (snap, temporary) = match &a.snap_name {
+        Some(s) => (s.clone(), false),
+        None => {
+            let t = format!("vmmgr-clone-{dst}");
+            let (m, warnings) = snapshot::take(ctx, src, &t)?;
+            for w in warnings {
+                ctx.progress.say(&format!("warning: {w}"));
+            }
+            ctx.progress
+                .say(&format!("{src}: snapshot {t} taken ({})", m.consistency));
+            (t, true)
+        }
+    };
+    let mut made = Vec::new();
+    let mut group_made = false;
+    let stored = (|| -> Result<()> {
+        for (s, d) in &images {
+            ctx.progress
+                .say(&format!("{dst}: {how} of {pool}/{s}@{snap} → {pool}/{d}"));
+            made.push(d.clone());
+            if a.full {
+                ctx.storage.copy_image(s, &snap, d)?;
+            } else {
+                ctx.storage.clone_image(s, &snap, d)?;
+            }
+        }
+        ctx.storage.create_group(&dst_ids.rbd_group())?;
+        group_made = true;
+        for (_, d) in &images {
+            ctx.storage.group_add(&dst_ids.rbd_group(), d)?;
+        }
+        // `rbd clone` and `rbd cp` copy the image metadata: drop what the copy must not have
+        // (the source's snapshot keys) before writing its own.
+        let wanted = copy_meta(&meta, dst, &settings, &fragment, &xml);
+        let system = dst_ids.system_image();
+        for k in ctx.storage.meta_list(&system)?.into_keys() {
+            if !wanted.iter().any(|(w, _)| *w == k) {
+                ctx.storage.meta_remove(&system, &k)?;
+            }
+        }
+        for (k, v) in wanted {
+            ctx.storage.meta_set(&system, &k, &v)?;
+        }
+        Ok(())
+    })();
+    if temporary {
+        // With clone v2 the disks' snapshots move to Ceph's trash while clones need them.
+        for p in snapshot::drop_snapshot(ctx, src, &snap, &disks) {
+            ctx.progress.say(&format!(
+                "warning: removing the temporary snapshot {snap}: {p}"
+            ));
+        }
+    }
+    if let Err(e) = stored {
+        let undo = undo(ctx, dst, &made, group_made);
+        return Err(Error::Undone {
+            what: format!("Cloning VM {src} into {dst}"),
+            undo,
+            source: Box::new(e),
+        });
+    }
+    let base = json!({"name": dst, "source": src, "snapshot": a.snap_name, "full": a.full,
+                      "images": images.iter().map(|(_, d)| d).collect::<Vec<_>>()});
+    if a.disable {
+        let mut j = base;
+        j["state"] = json!(VmState::Disabled);
+        j["node"] = json!(null);
+        return Ok(Outcome::new(
+            j,
+            format!("{dst}: cloned from {src} (disabled)\n"),
+        ));
+    }
+    match super::enable::enable_fragment(ctx, dst, &fragment, a.nostart) {
+        Ok(mut out) => {
+            if let (Some(o), Some(b)) = (out.json.as_object_mut(), base.as_object()) {
+                o.extend(
+                    b.iter()
+                        .filter(|(k, _)| *k != "name")
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+            }
+            out.text = out
+                .text
+                .replacen(": enable:", &format!(": cloned from {src}:"), 1);
+            Ok(out)
+        }
+        Err(e) => {
+            let undo = match super::remove::run(ctx, dst) {
+                Ok(_) => "the clone was removed again".to_owned(),
+                Err(u) => format!("removing it again failed too: {u}"),
+            };
+            Err(Error::Undone {
+                what: format!("Enabling the clone {dst}"),
+                undo,
+                source: Box::new(e),
+            })
+        }
+    }
+}
+
+/// The clone's domain XML: from `--xml` (disks replaced as create does) or the source's.
+fn new_xml(
+    ctx: &Ctx,
+    a: &CloneArgs,
+    source_xml: &Option<String>,
+    images: &[(String, String)],
+    settings: &Settings,
+) -> Result<String> {
+    let pool = ctx.storage.pool();
+    let dst = a.dst_name.as_str();
+    let uuid = clone_xml::new_uuid()?;
+    let disks: BTreeMap<String, String> = images
+        .iter()
+        .map(|(s, d)| (format!("{pool}/{s}"), format!("{pool}/{d}")))
+        .collect();
+    let renaming = Renaming {
+        name: dst,
+        uuid: &uuid,
+        disks: &disks,
+    };
+    let (xml, what) = match &a.xml {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
+            let what = path.display().to_string();
+            let client = ctx.storage.client_id().to_owned();
+            let secret = match &ctx.config.secret_uuid {
+                Some(u) => Some(u.clone()),
+                None => domain::find_ceph_secret(&client)?,
+            };
+            let mons = ctx.storage.mon_hosts()?;
+            let new_images: Vec<String> = images.iter().map(|(_, d)| d.clone()).collect();
+            let xml = domain::rewrite(
+                &text,
+                &what,
+                dst,
+                &RbdDisks {
+                    pool,
+                    images: &new_images,
+                    bus: &settings.disk_bus,
+                    client_id: &client,
+                    secret_uuid: secret.as_deref(),
+                    mons: &mons,
+                },
+            )?;
+            (xml, what)
+        }
+        None => (
+            source_xml.clone().ok_or_else(|| Error::Stored {
+                name: a.name.clone(),
+                what: "domain XML",
+                detail: "the metadata key xml is not set".into(),
+            })?,
+            format!("the XML of VM {}", a.name),
+        ),
+    };
+    clone_xml::rewrite(&xml, &what, &renaming, &mut clone_xml::new_mac)
+}
+
+/// Removes what a failed clone made; returns what was done, for the message.
+pub fn undo(ctx: &Ctx, dst: &str, made: &[String], group_made: bool) -> String {
+    let ids = VmIds::new(dst);
+    let mut problems = Vec::new();
+    if group_made {
+        for i in made {
+            let _ = ctx.storage.group_remove(&ids.rbd_group(), i);
+        }
+        if let Err(e) = ctx.storage.remove_group(&ids.rbd_group()) {
+            problems.push(e.to_string());
+        }
+    }
+    for i in made.iter().rev() {
+        match ctx.storage.remove_image(i) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => problems.push(format!("image {i}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        format!("removed {} image(s)", made.len())
+    } else {
+        format!("cleaning up failed: {}", problems.join("; "))
+    }
+}

@@ -1,0 +1,170 @@
+//! `export -n VM --to DIR`: a self-contained copy of the VM in a directory, for `vm-mgr
+//! import` on this or another cluster:
+//!
+//! | File | Content |
+//! |---|---|
+//! | `manifest.json` | format `vm-mgr-export` version 1, name, pool, time, consistency, disks, snapshot list |
+//! | `disks/IMAGE.raw` | each disk (`rbd export`) at a snapshot taken for the export and removed afterwards |
+//! | `domain.xml` | the domain XML (metadata key `xml`) |
+//! | `metadata.json` | every metadata key of the system image but the snapshots' |
+//! | `fragment.xml` | the VM's CIB fragment (from the CIB when enabled, else as kept by disable) |
+//!
+//! Snapshots themselves are listed, not exported. A failure removes the directory's content.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::snapshot;
+use crate::cli::ExportArgs;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment;
+use crate::output::Outcome;
+use crate::vm::{self, VmIds};
+
+/// The `format` of `manifest.json`.
+pub const FORMAT: &str = "vm-mgr-export";
+/// Its version.
+pub const VERSION: u64 = 1;
+
+fn write(path: PathBuf, text: &str) -> Result<()> {
+    std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })
+}
+
+fn usable_dir(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::invalid(format!(
+                    "{} is not empty; export writes into a new or empty directory.",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::ReadFile {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Runs `export`.
+pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
+    let name = a.name.as_str();
+    let ids = VmIds::new(name);
+    let disks = snapshot::vm_disks(ctx, name)?;
+    usable_dir(&a.to)?;
+    let pool = ctx.storage.pool().to_owned();
+    if ctx.dry_run {
+        let mut actions = vec![format!("take a snapshot of {name} for the export")];
+        actions.extend(disks.iter().map(|d| {
+            format!(
+                "export {pool}/{d} to {}",
+                a.to.join("disks").join(format!("{d}.raw")).display()
+            )
+        }));
+        actions.push("write manifest.json, domain.xml, metadata.json, fragment.xml".into());
+        actions.push("remove the export snapshot".into());
+        return Ok(super::dry_run_outcome(name, "export", &actions, None));
+    }
+    let meta = ctx.storage.meta_list(&ids.system_image())?;
+    let snaps = snapshot::list_snaps(ctx, name)?;
+    let (cib, _) = super::read_cluster(ctx)?;
+    let enabled = fragment::in_cib(cib.element(), name);
+    let frag = match fragment::extract(cib.element(), name) {
+        Some(f) => Some(f.to_xml()),
+        None => meta.get(vm::META_FRAGMENT).cloned(),
+    };
+    let created = !a.to.exists();
+    let disk_dir = a.to.join("disks");
+    std::fs::create_dir_all(&disk_dir).map_err(|source| Error::WriteFile {
+        path: disk_dir.clone(),
+        source,
+    })?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let snap = format!("vmmgr-export-{now}");
+    let done = (|| -> Result<String> {
+        let (m, warnings) = snapshot::take(ctx, name, &snap)?;
+        for w in warnings {
+            ctx.progress.say(&format!("warning: {w}"));
+        }
+        let mut files = Vec::new();
+        let exported = disks.iter().try_for_each(|d| {
+            let file = disk_dir.join(format!("{d}.raw"));
+            ctx.progress.say(&format!(
+                "{name}: exporting {pool}/{d} → {}",
+                file.display()
+            ));
+            ctx.storage.export_image(d, &snap, &file)?;
+            files.push(json!({"image": d, "file": format!("disks/{d}.raw")}));
+            Ok::<(), Error>(())
+        });
+        for p in snapshot::drop_snapshot(ctx, name, &snap, &disks) {
+            ctx.progress.say(&format!(
+                "warning: removing the export snapshot {snap}: {p}"
+            ));
+        }
+        exported?;
+        let manifest = json!({
+            "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
+            "exported": now, "exported_at": super::purge::format_utc(now),
+            "consistency": m.consistency, "enabled": enabled,
+            "disks": files, "snapshots": snaps,
+        });
+        write(
+            a.to.join("manifest.json"),
+            &serde_json::to_string_pretty(&manifest).unwrap_or_default(),
+        )?;
+        write(
+            a.to.join("domain.xml"),
+            meta.get(vm::META_XML).map_or("", String::as_str),
+        )?;
+        let kept = snapshot::meta_without_snaps(&meta);
+        write(
+            a.to.join("metadata.json"),
+            &serde_json::to_string_pretty(&kept).unwrap_or_default(),
+        )?;
+        if let Some(f) = &frag {
+            write(a.to.join("fragment.xml"), f)?;
+        }
+        Ok(m.consistency)
+    })();
+    match done {
+        Ok(consistency) => Ok(Outcome::new(
+            json!({"name": name, "to": a.to, "disks": disks, "consistency": consistency,
+                   "snapshots": snaps.iter().map(|s| &s.name).collect::<Vec<_>>()}),
+            format!("{name}: exported to {} ({consistency})\n", a.to.display()),
+        )),
+        Err(e) => {
+            let cleaned = if created {
+                std::fs::remove_dir_all(&a.to)
+            } else {
+                std::fs::remove_dir_all(&disk_dir).map(|()| {
+                    for f in [
+                        "manifest.json",
+                        "domain.xml",
+                        "metadata.json",
+                        "fragment.xml",
+                    ] {
+                        let _ = std::fs::remove_file(a.to.join(f));
+                    }
+                })
+            };
+            Err(Error::Undone {
+                what: format!("Exporting VM {name}"),
+                undo: match cleaned {
+                    Ok(()) => format!("{} was emptied", a.to.display()),
+                    Err(c) => format!("emptying {} failed too: {c}", a.to.display()),
+                },
+                source: Box::new(e),
+            })
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! `import --from DIR [--name NEW] [--disable|--nostart]`: a VM from a directory written by
+//! `vm-mgr export`: its disks imported into RBD (in its group), its metadata, and its CIB
+//! fragment (constraints included) enabled unless `--disable`. Under its exported name the VM
+//! comes back identical (XML, UUID, MACs, metadata, constraints); under a new name it is a
+//! copy, with a new UUID and new MAC addresses, and the fragment is rebuilt from its settings.
+//! A failure undoes everything made so far.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::clone::{copy_meta, refuse_existing, undo};
+use super::clone_xml::{self, Renaming};
+use crate::cli::ImportArgs;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::output::Outcome;
+use crate::state::VmState;
+use crate::vm::{self, Settings, VmIds};
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// What `import` reads from `manifest.json`.
+#[derive(Debug, serde::Deserialize)]
+struct Manifest {
+    format: String,
+    version: u64,
+    name: String,
+    pool: String,
+    disks: Vec<DiskEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct DiskEntry {
+    image: String,
+    file: String,
+}
+
+/// Runs `import`.
+pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
+    let dir = &a.from;
+    let bad = |detail: String| {
+        Error::invalid(format!(
+            "{} is not a vm-mgr export: {detail}; nothing was changed.",
+            dir.display()
+        ))
+    };
+    let m: Manifest = serde_json::from_str(&read(&dir.join("manifest.json"))?)
+        .map_err(|e| bad(format!("manifest.json: {e}")))?;
+    if m.format != super::export::FORMAT || m.version != super::export::VERSION {
+        return Err(bad(format!("format {} version {}", m.format, m.version)));
+    }
+    vm::validate_name(&m.name)?;
+    let name = a.name.clone().unwrap_or_else(|| m.name.clone());
+    vm::validate_name(&name)?;
+    let renamed = name != m.name;
+    let mut files = Vec::new();
+    for d in &m.disks {
+        if !super::remove::is_vm_image(&m.name, &d.image) || d.file.contains("..") {
+            return Err(bad(format!("unexpected disk entry {:?}", d.image)));
+        }
+        let path = dir.join(&d.file);
+        if !path.is_file() {
+            return Err(bad(format!("{} is missing", path.display())));
+        }
+        files.push((
+            path,
+            super::clone::copy_image_name(&m.name, &name, &d.image),
+            d.image.clone(),
+        ));
+    }
+    let meta: BTreeMap<String, String> = serde_json::from_str(&read(&dir.join("metadata.json"))?)
+        .map_err(|e| bad(format!("metadata.json: {e}")))?;
+    let settings = match meta.get(vm::META_SETTINGS) {
+        Some(j) => Settings::from_json(&name, j)?,
+        None => Settings::default(),
+    };
+    let pool = ctx.storage.pool().to_owned();
+    let xml_text = read(&dir.join("domain.xml"))?;
+    let xml = if renamed || pool != m.pool {
+        let uuid = clone_xml::new_uuid()?;
+        let disks: BTreeMap<String, String> = files
+            .iter()
+            .map(|(_, new, old)| (format!("{}/{old}", m.pool), format!("{pool}/{new}")))
+            .collect();
+        let r = Renaming {
+            name: &name,
+            uuid: &uuid,
+            disks: &disks,
+        };
+        if renamed {
+            clone_xml::rewrite(&xml_text, "domain.xml", &r, &mut clone_xml::new_mac)?
+        } else {
+            // Same VM in another pool: only the disk sources change.
+            let keep_uuid = shared::libvirt::DomainXml::parse(&xml_text)
+                .ok()
+                .and_then(|d| d.uuid)
+                .unwrap_or_else(|| uuid.clone());
+            rewrite_keeping_macs(
+                &xml_text,
+                &Renaming {
+                    uuid: &keep_uuid,
+                    ..r
+                },
+            )?
+        }
+    } else {
+        xml_text
+    };
+    let ids = VmIds::new(&name);
+    let fragment = match (renamed, std::fs::read_to_string(dir.join("fragment.xml"))) {
+        (false, Ok(text)) => Fragment::parse(&text, &name).map_err(|e| bad(e.to_string()))?,
+        _ => fragment::build(&ids, &settings, &pool, "Stopped"),
+    };
+    refuse_existing(ctx, &name)?;
+    if ctx.dry_run {
+        let mut actions: Vec<String> = files
+            .iter()
+            .map(|(p, i, _)| format!("import {} into {pool}/{i}", p.display()))
+            .collect();
+        actions.push(format!("create RBD group {pool}/{name} with those images"));
+        actions.push(format!("set the metadata of {pool}/{}", ids.system_image()));
+        if !a.disable {
+            actions.push(format!(
+                "enable {name} (constraints: {})",
+                fragment.constraint_ids().join(", ")
+            ));
+        }
+        return Ok(super::dry_run_outcome(&name, "import", &actions, None));
+    }
+    let mut made = Vec::new();
+    let mut group_made = false;
+    let stored = (|| -> Result<()> {
+        ctx.storage.create_group(&ids.rbd_group())?;
+        group_made = true;
+        for (path, image, _) in &files {
+            ctx.progress.say(&format!(
+                "{name}: importing {} → {pool}/{image}",
+                path.display()
+            ));
+            made.push(image.clone());
+            ctx.storage.import(path, "raw", image, &mut || {})?;
+            ctx.storage.group_add(&ids.rbd_group(), image)?;
+        }
+        for (k, v) in copy_meta(&meta, &name, &settings, &fragment, &xml) {
+            ctx.storage.meta_set(&ids.system_image(), &k, &v)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = stored {
+        return Err(Error::Undone {
+            what: format!("Importing VM {name}"),
+            undo: undo(ctx, &name, &made, group_made),
+            source: Box::new(e),
+        });
+    }
+    let base = json!({"name": name, "from": dir, "images": made, "renamed": renamed});
+    if a.disable {
+        let mut j = base;
+        j["state"] = json!(VmState::Disabled);
+        j["node"] = json!(null);
+        return Ok(Outcome::new(j, format!("{name}: imported (disabled)\n")));
+    }
+    match super::enable::enable_fragment(ctx, &name, &fragment, a.nostart) {
+        Ok(mut out) => {
+            if let Some(o) = out.json.as_object_mut() {
+                o.insert("imported".into(), json!(true));
+            }
+            out.text = out.text.replacen(": enable:", ": imported:", 1);
+            Ok(out)
+        }
+        Err(e) => {
+            let undo = match super::remove::run(ctx, &name) {
+                Ok(_) => "the VM was removed again".to_owned(),
+                Err(u) => format!("removing it again failed too: {u}"),
+            };
+            Err(Error::Undone {
+                what: format!("Enabling the imported VM {name}"),
+                undo,
+                source: Box::new(e),
+            })
+        }
+    }
+}
+
+/// [`clone_xml::rewrite`] for the same VM: interfaces keep their MAC addresses.
+fn rewrite_keeping_macs(xml: &str, r: &Renaming<'_>) -> Result<String> {
+    let root = shared::pacemaker::xml::Element::parse(xml, "domain.xml").map_err(|e| {
+        Error::DomainXml {
+            what: "domain.xml".into(),
+            detail: e.to_string(),
+        }
+    })?;
+    let macs: Vec<String> = root
+        .child("devices")
+        .map(|d| {
+            d.children_named("interface")
+                .filter_map(|i| {
+                    i.child("mac")
+                        .and_then(|m| m.attr("address"))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut it = macs.into_iter();
+    clone_xml::rewrite(xml, "domain.xml", r, &mut || {
+        it.next()
+            .ok_or_else(|| Error::invalid("MAC addresses changed while rewriting"))
+    })
+}

@@ -1,0 +1,453 @@
+//! Moving one VM to a node: preflight, a `crm_simulate` verdict, the time-limited move
+//! constraint (one transaction; with `--offline` together with the start), waiting with
+//! progress until it runs there, and removing the constraint afterwards whatever happened
+//! (success, failure, timeout, Ctrl-C): [`MoveGuard`] removes it on drop, and its
+//! `date_expression` retires it by itself should vm-mgr die first. Used by `migrate` and
+//! `undrain`.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use shared::pacemaker::{Cib, Edit};
+
+use super::preflight::{self, Finding, Preflight};
+use super::{edit, interrupt, simulate, PlacementError};
+use crate::commands::{change, parse_op_timeout, read_cluster, wait_budget};
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::state::{status_of, VmState};
+
+/// How to move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoveOptions {
+    /// Stop, move, start instead of a live migration.
+    pub offline: bool,
+    /// Offline: wait for the guest to power itself off instead of stopping it.
+    pub wait_for_shutdown: bool,
+    /// Offline: start the VM on the target afterwards.
+    pub start_after: bool,
+    /// Offline with `wait_for_shutdown`: how long the guest has.
+    pub shutdown_timeout: Duration,
+    /// How long to wait for the VM to run on the target (default: from its op timeouts).
+    pub timeout: Option<Duration>,
+}
+
+/// What happened (or, with `--dry-run`, would happen).
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveReport {
+    /// VM name.
+    pub name: String,
+    /// Where it ran.
+    pub from: Option<String>,
+    /// The target.
+    pub to: String,
+    /// "live", "offline" or "none" (already there).
+    pub how: &'static str,
+    /// State afterwards.
+    pub state: VmState,
+    /// Node afterwards.
+    pub node: Option<String>,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Preflight warnings.
+    pub warnings: Vec<Finding>,
+    /// `--dry-run`: the CIB patch of the move constraint.
+    pub cib_patch: Option<String>,
+    /// `--dry-run`: what Pacemaker would do (crm_simulate).
+    pub simulated_actions: Vec<String>,
+}
+
+/// Holds the VM's move constraint (and, offline, an `is-managed=false` override) and removes
+/// them when released or dropped.
+struct MoveGuard<'a> {
+    ctx: &'a Ctx,
+    name: String,
+    constraint: bool,
+    unmanaged: bool,
+}
+
+impl MoveGuard<'_> {
+    /// Removes what it holds, in one transaction.
+    fn release(&mut self) -> Result<()> {
+        if !self.constraint && !self.unmanaged {
+            return Ok(());
+        }
+        let name = self.name.clone();
+        let (c, u) = (self.constraint, self.unmanaged);
+        change(self.ctx, |_cib, tree| {
+            let mut changed = false;
+            if c {
+                changed |= edit::remove_move(tree, &name)?;
+            }
+            if u && crate::fragment::in_cib(tree, &name) {
+                changed |= edit::set_group_meta(tree, &name, "is-managed", None)?;
+            }
+            Ok(if changed {
+                Edit::Change(())
+            } else {
+                Edit::Unchanged(())
+            })
+        })?;
+        self.constraint = false;
+        self.unmanaged = false;
+        Ok(())
+    }
+}
+
+impl Drop for MoveGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.release() {
+            eprintln!(
+                "vm-mgr: could not remove the move constraint of {}: {e} (it expires by itself)",
+                self.name
+            );
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// How long a live migration of `name` may take: its members' migrate_to + migrate_from op
+/// timeouts (20 s each when not set), plus a margin for the cluster to react.
+pub fn migrate_budget(cib: &Cib, name: &str) -> Duration {
+    let Some(group) = cib.resource(name) else {
+        return Duration::from_secs(120);
+    };
+    let total: Duration = group
+        .primitives()
+        .iter()
+        .flat_map(|p| {
+            ["migrate_to", "migrate_from"].map(|op| {
+                p.operations
+                    .iter()
+                    .find(|o| o.name == op)
+                    .and_then(|o| o.timeout.as_deref())
+                    .and_then(parse_op_timeout)
+                    .unwrap_or(Duration::from_secs(20))
+            })
+        })
+        .sum();
+    total + Duration::from_secs(30)
+}
+
+/// Runs the preflight and the simulation; `Err(Blocked)` when anything blocks the move.
+pub fn preflight(
+    ctx: &Ctx,
+    cib: &Cib,
+    mon: &shared::pacemaker::ClusterStatus,
+    name: &str,
+    target: &str,
+    opts: &MoveOptions,
+) -> Result<(Preflight, Option<simulate::Simulation>)> {
+    let live = !opts.offline;
+    let mut pf = preflight::check(cib, mon, name, target, live);
+    if pf.already_there {
+        return Ok((pf, None));
+    }
+    if live && pf.blockers.is_empty() && !ctx.offline {
+        pf.blockers
+            .extend(preflight::libvirt_check(cib, name, target));
+    }
+    let mut sim = None;
+    if pf.blockers.is_empty() {
+        let mut tree = cib.element().clone();
+        edit::put_move(
+            &mut tree,
+            name,
+            target,
+            &edit::pacemaker_date(now_secs() + 3600),
+        )
+        .map_err(super::edit_error)?;
+        if opts.offline && opts.start_after {
+            crate::fragment::set_target_role(&mut tree, name, "Started")
+                .map_err(super::edit_error)?;
+        }
+        let s = simulate::simulate(&tree)?;
+        let nodes = s.vm_nodes(name);
+        if opts.start_after && nodes != [target] {
+            let end = if nodes.is_empty() {
+                "stopped".to_owned()
+            } else {
+                format!("on {}", nodes.join(", "))
+            };
+            pf.blockers.push(Finding {
+                check: "simulation",
+                message: format!(
+                    "Pacemaker would not place it on {target}: it would end up {end} \
+                     (crm_simulate)"
+                ),
+            });
+        }
+        sim = Some(s);
+    }
+    if !pf.blockers.is_empty() {
+        return Err(PlacementError::Blocked {
+            name: name.to_owned(),
+            node: target.to_owned(),
+            reasons: pf.blockers.iter().map(|b| b.message.clone()).collect(),
+        }
+        .into());
+    }
+    Ok((pf, sim))
+}
+
+/// Moves VM `name` to `target` (see the module documentation).
+pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Result<MoveReport> {
+    let start = Instant::now();
+    let (cib, mon) = read_cluster(ctx)?;
+    if !crate::fragment::in_cib(cib.element(), name) {
+        return Err(crate::commands::not_enabled(ctx, name));
+    }
+    let (pf, sim) = preflight(ctx, &cib, &mon, name, target, opts)?;
+    let mut report = MoveReport {
+        name: name.to_owned(),
+        from: pf.source.clone(),
+        to: target.to_owned(),
+        how: if opts.offline { "offline" } else { "live" },
+        state: VmState::Started,
+        node: pf.source.clone(),
+        seconds: 0.0,
+        warnings: pf.warnings.clone(),
+        cib_patch: None,
+        simulated_actions: sim.as_ref().map(|s| s.describe()).unwrap_or_default(),
+    };
+    for w in &pf.warnings {
+        ctx.progress.say(&format!("warning: {}", w.message));
+    }
+    if pf.already_there {
+        report.how = "none";
+        return Ok(report);
+    }
+    let budget = opts.timeout.unwrap_or_else(|| {
+        if opts.offline {
+            wait_budget(&cib, name, "stop") + wait_budget(&cib, name, "start")
+        } else {
+            migrate_budget(&cib, name)
+        }
+    });
+    let until = edit::pacemaker_date(now_secs() + budget.as_secs() + 120);
+    let add_move = |tree: &mut shared::pacemaker::xml::Element| {
+        let mut changed = edit::put_move(tree, name, target, &until)?;
+        if opts.offline && opts.start_after {
+            changed |= crate::fragment::set_target_role(tree, name, "Started")?;
+        }
+        Ok(changed)
+    };
+    if ctx.dry_run {
+        let planned = change(ctx, |_cib, tree| {
+            add_move(tree)?;
+            Ok(Edit::Change(()))
+        })?;
+        report.cib_patch = planned.patch;
+        report.how = if opts.offline { "offline" } else { "live" };
+        return Ok(report);
+    }
+    interrupt::install();
+    let mut guard = MoveGuard {
+        ctx,
+        name: name.to_owned(),
+        constraint: false,
+        unmanaged: false,
+    };
+    if opts.offline && report.from.is_some() {
+        stop_first(ctx, &cib, name, opts, &mut guard)?;
+    }
+    if opts.offline && !opts.start_after {
+        let st = crate::commands::current_status(ctx, name)?;
+        report.state = st.state;
+        report.node = st.node;
+        report.seconds = start.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    ctx.progress.say(&format!(
+        "{name}: moving {}to {target} ({} migration, up to {}s)",
+        report
+            .from
+            .as_deref()
+            .map(|f| format!("from {f} "))
+            .unwrap_or_default(),
+        report.how,
+        budget.as_secs()
+    ));
+    guard.constraint = true;
+    let applied = change(ctx, |_cib, tree| {
+        add_move(tree)?;
+        Ok(Edit::Change(()))
+    });
+    if let Err(e) = applied {
+        guard.constraint = false;
+        return Err(e);
+    }
+    let waited = wait_on(ctx, name, target, budget, start);
+    let released = guard.release();
+    let cleanup = match &released {
+        Ok(()) => "the move constraint was removed".to_owned(),
+        Err(e) => format!("removing the move constraint failed ({e}); it expires by itself"),
+    };
+    let st = match waited {
+        Ok(st) => st,
+        Err(Waited::Interrupted) => {
+            return Err(PlacementError::Interrupted {
+                name: name.to_owned(),
+                cleanup,
+            }
+            .into())
+        }
+        Err(Waited::Timeout(state)) => {
+            return Err(PlacementError::Timeout {
+                name: name.to_owned(),
+                node: target.to_owned(),
+                secs: budget.as_secs(),
+                state,
+                cleanup,
+            }
+            .into())
+        }
+        Err(Waited::Failed(e)) => return Err(e),
+    };
+    released?;
+    report.state = st.state;
+    report.node = st.node;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+enum Waited {
+    Interrupted,
+    Timeout(String),
+    Failed(Error),
+}
+
+/// Waits until the VM runs on `target` only, printing its state changes.
+fn wait_on(
+    ctx: &Ctx,
+    name: &str,
+    target: &str,
+    budget: Duration,
+    start: Instant,
+) -> Result<crate::state::VmStatus, Waited> {
+    let began = Instant::now();
+    let mut last = String::new();
+    let mut failed_since: Option<Instant> = None;
+    loop {
+        let (cib, mon) = read_cluster(ctx).map_err(Waited::Failed)?;
+        let st = status_of(name, &cib, &mon, Some(true));
+        let on = if st.nodes.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", st.nodes.join("+"))
+        };
+        let now = format!("{}{on}", st.state);
+        if now != last {
+            ctx.progress.say(&format!(
+                "{name}: {now} ({:.1}s)",
+                start.elapsed().as_secs_f64()
+            ));
+            last = now.clone();
+        }
+        if ctx.offline || (st.state == VmState::Started && st.nodes == [target]) {
+            return Ok(st);
+        }
+        if st.state == VmState::Failed {
+            let since = *failed_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(15) {
+                return Err(Waited::Failed(Error::FailedWhileWaiting {
+                    name: name.to_owned(),
+                    wanted: "Started",
+                    failures: st.failures,
+                }));
+            }
+        } else {
+            failed_since = None;
+        }
+        if began.elapsed() >= budget {
+            return Err(Waited::Timeout(now));
+        }
+        if interrupt::sleep(Duration::from_millis(500)) {
+            return Err(Waited::Interrupted);
+        }
+    }
+}
+
+/// Offline: stop the VM where it runs, or with `wait_for_shutdown` let the guest power itself
+/// off (Pacemaker told not to restart it meanwhile: `is-managed=false`).
+fn stop_first(
+    ctx: &Ctx,
+    cib: &Cib,
+    name: &str,
+    opts: &MoveOptions,
+    guard: &mut MoveGuard<'_>,
+) -> Result<()> {
+    if !opts.wait_for_shutdown {
+        ctx.progress.say(&format!("{name}: stopping"));
+        crate::commands::set_role(ctx, name, "Stopped")?;
+        crate::commands::wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+        return Ok(());
+    }
+    guard.unmanaged = true;
+    change(ctx, |_cib, tree| {
+        edit::set_group_meta(tree, name, "is-managed", Some("false"))?;
+        Ok(Edit::Change(()))
+    })?;
+    let secs = opts.shutdown_timeout.as_secs();
+    let domain = crate::vm::VmIds::new(name).domain();
+    let mut node = String::new();
+    ctx.progress.say(&format!(
+        "{name}: waiting up to {secs}s for the guest to power itself off (shut it down from \
+         inside the guest); Pacemaker will not restart it meanwhile"
+    ));
+    let began = Instant::now();
+    loop {
+        let (_, mon) = read_cluster(ctx)?;
+        let rs = mon.resource(&domain);
+        if let Some(n) = rs.iter().flat_map(|r| r.nodes.iter()).next() {
+            node = n.clone();
+        }
+        if rs.iter().all(|r| !r.active || r.failed) {
+            break;
+        }
+        if interrupt::interrupted() {
+            return Err(PlacementError::Interrupted {
+                name: name.to_owned(),
+                cleanup: "Pacemaker manages it again".into(),
+            }
+            .into());
+        }
+        if began.elapsed() >= opts.shutdown_timeout {
+            return Err(PlacementError::NoShutdown {
+                name: name.to_owned(),
+                node,
+                secs,
+            }
+            .into());
+        }
+        interrupt::sleep(Duration::from_secs(1));
+    }
+    ctx.progress.say(&format!(
+        "{name}: the guest is off; recording it as stopped"
+    ));
+    change(ctx, |_cib, tree| {
+        crate::fragment::set_target_role(tree, name, "Stopped")?;
+        edit::set_group_meta(tree, name, "is-managed", None)?;
+        Ok(Edit::Change(()))
+    })?;
+    guard.unmanaged = false;
+    crate::commands::wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+    // The monitor that saw the guest gone counted as a failure; forget it.
+    let argv: Vec<String> = ["crm_resource", "--cleanup", "--resource", name]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Err(e) = ctx.tools.command(&argv, ctx.cib_deadline()).run() {
+        ctx.progress.say(&format!(
+            "warning: cleaning up the failure record failed: {e}"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! Preflight of a move: every reason the VM cannot go to the target node, each said exactly
+//! (which node state, which constraint, which resource, how much capacity), computed from the
+//! CIB and `crm_mon` only (pure), so that recorded pairs test it. The libvirt reachability of
+//! the target is the one check that needs I/O ([`libvirt_check`]); `crm_simulate` gives the
+//! final verdict in the verbs.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use shared::pacemaker::xml::Element;
+use shared::pacemaker::{Cib, ClusterStatus, Score};
+
+use super::{move_id, nvpair, pin_node};
+use crate::state::{status_of, VmState};
+use crate::vm::VmIds;
+
+/// One finding: a stable key and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable key ("target-standby", "banned", "colocation" ...).
+    pub check: &'static str,
+    /// What exactly, for people.
+    pub message: String,
+}
+
+fn finding(check: &'static str, message: String) -> Finding {
+    Finding { check, message }
+}
+
+/// What the preflight found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Preflight {
+    /// Where the VM runs now.
+    pub source: Option<String>,
+    /// Whether the VM can live-migrate (every member allows it).
+    pub live_capable: bool,
+    /// The VM already runs on the target (nothing to do).
+    pub already_there: bool,
+    /// What blocks the move.
+    pub blockers: Vec<Finding>,
+    /// What the operator should know.
+    pub warnings: Vec<Finding>,
+}
+
+/// Whether `name`'s members all allow live migration (primitive meta, else the group's).
+pub fn allows_migration(cib: &Cib, name: &str) -> bool {
+    let Some(group) = cib.resource(name) else {
+        return false;
+    };
+    let group_says = group.meta_attributes().get("allow-migrate").cloned();
+    let prims = group.primitives();
+    !prims.is_empty()
+        && prims.iter().all(|p| {
+            p.meta_attributes
+                .get("allow-migrate")
+                .or(group_says.as_ref())
+                .is_some_and(|v| shared::pacemaker::types::is_true(v))
+        })
+}
+
+/// The facts about a node that location rules may test.
+struct NodeFacts {
+    uname: String,
+    kind: &'static str,
+    attrs: BTreeMap<String, String>,
+}
+
+fn node_facts(cib: &Cib, mon: &ClusterStatus, uname: &str) -> NodeFacts {
+    let mut attrs = BTreeMap::new();
+    let mut kind = "cluster";
+    if let Some(n) = cib.node(uname) {
+        attrs.extend(n.attributes.clone());
+        if n.node_type.as_deref() == Some("remote") {
+            kind = "remote";
+        }
+    }
+    if let Some(t) = mon.node_attributes.get(uname) {
+        attrs.extend(t.clone());
+    }
+    NodeFacts {
+        uname: uname.to_owned(),
+        kind,
+        attrs,
+    }
+}
+
+/// Whether `rule` holds on the node; `None` when it tests something not modelled here (dates,
+/// score attributes), which `crm_simulate` then judges.
+fn rule_matches(rule: &Element, facts: &NodeFacts) -> Option<bool> {
+    let or = rule.attr("boolean-op") == Some("or");
+    let mut results = Vec::new();
+    for e in &rule.children {
+        let r = match e.name.as_str() {
+            "expression" => expression_matches(e, facts),
+            "rule" => rule_matches(e, facts),
+            _ => None,
+        };
+        results.push(r);
+    }
+    if or {
+        if results.contains(&Some(true)) {
+            Some(true)
+        } else if results.iter().all(|r| *r == Some(false)) {
+            Some(false)
+        } else {
+            None
+        }
+    } else if results.contains(&Some(false)) {
+        Some(false)
+    } else if results.iter().all(|r| *r == Some(true)) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn expression_matches(e: &Element, facts: &NodeFacts) -> Option<bool> {
+    let attr = e.attr("attribute")?;
+    let value: Option<String> = match attr {
+        "#uname" => Some(facts.uname.clone()),
+        "#kind" => Some(facts.kind.to_owned()),
+        a if a.starts_with('#') => return None,
+        a => facts.attrs.get(a).cloned(),
+    };
+    let want = e.attr("value").unwrap_or("");
+    let num = |s: &str| s.parse::<f64>().ok();
+    Some(match e.attr("operation")? {
+        "defined" => value.is_some(),
+        "not_defined" => value.is_none(),
+        "eq" => value.as_deref() == Some(want),
+        "ne" => value.as_deref() != Some(want),
+        op => {
+            let (a, b) = (num(value.as_deref()?)?, num(want)?);
+            match op {
+                "lt" => a < b,
+                "lte" => a <= b,
+                "gt" => a > b,
+                "gte" => a >= b,
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// The score a location constraint gives `facts`' node (`None`: no effect or unknown).
+fn location_score(loc: &Element, facts: &NodeFacts) -> Option<Score> {
+    if let Some(node) = loc.attr("node") {
+        return (node == facts.uname).then(|| loc.attr("score").and_then(Score::parse))?;
+    }
+    let mut total: Option<Score> = None;
+    for rule in loc.children_named("rule") {
+        if rule_matches(rule, facts)? {
+            let s = rule
+                .attr("score")
+                .or(loc.attr("score"))
+                .and_then(Score::parse)?;
+            total = Some(Score(total.map_or(s.0, |t| t.0.saturating_add(s.0))));
+        }
+    }
+    total
+}
+
+/// Preflight of moving VM `name` to `target` (`live`: without stopping it).
+pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: bool) -> Preflight {
+    let mut p = Preflight::default();
+    let ids = VmIds::new(name);
+    let st = status_of(name, cib, mon, None);
+    p.source = st.node.clone();
+    p.live_capable = allows_migration(cib, name);
+    let block = |p: &mut Preflight, c, m| p.blockers.push(finding(c, m));
+    let warn = |p: &mut Preflight, c, m| p.warnings.push(finding(c, m));
+
+    if !mon.is_quorate() {
+        block(
+            &mut p,
+            "no-quorum",
+            "the cluster partition has no quorum".into(),
+        );
+    }
+    if mon.summary.maintenance_mode() {
+        block(
+            &mut p,
+            "maintenance-mode",
+            "the cluster is in maintenance mode".into(),
+        );
+    }
+    if !mon.summary.stonith_enabled() {
+        warn(
+            &mut p,
+            "no-fencing",
+            "stonith-enabled is false: a failed migration cannot be recovered safely".into(),
+        );
+    }
+    match mon.node(target) {
+        None => block(
+            &mut p,
+            "unknown-node",
+            format!("{target} is not a node of the cluster"),
+        ),
+        Some(n) if !n.online => block(
+            &mut p,
+            "target-offline",
+            format!("node {target} is offline"),
+        ),
+        Some(n) if n.standby => block(
+            &mut p,
+            "target-standby",
+            format!("node {target} is in standby"),
+        ),
+        Some(n) if n.maintenance => block(
+            &mut p,
+            "target-maintenance",
+            format!("node {target} is in maintenance"),
+        ),
+        Some(_) => {}
+    }
+    match st.state {
+        VmState::Failed => block(
+            &mut p,
+            "vm-failed",
+            format!(
+                "VM {name} has failed (clean it up first: {})",
+                st.failures.join("; ")
+            ),
+        ),
+        VmState::Unmanaged => block(
+            &mut p,
+            "vm-unmanaged",
+            format!("VM {name} is not managed by Pacemaker"),
+        ),
+        VmState::Starting | VmState::Stopping | VmState::Migrating => block(
+            &mut p,
+            "vm-busy",
+            format!("VM {name} is {} right now", st.state),
+        ),
+        VmState::Started if st.nodes.len() == 1 && st.nodes[0] == target => p.already_there = true,
+        VmState::Started => {}
+        _ if live => block(
+            &mut p,
+            "vm-not-running",
+            format!("VM {name} is not running (use --offline to start it on {target})"),
+        ),
+        _ => {}
+    }
+    if live && !p.live_capable {
+        block(&mut p, "not-live-migratable", format!(
+            "VM {name} does not allow live migration (allow-migrate is not true on all its members; use --offline, or create it with --enable-live-migration)"));
+    }
+    let guard = ids.guard();
+    if mon.resource(&guard).iter().any(|r| r.failed || r.blocked) {
+        block(
+            &mut p,
+            "storage-guard",
+            format!("the disk guard {guard} has failed or is blocked"),
+        );
+    }
+
+    // Locations naming the group or its members.
+    let mut members: Vec<String> = cib
+        .resource(name)
+        .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
+        .unwrap_or_default();
+    members.push(name.to_owned());
+    let facts = node_facts(cib, mon, target);
+    let tree_cons: Vec<&Element> = cib
+        .element()
+        .child("configuration")
+        .and_then(|c| c.child("constraints"))
+        .map(|c| c.children.iter().collect())
+        .unwrap_or_default();
+    for loc in tree_cons.iter().filter(|c| c.name == "rsc_location") {
+        let (Some(id), Some(rsc)) = (loc.attr("id"), loc.attr("rsc")) else {
+            continue;
+        };
+        if !members.iter().any(|m| m == rsc) {
+            continue;
+        }
+        if id == move_id(name) {
+            warn(
+                &mut p,
+                "stale-move",
+                format!(
+                    "the move constraint {id} of an earlier migrate is still there; it is replaced"
+                ),
+            );
+            continue;
+        }
+        if id.starts_with("cli-") {
+            warn(&mut p, "cli-constraint", format!("{id} was left by crm resource move/ban; remove it with crm_resource --clear -r {rsc}"));
+        }
+        match location_score(loc, &facts) {
+            Some(s) if s.is_minus_infinity() && id == ids.pin() => block(
+                &mut p,
+                "pinned",
+                format!(
+                    "VM {name} is pinned to {} ({id}); change it with set-placement",
+                    pin_node(loc).unwrap_or_default()
+                ),
+            ),
+            Some(s) if s.is_minus_infinity() => block(
+                &mut p,
+                "banned",
+                format!("location constraint {id} bans {rsc} from {target}"),
+            ),
+            _ => {}
+        }
+        if let (Some(node), Some(s)) = (loc.attr("node"), loc.attr("score").and_then(Score::parse))
+        {
+            if node != target && s.is_infinity() {
+                warn(&mut p, "moves-back", format!("{id} prefers {node} with INFINITY: the VM goes back there once the move is over"));
+            }
+        }
+    }
+
+    // Colocations, in both directions.
+    for c in &cib.constraints.colocations {
+        let (Some(rsc), Some(with), Some(score)) = (&c.rsc, &c.with_rsc, c.score) else {
+            continue;
+        };
+        let rsc_in = members.contains(rsc);
+        let with_in = members.contains(with);
+        if rsc_in == with_in {
+            continue;
+        }
+        let other = if rsc_in { with } else { rsc };
+        let where_other: Vec<&str> = mon.where_running(other);
+        let on_target = where_other.contains(&target);
+        let at = if where_other.is_empty() {
+            "is not running".to_owned()
+        } else {
+            format!("runs on {}", where_other.join(", "))
+        };
+        match (rsc_in, score.is_infinity(), score.is_minus_infinity()) {
+            (true, true, _) if !on_target => block(
+                &mut p,
+                "colocation",
+                format!("{name} must run with {other} ({}), which {at}", c.id),
+            ),
+            (true, _, true) if on_target => block(
+                &mut p,
+                "anti-colocation",
+                format!(
+                    "{name} must not run with {other} ({}), which runs on {target}",
+                    c.id
+                ),
+            ),
+            (false, true, _) => warn(
+                &mut p,
+                "followers",
+                format!("{other} must run with {name} ({}) and moves too", c.id),
+            ),
+            (false, _, true) if on_target => warn(
+                &mut p,
+                "pushed-away",
+                format!(
+                    "{other} must not run with {name} ({}) and would have to leave {target}",
+                    c.id
+                ),
+            ),
+            _ => {}
+        }
+    }
+
+    utilization(cib, mon, name, target, &mut p);
+    // Seen on an unclean (just killed) target: the VM is still reported there.
+    if !p.blockers.is_empty() {
+        p.already_there = false;
+    }
+    p
+}
+
+/// Utilization capacity, when the cluster places by it.
+fn utilization(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, p: &mut Preflight) {
+    let strategy = cib.property("placement-strategy").unwrap_or("default");
+    if strategy == "default" {
+        return;
+    }
+    let Some(group) = cib.resource(name) else {
+        return;
+    };
+    let mut need: BTreeMap<String, i64> = BTreeMap::new();
+    for prim in group.primitives() {
+        for (k, v) in &prim.utilization {
+            *need.entry(k.clone()).or_default() += v.parse::<i64>().unwrap_or(0);
+        }
+    }
+    let capacity = cib
+        .node(target)
+        .map(|n| n.utilization.clone())
+        .unwrap_or_default();
+    let mut used: BTreeMap<String, i64> = BTreeMap::new();
+    for r in mon
+        .resources
+        .iter()
+        .filter(|r| r.active && r.nodes.iter().any(|n| n == target))
+    {
+        if r.parent.as_deref() == Some(name) {
+            continue;
+        }
+        if let Some(prim) = cib.primitive(shared::pacemaker::status::base_id(&r.id)) {
+            for (k, v) in &prim.utilization {
+                *used.entry(k.clone()).or_default() += v.parse::<i64>().unwrap_or(0);
+            }
+        }
+    }
+    for (k, n) in need.iter().filter(|(_, n)| **n > 0) {
+        let cap = capacity
+            .get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        let free = cap - used.get(k).copied().unwrap_or(0);
+        if *n > free {
+            p.blockers.push(finding("utilization", format!(
+                "{target} has {free} of {k} free (capacity {cap}, placement-strategy={strategy}); {name} needs {n}")));
+        }
+    }
+}
+
+/// The libvirt URI of `target` as the VirtualDomain agent builds it (remoteuri, else the
+/// hypervisor URI with the migration transport, user and the target host).
+pub fn remote_uri(cib: &Cib, name: &str, target: &str) -> String {
+    let empty = BTreeMap::new();
+    let params = cib
+        .primitive(&VmIds::new(name).domain())
+        .map(|p| &p.instance_attributes)
+        .unwrap_or(&empty);
+    if let Some(r) = params.get("remoteuri") {
+        return r.replace("%n", target);
+    }
+    let hv = params
+        .get("hypervisor")
+        .map_or("qemu:///system", String::as_str);
+    let (scheme, rest) = hv.split_once("://").unwrap_or(("qemu", "/system"));
+    let path = rest.find('/').map_or("/system", |i| &rest[i..]);
+    let driver = scheme.split('+').next().unwrap_or(scheme);
+    let scheme = match params.get("migration_transport") {
+        Some(t) => format!("{driver}+{t}"),
+        None => scheme.to_owned(),
+    };
+    let user = params
+        .get("migration_user")
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    format!("{scheme}://{user}{target}{path}")
+}
+
+/// Whether libvirt on the target answers (from this node; the migration itself runs from the
+/// source node). `None` when it does, else the blocker.
+pub fn libvirt_check(cib: &Cib, name: &str, target: &str) -> Option<Finding> {
+    let uri = remote_uri(cib, name, target);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    match shared::libvirt::Connection::open(Some(&uri), deadline) {
+        Ok(_) => None,
+        Err(e) => Some(finding(
+            "libvirt-unreachable",
+            format!(
+                "libvirt on {target} does not answer at {uri}: {}",
+                e.to_string().trim_end_matches('.')
+            ),
+        )),
+    }
+}
+
+/// Whether the group's meta says `key` (for the strategy's stickiness in messages).
+pub fn group_meta(cib: &Cib, name: &str, key: &str) -> Option<String> {
+    let tree = cib.element().child("configuration")?.child("resources")?;
+    let g = tree.children.iter().find(|c| c.attr("id") == Some(name))?;
+    nvpair(g, "meta_attributes", key).map(str::to_owned)
+}

@@ -1,0 +1,307 @@
+//! Placement: pure edits, strategy derivation, preflight decisions on recorded CIB/crm_mon
+//! pairs (tests/fixtures/vm-mgr/placement/: p1 live-migratable on sim2, p2 live on sim3, p3
+//! pinned to sim3), and the crm_simulate parser.
+
+use shared::pacemaker::xml::Element;
+use shared::pacemaker::{Cib, ClusterStatus};
+
+use super::preflight::{check, remote_uri};
+use super::simulate::parse_actions;
+use super::*;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/vm-mgr/placement/",
+            $name
+        ))
+    };
+}
+
+const CIB: &str = fixture!("cib-3vms.xml");
+const MON: &str = fixture!("crm_mon-3vms.xml");
+
+fn tree() -> Element {
+    Element::parse(CIB, "t").unwrap()
+}
+
+fn cib_of(t: &Element) -> Cib {
+    Cib::parse(&t.to_xml()).unwrap()
+}
+
+fn mon() -> ClusterStatus {
+    ClusterStatus::parse(MON).unwrap()
+}
+
+fn checks(cib: &Cib, mon: &ClusterStatus, vm: &str, node: &str, live: bool) -> Vec<&'static str> {
+    check(cib, mon, vm, node, live)
+        .blockers
+        .iter()
+        .map(|b| b.check)
+        .collect()
+}
+
+#[test]
+fn pacemaker_dates_are_utc_civil_time() {
+    assert_eq!(edit::pacemaker_date(0), "1970-01-01 00:00:00Z");
+    assert_eq!(edit::pacemaker_date(1_700_000_000), "2023-11-14 22:13:20Z");
+    assert_eq!(edit::pacemaker_date(951_782_400), "2000-02-29 00:00:00Z");
+}
+
+#[test]
+fn colocation_constraints_are_built_and_replaced() {
+    let c = edit::colocation("p1", "p2", true, "-INFINITY");
+    assert_eq!(
+        c.to_xml().trim(),
+        r#"<rsc_colocation id="vmmgr-anti-p1.p2" rsc="p1" with-rsc="p2" score="-INFINITY"/>"#
+    );
+    let mut t = tree();
+    assert!(edit::add_colocation(&mut t, "p1", "p2", false, "700").unwrap());
+    assert!(!edit::add_colocation(&mut t, "p1", "p2", false, "700").unwrap());
+    // The opposite kind of the same pair replaces it.
+    assert!(edit::add_colocation(&mut t, "p1", "p2", true, "-INFINITY").unwrap());
+    let cib = cib_of(&t);
+    assert!(cib.constraints.colocation("vmmgr-colo-p1.p2").is_none());
+    assert!(cib.constraints.colocation("vmmgr-anti-p1.p2").is_some());
+    let p = placement_of(&t, Some(&cib), "p1").unwrap();
+    assert_eq!(p.colocations.len(), 1);
+    assert_eq!(
+        (p.colocations[0].kind, p.colocations[0].with.as_str()),
+        ("apart", "p2")
+    );
+    assert!(edit::add_colocation(&mut t, "p1", "nosuch", false, "1").is_err());
+    edit::add_colocation(&mut t, "p1", "p3", false, "5").unwrap();
+    assert_eq!(
+        edit::remove_colocations(&mut t, "p1", &["p2".into()]).unwrap(),
+        ["vmmgr-anti-p1.p2"]
+    );
+    assert_eq!(
+        edit::remove_colocations(&mut t, "p1", &[]).unwrap(),
+        ["vmmgr-colo-p1.p3"]
+    );
+}
+
+#[test]
+fn strategies_round_trip_through_the_cib() {
+    let mut t = tree();
+    let cib = cib_of(&t);
+    let p3 = placement_of(&t, Some(&cib), "p3").unwrap();
+    assert_eq!(
+        (p3.strategy, p3.node.as_deref()),
+        (Strategy::Pinned, Some("sim3"))
+    );
+    let p1 = placement_of(&t, Some(&cib), "p1").unwrap();
+    assert_eq!(
+        (p1.strategy, p1.stickiness.as_str()),
+        (Strategy::Auto, "100")
+    );
+    assert!(placement_of(&t, None, "nosuch").is_none());
+
+    edit::set_strategy(&mut t, "p3", Strategy::Failover, Some("sim1")).unwrap();
+    let cib = cib_of(&t);
+    let p3 = placement_of(&t, Some(&cib), "p3").unwrap();
+    assert_eq!(
+        (p3.strategy, p3.node.as_deref()),
+        (Strategy::Failover, Some("sim1"))
+    );
+    assert_eq!(p3.stickiness, "INFINITY");
+    let prefer = cib.constraints.location("vmmgr-prefer-p3").unwrap();
+    assert_eq!(prefer.score.unwrap().0, 100);
+    assert!(cib.constraints.location("vmmgr-pin-p3").is_none());
+
+    edit::set_strategy(&mut t, "p3", Strategy::Auto, None).unwrap();
+    let cib = cib_of(&t);
+    let p3 = placement_of(&t, Some(&cib), "p3").unwrap();
+    assert_eq!(
+        (p3.strategy, p3.node, p3.stickiness.as_str()),
+        (Strategy::Auto, None, "0")
+    );
+    assert!(cib.constraints.location("vmmgr-prefer-p3").is_none());
+
+    edit::set_strategy(&mut t, "p1", Strategy::Pinned, Some("sim2")).unwrap();
+    assert!(!edit::set_strategy(&mut t, "p1", Strategy::Pinned, Some("sim2")).unwrap());
+    let cib = cib_of(&t);
+    assert_eq!(
+        placement_of(&t, Some(&cib), "p1").unwrap().summary(),
+        "pinned (node sim2)"
+    );
+}
+
+#[test]
+fn move_constraint_expires_and_is_removed() {
+    let m = edit::move_constraint("p1", "sim1", "2030-01-01 00:00:00Z");
+    let xml = m.to_xml();
+    assert!(xml.contains(r#"id="vmmgr-move-p1""#), "{xml}");
+    assert!(xml.contains(r#"operation="ne" value="sim1""#), "{xml}");
+    assert!(xml.contains(r#"<date_expression id="vmmgr-move-p1.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#), "{xml}");
+    let mut t = tree();
+    assert!(edit::put_move(&mut t, "p1", "sim1", "2030-01-01 00:00:00Z").unwrap());
+    assert_eq!(
+        placement_of(&t, None, "p1")
+            .unwrap()
+            .move_constraint
+            .as_deref(),
+        Some("vmmgr-move-p1")
+    );
+    assert!(edit::remove_move(&mut t, "p1").unwrap());
+    assert!(!edit::remove_move(&mut t, "p1").unwrap());
+    assert_eq!(t, tree());
+}
+
+#[test]
+fn preflight_on_the_recorded_cluster() {
+    let cib = Cib::parse(CIB).unwrap();
+    let mon = mon();
+    let ok = check(&cib, &mon, "p1", "sim1", true);
+    assert!(ok.blockers.is_empty(), "{:?}", ok.blockers);
+    assert_eq!(ok.source.as_deref(), Some("sim2"));
+    assert!(ok.live_capable);
+    assert!(check(&cib, &mon, "p1", "sim2", true).already_there);
+    // p3: pinned to sim3, no live migration.
+    assert_eq!(
+        checks(&cib, &mon, "p3", "sim1", true),
+        ["not-live-migratable", "pinned"]
+    );
+    assert_eq!(checks(&cib, &mon, "p3", "sim1", false), ["pinned"]);
+    assert_eq!(checks(&cib, &mon, "p1", "nosuch", true), ["unknown-node"]);
+}
+
+#[test]
+fn preflight_sees_node_states() {
+    let cib = Cib::parse(fixture!("cib-3vms-sim1-standby.xml")).unwrap();
+    let standby = ClusterStatus::parse(fixture!("crm_mon-3vms-sim1-standby.xml")).unwrap();
+    assert_eq!(
+        checks(&cib, &standby, "p1", "sim1", true),
+        ["target-standby"]
+    );
+    let cib = Cib::parse(CIB).unwrap();
+    let mut m = mon();
+    m.nodes
+        .iter_mut()
+        .find(|n| n.name == "sim1")
+        .unwrap()
+        .online = false;
+    let p = check(&cib, &m, "p1", "sim1", true);
+    assert_eq!(p.blockers[0].message, "node sim1 is offline");
+    // A killed node still shows its VMs until it is fenced: not "already there".
+    m.nodes
+        .iter_mut()
+        .find(|n| n.name == "sim2")
+        .unwrap()
+        .online = false;
+    let p = check(&cib, &m, "p1", "sim2", true);
+    assert!(!p.already_there);
+    assert_eq!(p.blockers[0].check, "target-offline");
+}
+
+#[test]
+fn preflight_names_the_constraint_that_blocks() {
+    let mon = mon();
+    let mut t = tree();
+    edit::add_colocation(&mut t, "p1", "p2", true, "-INFINITY").unwrap();
+    let cib = cib_of(&t);
+    let p = check(&cib, &mon, "p1", "sim3", true);
+    assert_eq!(p.blockers[0].check, "anti-colocation");
+    assert!(
+        p.blockers[0].message.contains("vmmgr-anti-p1.p2"),
+        "{:?}",
+        p.blockers
+    );
+    assert!(check(&cib, &mon, "p1", "sim1", true).blockers.is_empty());
+    // The other side is told it pushes p1 away.
+    let p = check(&cib, &mon, "p2", "sim2", true);
+    assert_eq!(
+        p.warnings.iter().map(|w| w.check).collect::<Vec<_>>(),
+        ["pushed-away"]
+    );
+
+    let mut t = tree();
+    edit::add_colocation(&mut t, "p1", "p2", false, "INFINITY").unwrap();
+    let banned = Element::parse(
+        r#"<rsc_location id="cli-ban-p1-on-sim1" rsc="p1" role="Started" node="sim1" score="-INFINITY"/>"#,
+        "t",
+    )
+    .unwrap();
+    t.child_mut("configuration")
+        .and_then(|c| c.child_mut("constraints"))
+        .unwrap()
+        .children
+        .push(banned);
+    let cib = cib_of(&t);
+    let p = check(&cib, &mon, "p1", "sim1", true);
+    let found: Vec<_> = p.blockers.iter().map(|b| b.check).collect();
+    assert_eq!(found, ["banned", "colocation"], "{:?}", p.blockers);
+    assert!(p.blockers[0].message.contains("cli-ban-p1-on-sim1"));
+    assert!(p.blockers[1].message.contains("which runs on sim3"));
+    assert_eq!(p.warnings[0].check, "cli-constraint");
+}
+
+#[test]
+fn preflight_checks_utilization_when_the_cluster_places_by_it() {
+    let mut t = tree();
+    let conf = t.child_mut("configuration").unwrap();
+    let props = conf
+        .child_mut("crm_config")
+        .and_then(|c| c.child_mut("cluster_property_set"))
+        .unwrap();
+    let nv = Element::parse(
+        r#"<nvpair id="ps" name="placement-strategy" value="utilization"/>"#,
+        "t",
+    )
+    .unwrap();
+    props.children.push(nv);
+    for node in &mut conf.child_mut("nodes").unwrap().children {
+        let u = Element::parse(
+            &format!(
+                r#"<utilization id="u-{0}"><nvpair id="u-{0}-m" name="memory" value="1024"/></utilization>"#,
+                node.attr("id").unwrap()
+            ),
+            "t",
+        )
+        .unwrap();
+        node.children.push(u);
+    }
+    let dom = t.find_id_mut("vmmgr-domain-p1").unwrap();
+    dom.children.push(
+        Element::parse(
+            r#"<utilization id="du"><nvpair id="du-m" name="memory" value="2048"/></utilization>"#,
+            "t",
+        )
+        .unwrap(),
+    );
+    let cib = cib_of(&t);
+    let p = check(&cib, &mon(), "p1", "sim1", true);
+    // The agent's own utilization (cpu, hv_memory ...) finds no capacity on the nodes either:
+    // Pacemaker counts a capacity that is not set as 0.
+    let msgs: Vec<&str> = p.blockers.iter().map(|b| b.message.as_str()).collect();
+    assert!(msgs.contains(
+        &"sim1 has 1024 of memory free (capacity 1024, placement-strategy=utilization); p1 needs 2048"
+    ), "{msgs:?}");
+    assert!(p.blockers.iter().all(|b| b.check == "utilization"));
+}
+
+#[test]
+fn remote_uri_follows_the_agent() {
+    let cib = Cib::parse(CIB).unwrap();
+    assert_eq!(remote_uri(&cib, "p1", "sim3"), "qemu+tcp://sim3/system");
+    assert_eq!(remote_uri(&cib, "p3", "sim1"), "qemu://sim1/system");
+}
+
+#[test]
+fn crm_simulate_actions_are_parsed() {
+    let a = parse_actions(fixture!("crm_simulate-standby-sim2.xml")).unwrap();
+    let lines: Vec<String> = a.iter().map(|a| a.describe()).collect();
+    assert_eq!(
+        lines,
+        [
+            "move sandbox-fence sim2 → sim1",
+            "migrate vmmgr-disk-p1 sim2 → sim3",
+            "migrate vmmgr-domain-p1 sim2 → sim3"
+        ]
+    );
+    assert!(parse_actions("<nope").is_err());
+    let failed =
+        r#"<pacemaker-result><status code="105" message="Error occurred"/></pacemaker-result>"#;
+    assert!(parse_actions(failed).is_err());
+}
