@@ -1,22 +1,9 @@
-//! `ocf:vmmgr:VirtualDomain`: a drop-in replacement for `ocf:heartbeat:VirtualDomain` that talks
-//! to libvirt through its API, bounds every action by its operation timeout, and never guesses
-//! "stopped". See [`agent`] for the action semantics and [`params`] for the parameters.
-
-mod agent;
-mod config;
-mod libvirt_ops;
-mod migrate;
-mod migrate_options;
-mod monitor;
-mod params;
-mod start;
-mod state;
-mod stop;
-mod uri;
-mod utilization;
+//! `VirtualDomain-libvirt`: the full `ocf:vmmgr:VirtualDomain` agent, through libvirt's client
+//! library. Installed hidden (`.VirtualDomain-libvirt`) next to the light `VirtualDomain`,
+//! which `exec`s it for every action but the monitor (see the library's docs).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    shared::ocf::main(agent::VirtualDomain)
+    shared::ocf::main(vmmgr_agent_virtual_domain::agent::VirtualDomain)
 }

@@ -9,6 +9,11 @@
 //! | crashed, pmsuspended | 1 with the state as reason |
 //! | no state / unknown | retried until the deadline, then 1 |
 //! | no answer | see [`crate::libvirt_ops`]: `/proc` fallback, else 1 |
+//!
+//! The `VirtualDomain` binary Pacemaker runs does the same through libvirt's RPC protocol
+//! without loading libvirt ([`crate::light`], sharing [`observe_with`], [`libvirt_unavailable`],
+//! [`run_scripts`] and [`crate::utilization::update`]); this module's [`run`] serves the full
+//! agent, which the light one `exec`s for the cases it cannot decide.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,14 +34,24 @@ pub enum Seen {
     Stopped,
 }
 
-/// Reads the state, retrying "no state" until `deadline`; crashed and pmsuspended are errors.
+/// Reads the state of `name` on `conn` (see [`observe_with`]).
 pub fn observe(
     conn: &Connection,
     name: &str,
     deadline: Instant,
 ) -> Result<Seen, Result<LibvirtError, OcfError>> {
+    observe_with(|d| conn.domain_status(name, d), name, deadline)
+}
+
+/// Reads the state through `status` (one libvirt round trip: [`Connection::domain_status`] or
+/// the RPC client's), retrying "no state" until `deadline`; crashed and pmsuspended are errors.
+pub fn observe_with<E>(
+    mut status: impl FnMut(Instant) -> Result<Option<DomainStatus>, E>,
+    name: &str,
+    deadline: Instant,
+) -> Result<Seen, Result<E, OcfError>> {
     loop {
-        let st = match conn.domain_status(name, deadline) {
+        let st = match status(deadline) {
             Ok(None) => return Ok(Seen::Stopped),
             Ok(Some(st)) => st,
             Err(e) => return Err(Ok(e)),
@@ -63,7 +78,11 @@ pub fn observe(
 }
 
 /// The answer when libvirt cannot be asked (see [`crate::libvirt_ops`]).
-pub fn libvirt_unavailable(vd: &Vd<'_>, name: &str, e: &LibvirtError) -> Result<OcfRc, OcfError> {
+pub fn libvirt_unavailable<E: std::error::Error + 'static>(
+    vd: &Vd<'_>,
+    name: &str,
+    e: &E,
+) -> Result<OcfRc, OcfError> {
     if let Some(pid) = vd.qemu_process(name) {
         vd.warn(format!(
             "{}; qemu process {pid} of domain {name} is alive: reporting it running",
@@ -76,10 +95,8 @@ pub fn libvirt_unavailable(vd: &Vd<'_>, name: &str, e: &LibvirtError) -> Result<
             "libvirt is not installed on this node, so domain {name} cannot run here"
         )));
     }
-    Err(generic(
-        e,
-        format!("cannot determine the state of domain {name}"),
-    ))
+    Err(OcfError::from_error(OcfRc::ErrGeneric, e)
+        .context(format!("cannot determine the state of domain {name}")))
 }
 
 /// Runs the `monitor_scripts`; the first failure is an `OCF_ERR_GENERIC` with its output.

@@ -50,6 +50,21 @@ impl DomainState {
         }
     }
 
+    /// Maps a raw `virDomainState` value (as the RPC protocol carries it).
+    pub fn from_raw(raw: u32) -> DomainState {
+        match raw {
+            0 => DomainState::NoState,
+            1 => DomainState::Running,
+            2 => DomainState::Blocked,
+            3 => DomainState::Paused,
+            4 => DomainState::ShuttingDown,
+            5 => DomainState::Shutoff,
+            6 => DomainState::Crashed,
+            7 => DomainState::PmSuspended,
+            other => DomainState::Unknown(other),
+        }
+    }
+
     /// Returns true for the states in which the domain is consuming a qemu process and counts
     /// as running for the cluster: running, blocked, paused, shutting down (like the heartbeat
     /// agent's `running|paused|idle|blocked|"in shutdown"`).

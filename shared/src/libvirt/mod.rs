@@ -26,6 +26,8 @@
 //! - [`DomainState`]: libvirt's domain states as a typed enum, and what they mean for a cluster
 //!   ([`DomainState::is_active`]).
 //! - [`xml`]: pure reading of domain XML (name, UUID, vCPUs, memory, pools, networks).
+//! - [`rpc`]: libvirt's RPC protocol spoken directly on the local daemon's UNIX socket, for
+//!   callers that must not load `libvirt.so` (the VirtualDomain agent's monitor).
 //! - [`process`]: the qemu process of a domain found through `/proc`, for when libvirtd cannot
 //!   answer (qemu driver on the local host only).
 //! - [`LibvirtError`]: the one error type of the module.
@@ -34,6 +36,7 @@ mod conn;
 mod domain;
 mod error;
 pub mod process;
+pub mod rpc;
 pub mod xml;
 
 pub use conn::Connection;
