@@ -109,7 +109,7 @@ fn drbd_role(sb: &Sandbox, node: &str, res: &str) -> Option<String> {
 
 #[test]
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
-fn simulated_drbd_promotable_clone_promotes_and_fails_over_after_kill_node() {
+fn simulated_drbd_promotable_clone_promotes_switches_over_and_fails_over_after_kill_node() {
     let sb = Sandbox::up(2, false);
     let bin = install_simulator(&sb);
     let id = unique_name("drbd");
@@ -126,7 +126,43 @@ fn simulated_drbd_promotable_clone_promotes_and_fails_over_after_kill_node() {
     assert_eq!(drbd_role(&sb, &first, &res).as_deref(), Some("Primary"));
     assert_eq!(drbd_role(&sb, &other, &res).as_deref(), Some("Secondary"));
 
-    // Power failure of the promoted node: the survivor is promoted.
+    // Controlled switchover: the promoted role is banned from `first`, so Pacemaker demotes
+    // it there and promotes `other`.
+    let ban = format!("{id}-not-promoted-on-{first}");
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--create",
+            "--scope",
+            "constraints",
+            "--xml-text",
+            &format!(
+                r#"<rsc_location id="{ban}" rsc="{id}-clone" node="{first}" role="Promoted" score="-INFINITY"/>"#
+            ),
+        ],
+    );
+    wait_for(Duration::from_secs(60), "the switchover", || {
+        let s = sb.quorate_view(&[])?;
+        let (p, u) = roles(&s, &id);
+        (p == [other.clone()] && u == [first.clone()]).then_some(())
+    });
+    assert_eq!(drbd_role(&sb, &first, &res).as_deref(), Some("Secondary"));
+    assert_eq!(drbd_role(&sb, &other, &res).as_deref(), Some("Primary"));
+    let tasks = sb.history_tasks(&first, &id);
+    assert!(tasks.iter().any(|t| t == "demote"), "{first}: {tasks:?}");
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--delete",
+            "--xml-text",
+            &format!(r#"<rsc_location id="{ban}"/>"#),
+        ],
+    );
+
+    // Power failure of the promoted node (now `other`): `first` is promoted again.
+    let (first, other) = (other, first);
     sb.kill_node(&first);
     wait_for(Duration::from_secs(90), "promotion on the survivor", || {
         let s = sb.quorate_view(&[&first])?;

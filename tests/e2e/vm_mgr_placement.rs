@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use shared::cmd::Output;
+use shared::pacemaker::Cib;
 use vmmgr_tests::{unique_name, wait_for, Sandbox};
 
 fn sandbox() -> Sandbox {
@@ -91,14 +92,11 @@ fn constraints(sb: &Sandbox) -> String {
     sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"])
 }
 
+/// The CIB's configuration version ("admin_epoch.epoch") as `node` sees it.
 fn config_epoch(sb: &Sandbox, node: &str) -> String {
-    let c = sb.exec_ok(node, &["cibadmin", "--query"]);
-    let attr = |name: &str| {
-        let key = format!(" {name}=\"");
-        let start = c.find(&key).map(|i| i + key.len()).unwrap_or(0);
-        c[start..].split('"').next().unwrap_or("").to_owned()
-    };
-    format!("{}.{}", attr("admin_epoch"), attr("epoch"))
+    let cib = sb.exec_ok(node, &["cibadmin", "--query"]);
+    let v = Cib::parse(&cib).expect("the CIB parses").version();
+    format!("{}.{}", v.admin_epoch, v.epoch)
 }
 
 #[test]
@@ -127,6 +125,10 @@ fn live_and_offline_migration() {
         !tasks.iter().any(|t| t == "start"),
         "restarted, not migrated: {tasks:?}"
     );
+    // libvirt on the target: the domain arrived by an incoming live migration (its last
+    // completed job), it was not booted there.
+    let job = sb.exec_ok(dst, &["virsh", "domjobinfo", &name, "--completed"]);
+    assert!(job.contains("Incoming migration"), "{dst}: {job}");
     let c = constraints(&sb);
     assert!(
         !c.contains("vmmgr-move-") && !c.contains("id=\"cli-"),
