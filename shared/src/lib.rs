@@ -7,6 +7,7 @@
 //! - [`libvirt`]: libvirt connections with deadlines, domain state and XML.
 //! - [`ceph`]: `rbd`/`ceph` calls with JSON output: images, locks, watchers, metadata.
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
+//! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
 
 pub mod ceph;
 pub mod cmd;
@@ -14,3 +15,4 @@ pub mod drbd;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
+pub mod tempdir;

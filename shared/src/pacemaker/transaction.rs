@@ -18,17 +18,14 @@
 //! the patch (for `--dry-run`).
 
 use std::fmt;
-use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::cib::{Cib, CibVersion};
 use super::error::PacemakerError;
 use super::tools::Tools;
 use super::xml::Element;
+use crate::tempdir::PrivateDir;
 
 /// Default number of attempts before giving up on a busy CIB.
 pub const DEFAULT_ATTEMPTS: u32 = 8;
@@ -267,28 +264,17 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base.min(1000) + jitter)
 }
 
-/// A private directory (mode 0700) for the files `crm_diff` and `cibadmin` read; removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
+/// The private directory for the files `crm_diff` and `cibadmin` read.
+struct Scratch(PrivateDir);
 
 impl Scratch {
     fn new<E: std::error::Error + 'static>() -> Result<Scratch, TransactionError<E>> {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "vmmgr-cib-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
+        PrivateDir::new("vmmgr-cib")
+            .map(Scratch)
             .map_err(|source| TransactionError::TempFile {
-                path: dir.clone(),
+                path: std::env::temp_dir(),
                 source,
-            })?;
-        Ok(Scratch { dir })
+            })
     }
 
     fn write<E: std::error::Error + 'static>(
@@ -296,30 +282,17 @@ impl Scratch {
         name: &str,
         text: &str,
     ) -> Result<PathBuf, TransactionError<E>> {
-        let path = self.dir.join(name);
-        let res = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut f| f.write_all(text.as_bytes()));
-        res.map_err(|source| TransactionError::TempFile {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
+        self.0
+            .write(name, text)
+            .map_err(|source| TransactionError::TempFile {
+                path: self.0.path().join(name),
+                source,
+            })
     }
 
     #[cfg(test)]
     fn path(&self) -> &std::path::Path {
-        &self.dir
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
+        self.0.path()
     }
 }
 

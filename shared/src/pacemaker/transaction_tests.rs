@@ -3,6 +3,7 @@
 //! is made and applied by Pacemaker's own code.
 
 use std::cell::Cell;
+use std::fs;
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -3,11 +3,7 @@
 //! and the resulting status (`--save-output`, read back with `crm_mon --output-as=xml` through
 //! `CIB_file`), so the verdict comes from the same parser as everything else.
 
-use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,6 +11,7 @@ use shared::cmd::Cmd;
 use shared::pacemaker::tools::CIB_FILE_ENV;
 use shared::pacemaker::xml::Element;
 use shared::pacemaker::{ClusterStatus, Target, Tools};
+use shared::tempdir::PrivateDir;
 
 use super::PlacementError;
 use crate::error::Result;
@@ -86,56 +83,15 @@ pub fn parse_actions(xml: &str) -> Result<Vec<SimAction>> {
         .unwrap_or_default())
 }
 
-/// A private directory (0700), removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "vmmgr-sim-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|source| PlacementError::TempFile {
-                path: dir.clone(),
-                source,
-            })?;
-        Ok(TempDir(dir))
-    }
-
-    fn write(&self, name: &str, text: &str) -> Result<PathBuf> {
-        let path = self.0.join(name);
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|source| PlacementError::TempFile {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Simulates the cluster's reaction to the CIB `tree` (the whole CIB, status included).
 pub fn simulate(tree: &Element) -> Result<Simulation> {
     let deadline = Instant::now() + SIMULATE_TIMEOUT;
-    let dir = TempDir::new()?;
-    let input = dir.write("in.xml", &tree.to_xml())?;
-    let output = dir.0.join("out.xml");
+    let temp_err = |path: PathBuf| move |source| PlacementError::TempFile { path, source };
+    let dir = PrivateDir::new("vmmgr-sim").map_err(temp_err(std::env::temp_dir()))?;
+    let input = dir
+        .write("in.xml", &tree.to_xml())
+        .map_err(temp_err(dir.path().join("in.xml")))?;
+    let output = dir.path().join("out.xml");
     let xml = run(&input, &output, deadline)?;
     let actions = parse_actions(&xml)?;
     let after = Tools::new(Target::File(output)).crm_mon_xml(deadline)?;
