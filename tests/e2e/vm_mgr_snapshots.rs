@@ -1,10 +1,15 @@
 //! `vm-mgr` snapshots, rollback, purge, clone and export/import on the real sandbox (Ceph RBD,
-//! Pacemaker, our agents): disk content is checked with `qemu-io` patterns on the `rbd:` images.
+//! Pacemaker, our agents): disk content is checked with `qemu-io` patterns on the `rbd:` images
+//! and, across export/import, with a digest of each whole image. Clones must run on another
+//! node than their source, with their own UUID and MAC addresses (the guests get two
+//! user-mode interfaces); an imported VM must come back with the same disks, XML, metadata and
+//! CIB fragment (group and constraints).
 //!
 //! Run: `VMMGR_SANDBOX_NAME=snap cargo test -p vmmgr-tests --test vm_mgr_snapshots --
 //! --ignored --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
 
 use shared::cmd::Output;
+use shared::pacemaker::xml::Element;
 use vmmgr_tests::{unique_name, Sandbox};
 
 fn sandbox() -> Sandbox {
@@ -33,10 +38,19 @@ fn vm_mgr_ok(sb: &Sandbox, node: &str, args: &[&str]) -> String {
     out.stdout_str()
 }
 
-/// Creates a disabled VM with a system disk and one data disk.
-fn create_two_disk_vm(sb: &Sandbox, name: &str) {
+/// Two network interfaces (user-mode, no host device needed) with fixed MAC addresses.
+const INTERFACES: &str = "<interface type='user'><mac address='52:54:00:e2:e6:01'/>\
+    <model type='virtio'/></interface><interface type='user'><mac address='52:54:00:e2:e6:02'/>\
+    <model type='virtio'/></interface>";
+
+/// Creates a VM with a system disk, one data disk and two network interfaces; `extra` are more
+/// arguments of `create` (e.g. `--disable`).
+fn create_two_disk_vm(sb: &Sandbox, name: &str, extra: &[&str]) {
     let xml = format!("/var/tmp/vmmgr-e2e-{name}.xml");
-    std::fs::write(&xml, sb.guest_xml(name)).expect("write the guest XML");
+    let guest = sb
+        .guest_xml(name)
+        .replacen("<memballoon", &format!("{INTERFACES}<memballoon"), 1);
+    std::fs::write(&xml, guest).expect("write the guest XML");
     let (a, b) = (
         format!("/var/tmp/vmmgr-e2e-{name}-a.qcow2"),
         format!("/var/tmp/vmmgr-e2e-{name}-b.qcow2"),
@@ -47,22 +61,19 @@ fn create_two_disk_vm(sb: &Sandbox, name: &str) {
             &["qemu-img", "create", "-q", "-f", "qcow2", img, "32M"],
         );
     }
-    vm_mgr_ok(
-        sb,
-        "sim1",
-        &[
-            "create",
-            "-n",
-            name,
-            "--xml",
-            &xml,
-            "-i",
-            &a,
-            "--additional-disk",
-            &b,
-            "--disable",
-        ],
-    );
+    let mut args = vec![
+        "create",
+        "-n",
+        name,
+        "--xml",
+        &xml,
+        "-i",
+        &a,
+        "--additional-disk",
+        &b,
+    ];
+    args.extend_from_slice(extra);
+    vm_mgr_ok(sb, "sim1", &args);
     for f in [xml, a, b] {
         let _ = std::fs::remove_file(f);
     }
@@ -91,7 +102,7 @@ fn snapshot_rollback_both_disks_running_vm_and_purge() {
     let sb = sandbox();
     let name = unique_name("snp");
     let (sys, data) = (format!("system_{name}"), format!("data_{name}_0"));
-    create_two_disk_vm(&sb, &name);
+    create_two_disk_vm(&sb, &name, &["--disable"]);
     for img in [&sys, &data] {
         assert!(qemu_io(&sb, "write", "0xab", img));
     }
@@ -174,7 +185,10 @@ fn snapshot_rollback_both_disks_running_vm_and_purge() {
         "sim1",
         &["purge", "-n", &name, "--date", "01/01/2000 00:00:00"],
     );
-    assert!(out.contains("no snapshot to purge"), "{out}");
+    assert!(
+        out.contains("no snapshot to purge (none matches; kept: s4)"),
+        "{out}"
+    );
     let list = vm_mgr_ok(
         &sb,
         "sim1",
@@ -189,21 +203,116 @@ fn snapshot_rollback_both_disks_running_vm_and_purge() {
     assert!(!images.contains(&name), "{images}");
 }
 
+/// The UUID and the interfaces' MAC addresses of a domain XML.
+fn identity(xml: &str) -> (String, Vec<String>) {
+    let root = Element::parse(xml, "the domain XML").expect("the domain XML parses");
+    let uuid = root
+        .child("uuid")
+        .map(|u| u.text_trimmed().to_owned())
+        .unwrap_or_default();
+    let macs = root
+        .child("devices")
+        .map(|d| {
+            d.children_named("interface")
+                .filter_map(|i| i.child("mac")?.attr("address").map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (uuid, macs)
+}
+
+/// Asserts that two domains have different UUIDs and no MAC address in common (and that each
+/// has its two interfaces).
+fn assert_new_identity(src: &str, copy: &str) {
+    let ((su, sm), (cu, cm)) = (identity(src), identity(copy));
+    assert!(!su.is_empty() && !cu.is_empty(), "{src}\n{copy}");
+    assert_ne!(su, cu, "a new UUID");
+    assert_eq!((sm.len(), cm.len()), (2, 2), "{sm:?} {cm:?}");
+    assert!(
+        cm.iter().all(|m| !sm.contains(m)),
+        "new MAC addresses: {sm:?} {cm:?}"
+    );
+}
+
+/// The XML libvirt runs for `vm` on `node` (the domain is named after the VM).
+fn running_xml(sb: &Sandbox, node: &str, vm: &str) -> String {
+    sb.exec_ok(node, &["virsh", "dumpxml", vm])
+}
+
+/// A digest of the whole content of RBD image `image` (`rbd export` to stdout).
+fn disk_digest(sb: &Sandbox, image: &str) -> (usize, u64) {
+    use std::hash::{Hash, Hasher};
+    let out = sb
+        .exec(
+            "sim1",
+            &[
+                "rbd",
+                "export",
+                "--no-progress",
+                &format!("rbd/{image}"),
+                "-",
+            ],
+        )
+        .expect("rbd export runs");
+    assert!(
+        out.status.success(),
+        "rbd export {image}: {}",
+        describe(&out)
+    );
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    out.stdout.hash(&mut h);
+    (out.stdout.len(), h.finish())
+}
+
+/// The VM's group and every constraint naming it, from the CIB configuration, as XML (sorted).
+fn cib_fragment(sb: &Sandbox, vm: &str) -> Vec<String> {
+    let cib = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "configuration"]);
+    let root = Element::parse(&cib, "the CIB configuration").expect("the CIB parses");
+    let quoted = format!("\"{vm}\"");
+    let mut out: Vec<String> = ["resources", "constraints"]
+        .iter()
+        .filter_map(|s| root.child(s))
+        .flat_map(|s| s.children.iter())
+        .map(Element::to_xml)
+        .filter(|x| x.contains(&quoted))
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
 fn clone_cow_and_full_then_export_remove_import() {
     let sb = sandbox();
     let name = unique_name("src");
     let (cow, full) = (format!("{name}c"), format!("{name}f"));
-    create_two_disk_vm(&sb, &name);
-    assert!(qemu_io(&sb, "write", "0xab", &format!("data_{name}_0")));
+    let (src_data, cow_data, full_data) = (
+        format!("data_{name}_0"),
+        format!("data_{cow}_0"),
+        format!("data_{full}_0"),
+    );
+    create_two_disk_vm(
+        &sb,
+        &name,
+        &[
+            "--disable",
+            "--pinned-host",
+            "sim1",
+            "--metadata",
+            "owner=e2e",
+        ],
+    );
+    assert!(qemu_io(&sb, "write", "0xab", &src_data));
     vm_mgr_ok(
         &sb,
         "sim1",
         &["create-snapshot", "-n", &name, "--snap-name", "gold"],
     );
+    let out = vm_mgr_ok(&sb, "sim2", &["enable", "-n", &name]);
+    assert!(out.contains("Started on sim1"), "the source runs: {out}");
 
-    // COW clone from the snapshot: boots under Pacemaker, new UUID, source untouched by writes.
+    // COW clone from the snapshot, without the source's pin, pinned to another node: it boots
+    // there under Pacemaker with a new UUID and new MACs.
     let out = vm_mgr_ok(
         &sb,
         "sim1",
@@ -215,9 +324,31 @@ fn clone_cow_and_full_then_export_remove_import() {
             &cow,
             "--snap_name",
             "gold",
+            "--clear-constraint",
+            "--nostart",
         ],
     );
-    assert!(out.contains("Started on"), "{out}");
+    assert!(out.contains(&cow), "{out}");
+    vm_mgr_ok(
+        &sb,
+        "sim1",
+        &[
+            "set-placement",
+            "-n",
+            &cow,
+            "--strategy",
+            "pinned",
+            "--node",
+            "sim2",
+        ],
+    );
+    let out = vm_mgr_ok(&sb, "sim3", &["start", "-n", &cow]);
+    assert!(out.contains("Started on sim2"), "{out}");
+    assert_eq!(
+        sb.running_on(&format!("vmmgr-domain-{name}"), &[]),
+        ["sim1"]
+    );
+    assert_eq!(sb.running_on(&format!("vmmgr-domain-{cow}"), &[]), ["sim2"]);
     let xml = |vm: &str| {
         vm_mgr_ok(
             &sb,
@@ -225,16 +356,26 @@ fn clone_cow_and_full_then_export_remove_import() {
             &["get-metadata", "-n", vm, "--metadata_name", "xml"],
         )
     };
-    let uuid = |x: &str| {
-        x.split("<uuid>")
-            .nth(1)
-            .and_then(|r| r.split('<').next())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let (src_xml, cow_xml) = (xml(&name), xml(&cow));
-    assert_ne!(uuid(&src_xml), uuid(&cow_xml));
-    assert!(cow_xml.contains(&format!("rbd/data_{cow}_0")), "{cow_xml}");
+    let (src_live, cow_live) = (
+        running_xml(&sb, "sim1", &name),
+        running_xml(&sb, "sim2", &cow),
+    );
+    assert_new_identity(&src_live, &cow_live);
+    assert_eq!(
+        identity(&cow_live),
+        identity(&xml(&cow)),
+        "runs its own XML"
+    );
+    assert!(cow_live.contains(&format!("rbd/{cow_data}")), "{cow_live}");
+    assert_eq!(
+        vm_mgr_ok(
+            &sb,
+            "sim1",
+            &["get-metadata", "-n", &cow, "--metadata_name", "owner"]
+        ),
+        "e2e\n",
+        "metadata copied"
+    );
     let parent = sb.exec_ok(
         "sim1",
         &[
@@ -242,22 +383,21 @@ fn clone_cow_and_full_then_export_remove_import() {
             "info",
             "--format",
             "json",
-            &format!("rbd/data_{cow}_0"),
+            &format!("rbd/{cow_data}"),
         ],
     );
     assert!(
         parent.contains("\"snapshot\":\"gold\""),
         "a COW child: {parent}"
     );
-    assert!(qemu_io(&sb, "read", "0xab", &format!("data_{cow}_0")));
+    assert!(qemu_io(&sb, "read", "0xab", &cow_data));
     vm_mgr_ok(&sb, "sim1", &["stop", "-n", &cow]);
-    assert!(qemu_io(&sb, "write", "0x11", &format!("data_{cow}_0")));
-    assert!(
-        qemu_io(&sb, "read", "0xab", &format!("data_{name}_0")),
-        "source untouched"
-    );
+    assert!(qemu_io(&sb, "write", "0x11", &cow_data));
+    assert!(qemu_io(&sb, "read", "0x11", &cow_data));
+    assert!(qemu_io(&sb, "read", "0xab", &src_data), "source untouched");
 
-    // Full copy (snapshot taken on the fly), not started.
+    // Full copy of the running source (snapshot taken on the fly), enabled but not started;
+    // it keeps the source's pin (no --clear-constraint).
     vm_mgr_ok(
         &sb,
         "sim1",
@@ -278,28 +418,105 @@ fn clone_cow_and_full_then_export_remove_import() {
             "info",
             "--format",
             "json",
-            &format!("rbd/data_{full}_0"),
+            &format!("rbd/{full_data}"),
         ],
     );
     assert!(!info.contains("\"parent\""), "independent: {info}");
-    assert!(qemu_io(&sb, "read", "0xab", &format!("data_{full}_0")));
+    assert!(qemu_io(&sb, "read", "0xab", &full_data));
+    assert_new_identity(&xml(&name), &xml(&full));
+    assert!(
+        cib_fragment(&sb, &full)
+            .iter()
+            .any(|c| c.contains(&format!("id=\"vmmgr-pin-{full}\""))),
+        "the pin is inherited"
+    );
+    let out = vm_mgr_ok(&sb, "sim1", &["purge", "-n", &full]);
+    assert!(
+        out.contains("no snapshot to purge (the VM has no snapshots)"),
+        "a copy has no snapshots: {out}"
+    );
 
-    // Export, remove, import: identical metadata, XML and content.
-    let dir = format!("/var/tmp/vmmgr-e2e-export-{full}");
-    let _ = std::fs::remove_dir_all(&dir);
+    // Export, remove, import under the same name: the same disks (whole content), XML (UUID,
+    // MACs), metadata and CIB fragment (resources and constraints, pin and colocations).
+    assert!(qemu_io(&sb, "write", "0x5a", &format!("system_{full}")));
+    vm_mgr_ok(
+        &sb,
+        "sim1",
+        &[
+            "set-metadata",
+            "-n",
+            &full,
+            "--metadata-name",
+            "role",
+            "--metadata-value",
+            "exported",
+        ],
+    );
+    vm_mgr_ok(&sb, "sim1", &["add-colocation", "-n", &full, &cow]);
+    let foreign = format!(
+        r#"<rsc_colocation id="col-{full}-fence" rsc="{full}" with-rsc="sandbox-fence" score="0"/>"#
+    );
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--create",
+            "--scope",
+            "constraints",
+            "--xml-text",
+            &foreign,
+        ],
+    );
+    let images = [format!("system_{full}"), full_data.clone()];
+    // Every metadata key, internal ones included, but the CIB fragment kept for disable: while
+    // the VM is enabled the CIB holds the truth (compared below), and import stores that.
     let meta = |vm: &str| {
         vm_mgr_ok(
             &sb,
             "sim1",
             &["--output", "json", "list-metadata", "-n", vm, "--all"],
         )
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("\"_vmmgr_fragment\":"))
+        .collect::<Vec<_>>()
+        .join("\n")
     };
-    let before = meta(&full);
+    let digests = || {
+        images
+            .iter()
+            .map(|i| disk_digest(&sb, i))
+            .collect::<Vec<_>>()
+    };
+    let (sums, xml_before, meta_before, frag_before, cons_before) = (
+        digests(),
+        xml(&full),
+        meta(&full),
+        cib_fragment(&sb, &full),
+        constraints(&sb, &full),
+    );
+    assert_eq!(
+        frag_before.len(),
+        5,
+        "group, ban, pin and 2 colocations: {frag_before:#?}"
+    );
+    assert!(
+        meta_before.contains("\"role\": \"exported\"") && meta_before.contains("\"xml\":"),
+        "{meta_before}"
+    );
+    let dir = format!("/var/tmp/vmmgr-e2e-export-{full}");
+    let _ = std::fs::remove_dir_all(&dir);
     vm_mgr_ok(&sb, "sim1", &["export", "-n", &full, "--to", &dir]);
     vm_mgr_ok(&sb, "sim1", &["remove", "-n", &full]);
-    vm_mgr_ok(&sb, "sim2", &["import", "--from", &dir, "--nostart"]);
-    assert_eq!(meta(&full), before);
-    assert!(qemu_io(&sb, "read", "0xab", &format!("data_{full}_0")));
+    assert!(cib_fragment(&sb, &full).is_empty(), "removed");
+    let out = vm_mgr_ok(&sb, "sim2", &["import", "--from", &dir, "--nostart"]);
+    assert!(out.contains("imported"), "{out}");
+    assert_eq!(digests(), sums, "disk content");
+    assert!(qemu_io(&sb, "read", "0x5a", &format!("system_{full}")));
+    assert!(qemu_io(&sb, "read", "0xab", &full_data));
+    assert_eq!(xml(&full), xml_before, "domain XML");
+    assert_eq!(meta(&full), meta_before, "metadata");
+    assert_eq!(cib_fragment(&sb, &full), frag_before, "CIB fragment");
+    assert_eq!(constraints(&sb, &full), cons_before, "constraints");
     let st = vm_mgr_ok(&sb, "sim1", &["status", "-n", &full]);
     assert!(st.contains("Stopped"), "{st}");
 

@@ -3,6 +3,10 @@
 //! those created before that instant (UTC), `--number` the N oldest, neither all of them;
 //! `--keep K` then spares the K newest candidates. The selection is a pure function
 //! ([`select`]).
+//!
+//! `--date` is read as UTC, not in the node's local time zone as SEAPATH does: the creation
+//! times `list-snapshots` shows are UTC, and a purge run from any node of a cluster (or from a
+//! timer) then means the same instant whatever the nodes' time zones.
 
 use serde_json::json;
 
@@ -105,6 +109,21 @@ pub fn select(
     chosen.into_iter().map(|s| s.name.clone()).collect()
 }
 
+/// The text `purge` prints: what was removed, or why nothing was (the VM has no snapshot, or
+/// none matches the selection).
+fn summary(name: &str, total: usize, removed: &[String], kept: &[&str]) -> String {
+    if !removed.is_empty() {
+        format!("{name}: removed snapshots {}\n", removed.join(", "))
+    } else if total == 0 {
+        format!("{name}: no snapshot to purge (the VM has no snapshots)\n")
+    } else {
+        format!(
+            "{name}: no snapshot to purge (none matches; kept: {})\n",
+            kept.join(", ")
+        )
+    }
+}
+
 /// Runs `purge`.
 pub fn run(ctx: &Ctx, a: &PurgeArgs) -> Result<Outcome> {
     let before = a.date.as_deref().map(parse_date).transpose()?;
@@ -140,11 +159,7 @@ pub fn run(ctx: &Ctx, a: &PurgeArgs) -> Result<Outcome> {
         }
         removed.push(s.clone());
     }
-    let text = if removed.is_empty() {
-        format!("{name}: no snapshot to purge\n")
-    } else {
-        format!("{name}: removed snapshots {}\n", removed.join(", "))
-    };
+    let text = summary(name, snaps.len(), &removed, &kept);
     Ok(Outcome::new(
         json!({"name": name, "removed": removed, "kept": kept}),
         text,
@@ -194,6 +209,22 @@ mod tests {
             let e = parse_date(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
         }
+    }
+
+    #[test]
+    fn purge_says_why_nothing_was_removed() {
+        assert_eq!(
+            summary("vm1", 0, &[], &[]),
+            "vm1: no snapshot to purge (the VM has no snapshots)\n"
+        );
+        assert_eq!(
+            summary("vm1", 2, &[], &["a", "b"]),
+            "vm1: no snapshot to purge (none matches; kept: a, b)\n"
+        );
+        assert_eq!(
+            summary("vm1", 2, &["a".into()], &["b"]),
+            "vm1: removed snapshots a\n"
+        );
     }
 
     #[test]
