@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 use shared::pacemaker::cib::CibResource;
+use shared::pacemaker::status::base_id;
 use shared::pacemaker::{Cib, ClusterStatus, Role};
 
 use crate::vm::VmIds;
@@ -126,9 +127,13 @@ pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<
         }
     }
     st.constraints = constraints;
+    // The failures of the group's members, by base id: `failures_for(name)` walks every
+    // resource's collection chain, which made `list` quadratic in collections (2.6 s of the
+    // 3.2 s it took on 1,000 VMs).
     st.failures = mon
-        .failures_for(name)
+        .failures
         .iter()
+        .filter(|f| member_ids.iter().any(|id| id == base_id(f.resource())))
         .map(|f| {
             let reason = if f.exitreason.is_empty() {
                 String::new()
@@ -277,5 +282,36 @@ mod tests {
         assert_eq!(s.state, VmState::Failed);
         let s = status_of("a", &started, &mon_with(|r| r.managed = false), None);
         assert_eq!(s.state, VmState::Unmanaged);
+    }
+
+    #[test]
+    fn failures_of_the_members_only() {
+        let started = cib_with("a", "Started");
+        let mut mon = mon_with(|_| {});
+        let failure = |rsc: &str, task: &str, interval: u64| shared::pacemaker::status::Failure {
+            op_key: format!("{rsc}_{task}_{interval}"),
+            node: "sim1".into(),
+            exitstatus: "error".into(),
+            task: Some(task.into()),
+            interval_ms: Some(interval),
+            ..Default::default()
+        };
+        mon.failures = vec![
+            failure("vmmgr-domain-a", "start", 0),
+            failure("vmmgr-disk-a:1", "monitor", 10000),
+            failure("vmmgr-domain-ab", "start", 0),
+            failure("a2", "stop", 0),
+        ];
+        let s = status_of("a", &started, &mon, None);
+        assert_eq!(
+            s.failures,
+            [
+                "vmmgr-domain-a start on sim1: error",
+                "vmmgr-disk-a:1 monitor on sim1: error"
+            ]
+        );
+        assert_eq!(s.state, VmState::Failed);
+        mon.failures.truncate(0);
+        assert_eq!(status_of("a", &started, &mon, None).state, VmState::Stopped);
     }
 }

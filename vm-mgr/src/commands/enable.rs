@@ -90,7 +90,10 @@ pub fn enable_fragment(
         ));
     }
     let st = if nostart {
-        super::current_status(ctx, name)?
+        // Every caller has just read or written the VM's system image: no `rbd info` to ask
+        // whether it exists.
+        let (cib, mon) = super::read_cluster(ctx)?;
+        crate::state::status_of(name, &cib, &mon, Some(true))
     } else {
         let (cib, _) = super::read_cluster(ctx)?;
         super::wait_state(

@@ -126,3 +126,28 @@ fn command_lines_carry_connection_settings_and_refuse_odd_values() {
     assert!(Rbd::new("rbd", Some("rel.conf".into()), "admin", None).is_err());
     assert!(Rbd::new("rbd", Some("/a:b".into()), "admin", None).is_err());
 }
+
+#[test]
+fn the_import_dies_with_vm_mgr() {
+    let r = Rbd::new("rbd", None, "admin", None).unwrap();
+    let argv = r.import_argv(Path::new("/var/tmp/a.qcow2"), "qcow2", "system_a");
+    assert_eq!(
+        argv.iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>(),
+        [
+            "setpriv",
+            "--pdeathsig",
+            "KILL",
+            "qemu-img",
+            "convert",
+            "-p",
+            "-f",
+            "qcow2",
+            "-O",
+            "raw",
+            "/var/tmp/a.qcow2",
+            "rbd:rbd/system_a:id=admin"
+        ]
+    );
+    // The fallback without setpriv is plain qemu-img.
+    assert_eq!(argv[3], "qemu-img");
+}
