@@ -10,40 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use shared::cmd::Output;
 use shared::pacemaker::Cib;
-use vmmgr_tests::{repo_root, unique_name, wait_for, Sandbox};
+use vmmgr_tests::{describe, repo_root, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 fn sandbox() -> Sandbox {
     Sandbox::up(3, true)
-}
-
-/// Runs `vm-mgr ARGS` inside `node`.
-fn vm_mgr(sb: &Sandbox, node: &str, args: &[&str]) -> Output {
-    let mut argv = vec!["vm-mgr"];
-    argv.extend_from_slice(args);
-    sb.exec(node, &argv)
-        .unwrap_or_else(|e| panic!("{node}: vm-mgr {args:?}: {e}"))
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.code(),
-        out.stdout_str(),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `vm-mgr ARGS` and returns stdout; panics with the whole output when it fails.
-fn vm_mgr_ok(sb: &Sandbox, node: &str, args: &[&str]) -> String {
-    let out = vm_mgr(sb, node, args);
-    assert!(
-        out.status.success(),
-        "vm-mgr {args:?} on {node}: {}",
-        describe(&out)
-    );
-    out.stdout_str()
 }
 
 /// A guest XML and a 64 MiB qcow2 image for VM `name` (under /var/tmp, which the nodes share).

@@ -9,38 +9,11 @@
 
 use std::time::Duration;
 
-use shared::cmd::Output;
 use shared::pacemaker::Cib;
-use vmmgr_tests::{unique_name, wait_for, Sandbox};
+use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 fn sandbox() -> Sandbox {
     Sandbox::up(3, true)
-}
-
-fn vm_mgr(sb: &Sandbox, node: &str, args: &[&str]) -> Output {
-    let mut argv = vec!["vm-mgr"];
-    argv.extend_from_slice(args);
-    sb.exec(node, &argv)
-        .unwrap_or_else(|e| panic!("{node}: vm-mgr {args:?}: {e}"))
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.code(),
-        out.stdout_str(),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn vm_mgr_ok(sb: &Sandbox, node: &str, args: &[&str]) -> String {
-    let out = vm_mgr(sb, node, args);
-    assert!(
-        out.status.success(),
-        "vm-mgr {args:?} on {node}: {}",
-        describe(&out)
-    );
-    out.stdout_str()
 }
 
 /// Creates VM `name` from a small qcow2 (live-migratable over qemu+tcp unless `pinned`).

@@ -8,34 +8,11 @@
 //! Run: `VMMGR_SANDBOX_NAME=snap cargo test -p vmmgr-tests --test vm_mgr_snapshots --
 //! --ignored --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
 
-use shared::cmd::Output;
 use shared::pacemaker::xml::Element;
-use vmmgr_tests::{unique_name, Sandbox};
+use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, Sandbox};
 
 fn sandbox() -> Sandbox {
     Sandbox::up(3, true)
-}
-
-fn vm_mgr(sb: &Sandbox, node: &str, args: &[&str]) -> Output {
-    let mut argv = vec!["vm-mgr"];
-    argv.extend_from_slice(args);
-    sb.exec(node, &argv)
-        .unwrap_or_else(|e| panic!("{node}: vm-mgr {args:?}: {e}"))
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.code(),
-        out.stdout_str(),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn vm_mgr_ok(sb: &Sandbox, node: &str, args: &[&str]) -> String {
-    let out = vm_mgr(sb, node, args);
-    assert!(out.status.success(), "vm-mgr {args:?}: {}", describe(&out));
-    out.stdout_str()
 }
 
 /// Two network interfaces (user-mode, no host device needed) with fixed MAC addresses.

@@ -234,6 +234,37 @@ impl Sandbox {
     }
 }
 
+/// Runs `vm-mgr ARGS` inside `node` (the sandbox puts the freshly built vm-mgr on the node's
+/// PATH); returns its output whatever the exit status.
+pub fn vm_mgr(sb: &Sandbox, node: &str, args: &[&str]) -> Output {
+    let mut argv = vec!["vm-mgr"];
+    argv.extend_from_slice(args);
+    sb.exec(node, &argv)
+        .unwrap_or_else(|e| panic!("{node}: vm-mgr {args:?}: {e}"))
+}
+
+/// Exit code, stdout and stderr of a command, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.code(),
+        out.stdout_str(),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `vm-mgr ARGS` inside `node` and returns its stdout; panics with the whole output when
+/// it fails.
+pub fn vm_mgr_ok(sb: &Sandbox, node: &str, args: &[&str]) -> String {
+    let out = vm_mgr(sb, node, args);
+    assert!(
+        out.status.success(),
+        "vm-mgr {args:?} on {node}: {}",
+        describe(&out)
+    );
+    out.stdout_str()
+}
+
 /// Poll `f` every 200 ms until it returns `Some`, or panic after `timeout` naming `what`.
 pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
