@@ -146,34 +146,49 @@ pub fn guard_primitive(id: &str, image: &str) -> String {
 }
 
 pub fn remove_primitive(sb: &Sandbox, id: &str) {
-    let _ = sb.exec(
-        "sim1",
-        &[
-            "crm_resource",
-            "-r",
-            id,
-            "--meta",
-            "-p",
-            "target-role",
-            "-v",
-            "Stopped",
-        ],
+    // A node that has just rejoined may refuse CIB changes or show an empty status for a moment:
+    // retry on any node until the change is accepted, and only believe a quorate view that
+    // still lists the resource.
+    let on_any_node = |argv: &[&str]| {
+        sb.nodes()
+            .iter()
+            .any(|n| sb.exec(n, argv).is_ok_and(|o| o.status.success()))
+            .then_some(())
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "target-role=Stopped to be set",
+        || {
+            on_any_node(&[
+                "crm_resource",
+                "-r",
+                id,
+                "--meta",
+                "-p",
+                "target-role",
+                "-v",
+                "Stopped",
+            ])
+        },
     );
-    // a view from a quorate partition that shows the resource stopped (an empty
-    // `running_on` may also mean "no quorate view yet")
     wait_for(Duration::from_secs(30), "the resource to stop", || {
         let st = sb.quorate_view(&[])?;
-        st.where_running(id).is_empty().then_some(())
+        let inst = st.resource(id);
+        (!inst.is_empty() && inst.iter().all(|r| !r.active)).then_some(())
     });
-    let _ = sb.exec(
-        "sim1",
-        &[
-            "cibadmin",
-            "--delete",
-            "-o",
-            "resources",
-            "--xml-text",
-            &format!("<primitive id=\"{id}\"/>"),
-        ],
+    let xml = format!("<primitive id=\"{id}\"/>");
+    wait_for(
+        Duration::from_secs(30),
+        "the resource to be deleted",
+        || {
+            on_any_node(&[
+                "cibadmin",
+                "--delete",
+                "-o",
+                "resources",
+                "--xml-text",
+                &xml,
+            ])
+        },
     );
 }
