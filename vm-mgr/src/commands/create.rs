@@ -62,26 +62,14 @@ pub fn run(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
             format!("{name}: created (disabled)\n"),
         ));
     }
-    match super::enable::enable_fragment(ctx, &name, &plan.fragment, a.nostart) {
-        Ok(mut out) => {
-            if let Some(o) = out.json.as_object_mut() {
-                o.insert("created".into(), json!(true));
-            }
-            out.text = out.text.replacen(": enable:", ": created:", 1);
-            Ok(out)
-        }
-        Err(e) => {
-            let undo = match super::remove::run(ctx, &name) {
-                Ok(_) => "the VM was removed again".to_owned(),
-                Err(u) => format!("removing it again failed too: {u}"),
-            };
-            Err(Error::Undone {
-                what: format!("Enabling the new VM {name}"),
-                undo,
-                source: Box::new(e),
-            })
-        }
-    }
+    super::enable::enable_new_or_undo(
+        ctx,
+        &name,
+        &plan.fragment,
+        a.nostart,
+        "created",
+        format!("Enabling the new VM {name}"),
+    )
 }
 
 /// Checks the request and computes everything; changes nothing.

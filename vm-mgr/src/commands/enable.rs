@@ -56,6 +56,39 @@ pub fn stored_fragment(
     ))
 }
 
+/// Enables a VM that `verb` ("created", "imported", ...) has just stored: like
+/// [`enable_fragment`], but on failure the whole VM is removed again, so nothing half-made is
+/// left; the outcome's JSON gets `"<verb>": true` and its text says `NAME: <verb>: ...`.
+pub fn enable_new_or_undo(
+    ctx: &Ctx,
+    name: &str,
+    fragment: &Fragment,
+    nostart: bool,
+    verb: &str,
+    what: String,
+) -> Result<Outcome> {
+    match enable_fragment(ctx, name, fragment, nostart) {
+        Ok(mut out) => {
+            if let Some(o) = out.json.as_object_mut() {
+                o.insert(verb.to_owned(), serde_json::json!(true));
+            }
+            out.text = out.text.replacen(": enable:", &format!(": {verb}:"), 1);
+            Ok(out)
+        }
+        Err(e) => {
+            let undo = match super::remove::run(ctx, name) {
+                Ok(_) => "the VM was removed again".to_owned(),
+                Err(u) => format!("removing it again failed too: {u}"),
+            };
+            Err(Error::Undone {
+                what,
+                undo,
+                source: Box::new(e),
+            })
+        }
+    }
+}
+
 /// Inserts `fragment` in one transaction and waits for the VM to start (unless `nostart`).
 pub fn enable_fragment(
     ctx: &Ctx,

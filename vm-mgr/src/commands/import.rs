@@ -168,26 +168,14 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         j["node"] = json!(null);
         return Ok(Outcome::new(j, format!("{name}: imported (disabled)\n")));
     }
-    match super::enable::enable_fragment(ctx, &name, &fragment, a.nostart) {
-        Ok(mut out) => {
-            if let Some(o) = out.json.as_object_mut() {
-                o.insert("imported".into(), json!(true));
-            }
-            out.text = out.text.replacen(": enable:", ": imported:", 1);
-            Ok(out)
-        }
-        Err(e) => {
-            let undo = match super::remove::run(ctx, &name) {
-                Ok(_) => "the VM was removed again".to_owned(),
-                Err(u) => format!("removing it again failed too: {u}"),
-            };
-            Err(Error::Undone {
-                what: format!("Enabling the imported VM {name}"),
-                undo,
-                source: Box::new(e),
-            })
-        }
-    }
+    super::enable::enable_new_or_undo(
+        ctx,
+        &name,
+        &fragment,
+        a.nostart,
+        "imported",
+        format!("Enabling the imported VM {name}"),
+    )
 }
 
 /// [`clone_xml::rewrite`] for the same VM: interfaces keep their MAC addresses.
