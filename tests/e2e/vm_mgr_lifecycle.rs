@@ -57,6 +57,21 @@ fn rbd_names(sb: &Sandbox) -> (String, String) {
     )
 }
 
+/// `vm-mgr remove` on `node`, then nothing of VM `name` may be left: no RBD image or group, no
+/// element or constraint in the CIB configuration.
+fn remove_and_check_gone(sb: &Sandbox, node: &str, name: &str) {
+    vm_mgr_ok(sb, node, &["remove", "-n", name]);
+    assert!(
+        !cib_config(sb).contains(name),
+        "remove leaves nothing of {name} in the CIB configuration"
+    );
+    let (images, groups) = rbd_names(sb);
+    assert!(
+        !images.contains(name) && !groups.contains(name),
+        "{images} {groups}"
+    );
+}
+
 /// `"key": "value"` as vm-mgr's pretty JSON prints it.
 fn json_has(json: &str, key: &str, value: &str) -> bool {
     json.contains(&format!("\"{key}\": \"{value}\""))
@@ -157,16 +172,7 @@ fn create_stop_start_disable_enable_remove() {
     assert!(!c.contains("id=\"cli-"), "no cli-* constraint");
 
     // remove: no image, group, metadata, CIB element or constraint left.
-    vm_mgr_ok(&sb, "sim3", &["remove", "-n", &name]);
-    assert!(
-        !cib_config(&sb).contains(&name),
-        "remove leaves nothing of {name} in the CIB configuration"
-    );
-    let (images, groups) = rbd_names(&sb);
-    assert!(
-        !images.contains(&name) && !groups.contains(&name),
-        "{images} {groups}"
-    );
+    remove_and_check_gone(&sb, "sim3", &name);
     let out = vm_mgr(&sb, "sim1", &["status", "-n", &name]);
     assert_eq!(out.code(), Some(3), "{}", describe(&out));
     cleanup_inputs(&name);
@@ -461,16 +467,7 @@ fn kill_9_in_the_middle_of_create_then_create_force_and_remove() {
     ));
 
     // remove leaves nothing.
-    vm_mgr_ok(&sb, "sim3", &["remove", "-n", &name]);
-    assert!(
-        !cib_config(&sb).contains(&name),
-        "remove leaves nothing of {name} in the CIB configuration"
-    );
-    let (images, groups) = rbd_names(&sb);
-    assert!(
-        !images.contains(&name) && !groups.contains(&name),
-        "{images} {groups}"
-    );
+    remove_and_check_gone(&sb, "sim3", &name);
     cleanup_inputs(&name);
 }
 
@@ -531,10 +528,6 @@ fn guard_and_domain_fail_over_together_after_a_power_failure() {
         let st = sb.quorate_view(&[])?;
         (st.online_nodes().count() == sb.nodes().len()).then_some(())
     });
-    vm_mgr_ok(&sb, "sim1", &["remove", "-n", &name]);
-    assert!(
-        !cib_config(&sb).contains(&name),
-        "remove leaves nothing of {name} in the CIB configuration"
-    );
+    remove_and_check_gone(&sb, "sim1", &name);
     cleanup_inputs(&name);
 }
