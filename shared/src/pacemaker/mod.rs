@@ -30,6 +30,7 @@ pub mod argv;
 pub mod cib;
 pub mod error;
 pub mod output;
+pub mod patch;
 pub mod status;
 pub mod tools;
 pub mod transaction;

@@ -6,10 +6,10 @@
 //! 2. the caller's `edit` changes a copy of the tree (it may also decide nothing needs to change);
 //! 3. the copy's `epoch` is raised by one (`cibadmin --patch` refuses a patch that does not raise
 //!    the version, even on the CIB it was made from);
-//! 4. `crm_diff --original OLD --new NEW` gives the patch. Its source version keeps `admin_epoch`
-//!    and `epoch` but loses `num_updates`: status updates (monitor results, attribute changes)
-//!    bump only `num_updates` and must not make the patch fail, while any configuration change by
-//!    someone else raises `epoch` and must;
+//! 4. [`patch::diff`](super::patch::diff) computes the patch in `crm_diff`'s format, in-process.
+//!    Its source version has `admin_epoch` and `epoch` but no `num_updates`: status updates
+//!    (monitor results, attribute changes) bump only `num_updates` and must not make the patch
+//!    fail, while any configuration change by someone else raises `epoch` and must;
 //! 5. `cibadmin --patch` applies it. Exit 103 (the CIB moved on) starts a new attempt from step 1
 //!    with fresh data, after a short pause that grows with each attempt.
 //!
@@ -57,7 +57,7 @@ pub struct Committed<T> {
 pub struct Plan<T> {
     /// What the edit returned.
     pub value: T,
-    /// The `crm_diff` patch (XML), `None` when nothing would change.
+    /// The patch (XML, `crm_diff`'s format), `None` when nothing would change.
     pub patch: Option<String>,
     /// The CIB version the plan was made against.
     pub base: CibVersion,
@@ -89,7 +89,7 @@ pub enum TransactionError<E: std::error::Error + 'static> {
         /// Attempts made.
         attempts: u32,
     },
-    /// A temporary file for `crm_diff` could not be written.
+    /// A temporary file for `cibadmin` could not be written.
     #[error("Cannot write the temporary file {path}.")]
     TempFile {
         /// The file.
@@ -137,6 +137,21 @@ impl<'a> Transaction<'a> {
     /// therefore run several times and must compute its change from the CIB it is given.
     pub fn apply<T, E>(
         &self,
+        edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
+    ) -> Result<Committed<T>, TransactionError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        self.apply_from(None, edit)
+    }
+
+    /// Like [`apply`](Self::apply), but the first attempt works on `first`, a CIB the caller
+    /// has just read (`cibadmin --query`), e.g. side by side with its own reads from elsewhere.
+    /// The version check is the same: if the CIB changed since `first` was read, the patch is
+    /// refused and the next attempt reads the CIB afresh.
+    pub fn apply_from<T, E>(
+        &self,
+        mut first: Option<Cib>,
         mut edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
     ) -> Result<Committed<T>, TransactionError<E>>
     where
@@ -149,7 +164,7 @@ impl<'a> Transaction<'a> {
                     attempts: attempt - 1,
                 });
             }
-            let step = self.prepare(&scratch, &mut edit)?;
+            let step = self.prepare(first.take(), &mut edit)?;
             let Some(patch) = step.patch else {
                 return Ok(Committed {
                     value: step.value,
@@ -189,8 +204,7 @@ impl<'a> Transaction<'a> {
     where
         E: std::error::Error + 'static,
     {
-        let scratch = Scratch::new()?;
-        let step = self.prepare(&scratch, &mut edit)?;
+        let step = self.prepare(None, &mut edit)?;
         Ok(Plan {
             value: step.value,
             patch: step.patch,
@@ -200,13 +214,16 @@ impl<'a> Transaction<'a> {
 
     fn prepare<T, E>(
         &self,
-        scratch: &Scratch,
+        read: Option<Cib>,
         edit: &mut impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
     ) -> Result<Step<T>, TransactionError<E>>
     where
         E: std::error::Error + 'static,
     {
-        let cib = self.tools.cib_query(self.deadline)?;
+        let cib = match read {
+            Some(cib) => cib,
+            None => self.tools.cib_query(self.deadline)?,
+        };
         let base = cib.version();
         let mut new = cib.element().clone();
         let value = match edit(&cib, &mut new).map_err(TransactionError::Edit)? {
@@ -217,13 +234,7 @@ impl<'a> Transaction<'a> {
             return Ok(Step::unchanged(value, base));
         }
         new.set_attr("epoch", (base.epoch + 1).to_string());
-        let old_file = scratch.write("old.xml", &cib.element().to_xml())?;
-        let new_file = scratch.write("new.xml", &new.to_xml())?;
-        let patch = self.tools.crm_diff(&old_file, &new_file, self.deadline)?;
-        let patch = match patch {
-            Some(p) => Some(without_num_updates(&p)?),
-            None => None,
-        };
+        let patch = super::patch::diff(cib.element(), &new);
         Ok(Step { value, patch, base })
     }
 }
@@ -244,19 +255,6 @@ impl<T> Step<T> {
     }
 }
 
-/// Removes `num_updates` from the patch's source version, so that status-only updates between
-/// the read and the patch do not make Pacemaker refuse it (configuration changes still do).
-pub fn without_num_updates(patch: &str) -> Result<String, PacemakerError> {
-    let mut diff = Element::parse(patch, "the crm_diff patch")?;
-    if let Some(source) = diff
-        .child_mut("version")
-        .and_then(|v| v.child_mut("source"))
-    {
-        source.remove_attr("num_updates");
-    }
-    Ok(diff.to_xml())
-}
-
 fn backoff(attempt: u32) -> Duration {
     // 40, 80, 160 ... ms, capped, with a per-process offset so two racing writers spread out
     let base = 40u64 << attempt.min(5);
@@ -264,7 +262,7 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base.min(1000) + jitter)
 }
 
-/// The private directory for the files `crm_diff` and `cibadmin` read.
+/// The private directory for the patch file `cibadmin` reads.
 struct Scratch(PrivateDir);
 
 impl Scratch {
