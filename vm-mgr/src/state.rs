@@ -6,7 +6,8 @@ use std::fmt;
 use serde::Serialize;
 use shared::pacemaker::cib::CibResource;
 use shared::pacemaker::status::base_id;
-use shared::pacemaker::{Cib, ClusterStatus, Role};
+use shared::pacemaker::xml::Element;
+use shared::pacemaker::{Cib, ClusterStatus, PacemakerError, Role};
 
 use crate::vm::VmIds;
 
@@ -191,6 +192,51 @@ pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<
     st
 }
 
+/// Whether the status section of CIB `tree` holds operation history (an `lrm_resource`) of VM
+/// `name`'s group members on any node.
+pub fn has_history(tree: &Element, name: &str) -> bool {
+    let ids = VmIds::new(name);
+    let mut members = vec![ids.guard(), ids.domain()];
+    // and whatever else the group holds
+    if let Some(group) = tree
+        .child("configuration")
+        .and_then(|c| c.child("resources"))
+        .and_then(|r| {
+            r.children_named("group")
+                .find(|g| g.attr("id") == Some(name))
+        })
+    {
+        members.extend(
+            group
+                .children
+                .iter()
+                .filter_map(|m| m.attr("id"))
+                .map(str::to_owned),
+        );
+    }
+    let Some(status) = tree.child("status") else {
+        return false;
+    };
+    status
+        .children_named("node_state")
+        .filter_map(|n| n.child("lrm"))
+        .filter_map(|l| l.child("lrm_resources"))
+        .flat_map(|r| r.children_named("lrm_resource"))
+        .any(|r| {
+            r.attr("id")
+                .is_some_and(|id| members.iter().any(|m| m == id))
+        })
+}
+
+/// The status of VM `name` just put into the CIB `tree` with target role Stopped, when the
+/// CIB holds no operation history of its members ([`has_history`] is false): no node has ever
+/// reported it, so it is Stopped — what `crm_mon` computes from that CIB — and asking
+/// `crm_mon` would only add its run time. Constraints come from `tree`.
+pub fn just_enabled_stopped(name: &str, tree: Element) -> Result<VmStatus, PacemakerError> {
+    let cib = Cib::from_element(tree, String::new())?;
+    Ok(status_of(name, &cib, &ClusterStatus::default(), Some(true)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +359,49 @@ mod tests {
         assert_eq!(s.state, VmState::Failed);
         mon.failures.truncate(0);
         assert_eq!(status_of("a", &started, &mon, None).state, VmState::Stopped);
+    }
+
+    #[test]
+    fn history_of_the_members_is_found_in_the_status_section() {
+        let started = shared::pacemaker::xml::Element::parse(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/vm-mgr/cib-vm-t1-started.xml"
+            )),
+            "t",
+        )
+        .unwrap();
+        assert!(has_history(&started, "t1"));
+        assert!(!has_history(&started, "t2"));
+        let idle = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        assert!(!has_history(&idle, "t1"));
+    }
+
+    /// The state reported after `enable --nostart` without asking the cluster is the one the
+    /// real `crm_mon` computes from the same CIB (through `CIB_file`).
+    #[test]
+    fn just_enabled_stopped_agrees_with_crm_mon_on_the_same_cib() {
+        let mut tree = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let settings = Settings {
+            pinned_host: Some("sim1".into()),
+            ..Settings::default()
+        };
+        let f = fragment::build(&VmIds::new("a"), &settings, "rbd", "Stopped");
+        fragment::insert(&mut tree, &f, "Stopped").unwrap();
+        assert!(!has_history(&tree, "a"));
+        let dir = shared::tempdir::PrivateDir::new("vmmgr-state-test").unwrap();
+        let file = dir.write("cib.xml", &tree.to_xml()).unwrap();
+        let tools = shared::pacemaker::Tools::new(shared::pacemaker::Target::File(file));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mon = tools.crm_mon_xml(deadline).unwrap();
+        let cib = tools.cib_query(deadline).unwrap();
+        let by_crm_mon = status_of("a", &cib, &mon, Some(true));
+        let ours = just_enabled_stopped("a", tree).unwrap();
+        assert_eq!(ours.state, VmState::Stopped);
+        assert_eq!(ours, by_crm_mon);
+        assert!(
+            ours.constraints.iter().any(|c| c == "vmmgr-pin-a"),
+            "{ours:?}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use shared::pacemaker::Edit;
+use shared::pacemaker::{Cib, Edit};
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -15,14 +15,23 @@ use crate::state::VmState;
 use crate::vm::{Settings, VmIds, META_FRAGMENT, META_SETTINGS};
 
 /// Runs `enable`.
+///
+/// The fragment (RBD metadata) and the CIB are read side by side: two independent round trips
+/// to two daemons, the largest part of what enable costs.
 pub fn run(ctx: &Ctx, name: &str, nostart: bool) -> Result<Outcome> {
     let ids = VmIds::new(name);
-    let meta = ctx
-        .storage
-        .meta_list(&ids.system_image())
-        .map_err(super::vm_storage_error(name))?;
+    let tools = &ctx.tools;
+    let deadline = ctx.cib_deadline();
+    let read_cib = !ctx.dry_run;
+    let (meta, cib) = std::thread::scope(|s| {
+        let cib = s.spawn(move || read_cib.then(|| tools.cib_query(deadline)));
+        let meta = ctx.storage.meta_list(&ids.system_image());
+        (meta, cib.join())
+    });
+    let cib = cib.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let meta = meta.map_err(super::vm_storage_error(name))?;
     let fragment = stored_fragment(name, &meta, ctx.storage.pool())?;
-    enable_fragment(ctx, name, &fragment, nostart)
+    enable_fragment_from(ctx, cib.transpose()?, name, &fragment, nostart)
 }
 
 /// The fragment kept for VM `name`, or one built from its settings.
@@ -96,12 +105,27 @@ pub fn enable_fragment(
     fragment: &Fragment,
     nostart: bool,
 ) -> Result<Outcome> {
+    enable_fragment_from(ctx, None, name, fragment, nostart)
+}
+
+/// [`enable_fragment`], the transaction's first attempt starting from `first` if given.
+fn enable_fragment_from(
+    ctx: &Ctx,
+    first: Option<Cib>,
+    name: &str,
+    fragment: &Fragment,
+    nostart: bool,
+) -> Result<Outcome> {
     let role = if nostart { "Stopped" } else { "Started" };
-    let change = super::change(ctx, |_cib, tree| {
+    let change = super::change_from(ctx, first, |_cib, tree| {
         if fragment::in_cib(tree, name) {
             return Ok(Edit::Unchanged(None));
         }
-        Ok(Edit::Change(Some(fragment::insert(tree, fragment, role)?)))
+        let dropped = fragment::insert(tree, fragment, role)?;
+        // With --nostart and no operation history of the VM's resources anywhere, the state
+        // is known without asking the cluster: see `state::just_enabled_stopped`.
+        let known = (nostart && !crate::state::has_history(tree, name)).then(|| tree.clone());
+        Ok(Edit::Change(Some((dropped, known))))
     })?;
     if ctx.dry_run {
         return Ok(super::dry_run_outcome(
@@ -111,7 +135,7 @@ pub fn enable_fragment(
             change.patch.as_deref(),
         ));
     }
-    let Some(dropped) = change.value else {
+    let Some((dropped, known)) = change.value else {
         let st = super::current_status(ctx, name)?;
         let mut out = super::state_outcome("enable", &st, json!({"changed": false}));
         out.text = format!("{name}: already enabled ({})\n", st.state);
@@ -122,7 +146,9 @@ pub fn enable_fragment(
             "warning: constraint {id} was not restored: a resource it names no longer exists"
         ));
     }
-    let st = if nostart {
+    let st = if let Some(tree) = known {
+        crate::state::just_enabled_stopped(name, tree)?
+    } else if nostart {
         // Every caller has just read or written the VM's system image: no `rbd info` to ask
         // whether it exists.
         let (cib, mon) = super::read_cluster(ctx)?;

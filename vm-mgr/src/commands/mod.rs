@@ -93,6 +93,17 @@ pub fn change<T>(
     ctx: &Ctx,
     edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, FragmentError>,
 ) -> Result<Change<T>> {
+    change_from(ctx, None, edit)
+}
+
+/// Like [`change`], but the first attempt starts from `first`, a CIB the caller has just read
+/// (side by side with a storage read); a concurrent change since then is caught by the same
+/// version check and retried from a fresh read.
+pub fn change_from<T>(
+    ctx: &Ctx,
+    first: Option<Cib>,
+    edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, FragmentError>,
+) -> Result<Change<T>> {
     let tx = Transaction::new(&ctx.tools, ctx.cib_deadline());
     if ctx.dry_run {
         let plan = tx.plan(edit)?;
@@ -102,7 +113,7 @@ pub fn change<T>(
             applied: false,
         });
     }
-    let done = tx.apply(edit)?;
+    let done = tx.apply_from(first, edit)?;
     Ok(Change {
         value: done.value,
         patch: None,
