@@ -29,20 +29,16 @@
 //!   the last ~1 KiB of stderr.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{killpg, Signal};
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+
+use child::{has_exited, signal_group, ChildGuard, Phase, Pump};
 
 /// Time limit of a [`Cmd`] given neither a deadline nor a timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -56,6 +52,9 @@ pub const STDERR_TAIL_BYTES: usize = 1024;
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 /// How long to wait for the child to die after SIGKILL before leaving it to a reaper thread.
 const REAP_AFTER_KILL: Duration = Duration::from_secs(1);
+/// How often, and who, looks at the output of a running command ([`Cmd::run_observed`]).
+type Observer<'a> = (Duration, &'a mut dyn FnMut(&[u8]));
+
 /// Longest single wait in the I/O loop, so that child exit is noticed promptly.
 const TICK: Duration = Duration::from_millis(50);
 /// Search path used when neither the command nor our process has a `PATH`.
@@ -254,8 +253,32 @@ impl Cmd {
         self.run().map(|o| o.stdout_str())
     }
 
+    /// Like [`Cmd::run`], calling `observe` with all the command has written to stdout so
+    /// far each time more arrives, and at least every `every` (for progress displays: the
+    /// output still ends up in the returned [`Output`]).
+    pub fn run_observed(
+        &self,
+        every: Duration,
+        observe: &mut dyn FnMut(&[u8]),
+    ) -> Result<Output, CmdError> {
+        let out = self.output_observed(Some((every, observe)))?;
+        if out.status.success() {
+            return Ok(out);
+        }
+        Err(CmdError::Failed {
+            cmdline: self.cmdline(),
+            status: describe_status(out.status),
+            code: out.code(),
+            stderr: out.stderr_tail(),
+        })
+    }
+
     /// Runs the command and returns its output whatever the exit status.
     pub fn output(&self) -> Result<Output, CmdError> {
+        self.output_observed(None)
+    }
+
+    fn output_observed(&self, mut observer: Option<Observer<'_>>) -> Result<Output, CmdError> {
         let start = Instant::now();
         let by_timeout = start + self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let deadline = match self.deadline {
@@ -307,8 +330,17 @@ impl Cmd {
         let mut phase = Phase::Running;
         let mut exited: Option<Instant> = None;
         let mut term_at: Option<Instant> = None;
+        let mut seen = 0;
+        let mut next_observe = start;
         loop {
             let now = Instant::now();
+            if let Some((every, observe)) = observer.as_mut() {
+                if pump.out.len() > seen || now >= next_observe {
+                    observe(&pump.out);
+                    seen = pump.out.len();
+                    next_observe = now + *every;
+                }
+            }
             if exited.is_none() && has_exited(pgid) {
                 exited = Some(now);
                 pump.stdin = None;
@@ -347,6 +379,9 @@ impl Cmd {
             };
             if let Some(t) = exited {
                 wake = wake.min(t + DRAIN_AFTER_EXIT);
+            }
+            if observer.is_some() {
+                wake = wake.min(next_observe);
             }
             pump.step(wake.saturating_duration_since(now).min(TICK))
                 .map_err(io_err)?;
@@ -405,202 +440,6 @@ impl Cmd {
                 program: lossy(&self.program),
             })
     }
-}
-
-/// Where the deadline state machine is.
-#[derive(Clone, Copy)]
-enum Phase {
-    Running,
-    Terminating { kill_at: Instant },
-    Killed { at: Instant },
-}
-
-/// Owns the child until it is reaped; on drop (early return, panic) kills its group and reaps.
-struct ChildGuard {
-    child: Option<Child>,
-    pgid: Pid,
-}
-
-impl ChildGuard {
-    fn new(child: Child) -> ChildGuard {
-        // Linux pids are at most 2^22, so this cast cannot wrap.
-        let pgid = Pid::from_raw(child.id() as i32);
-        ChildGuard {
-            child: Some(child),
-            pgid,
-        }
-    }
-
-    fn child_mut(&mut self) -> Option<&mut Child> {
-        self.child.as_mut()
-    }
-
-    fn reap(&mut self) -> io::Result<ExitStatus> {
-        match self.child.take() {
-            Some(mut c) => c.wait(),
-            None => Err(io::Error::other("child already reaped")),
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        signal_group(self.pgid, Signal::SIGKILL);
-        let _ = child.kill();
-        let until = Instant::now() + Duration::from_millis(100);
-        while Instant::now() < until {
-            if !matches!(child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let _ = std::thread::Builder::new()
-            .name("cmd-reaper".into())
-            .spawn(move || child.wait());
-    }
-}
-
-/// The parent's ends of the pipes and what has been read from them.
-struct Pump {
-    stdin: Option<ChildStdin>,
-    input: Vec<u8>,
-    written: usize,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
-    out: Vec<u8>,
-    err: Vec<u8>,
-    idle: Duration,
-}
-
-impl Pump {
-    fn new(child: Option<&mut Child>, input: Option<Vec<u8>>) -> io::Result<Pump> {
-        let child = child.ok_or_else(|| io::Error::other("no child"))?;
-        let input = input.unwrap_or_default();
-        let stdin = child.stdin.take().filter(|_| !input.is_empty());
-        let pump = Pump {
-            stdin,
-            input,
-            written: 0,
-            stdout: child.stdout.take(),
-            stderr: child.stderr.take(),
-            out: Vec::new(),
-            err: Vec::new(),
-            idle: Duration::from_millis(1),
-        };
-        let fds = [
-            pump.stdin.as_ref().map(|p| p.as_fd()),
-            pump.stdout.as_ref().map(|p| p.as_fd()),
-            pump.stderr.as_ref().map(|p| p.as_fd()),
-        ];
-        for fd in fds.into_iter().flatten() {
-            fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-        }
-        Ok(pump)
-    }
-
-    fn output_open(&self) -> bool {
-        self.stdout.is_some() || self.stderr.is_some()
-    }
-
-    /// Waits up to `wait` for pipe activity and services it.
-    fn step(&mut self, wait: Duration) -> io::Result<()> {
-        let mut fds = Vec::with_capacity(3);
-        let mut slots = Vec::with_capacity(3);
-        if let Some(p) = &self.stdin {
-            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLOUT));
-            slots.push(0);
-        }
-        if let Some(p) = &self.stdout {
-            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-            slots.push(1);
-        }
-        if let Some(p) = &self.stderr {
-            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-            slots.push(2);
-        }
-        if fds.is_empty() {
-            // Nothing to watch: poll for the child's exit with a growing interval.
-            std::thread::sleep(wait.min(self.idle));
-            self.idle = (self.idle * 2).min(TICK);
-            return Ok(());
-        }
-        let ms = u16::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(Errno::EINTR) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let ready: Vec<usize> = fds
-            .iter()
-            .zip(slots)
-            .filter(|(fd, _)| fd.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(_, slot)| slot)
-            .collect();
-        drop(fds);
-        for slot in ready {
-            match slot {
-                0 => self.feed(),
-                1 => drain(&mut self.stdout, &mut self.out)?,
-                _ => drain(&mut self.stderr, &mut self.err)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes what the pipe takes; closes stdin when done or when the child stopped reading.
-    fn feed(&mut self) {
-        let Some(pipe) = self.stdin.as_mut() else {
-            return;
-        };
-        match pipe.write(&self.input[self.written..]) {
-            Ok(n) => self.written += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
-            Err(_) => self.written = self.input.len(), // EPIPE: the child closed its stdin
-        }
-        if self.written >= self.input.len() {
-            self.stdin = None;
-        }
-    }
-}
-
-/// One non-blocking read from `pipe` into `buf`; closes the pipe at end of file.
-fn drain<R: Read>(pipe: &mut Option<R>, buf: &mut Vec<u8>) -> io::Result<()> {
-    let Some(p) = pipe.as_mut() else {
-        return Ok(());
-    };
-    let mut chunk = [0u8; 64 * 1024];
-    match p.read(&mut chunk) {
-        Ok(0) => *pipe = None,
-        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ) => {}
-        Err(e) => return Err(e),
-    }
-    Ok(())
-}
-
-/// Whether the child has exited, without reaping it (`waitid` with `WNOWAIT`).
-fn has_exited(pid: Pid) -> bool {
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    match waitid(Id::Pid(pid), flags) {
-        Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => false,
-        Ok(_) | Err(_) => true,
-    }
-}
-
-fn signal_group(pgid: Pid, sig: Signal) {
-    // ESRCH (group already gone) is fine.
-    let _ = killpg(pgid, sig);
 }
 
 /// "exit status 3", "killed by signal 9 (SIGKILL)".
@@ -720,6 +559,8 @@ pub fn parse_timeout_ms(s: &str) -> Option<Duration> {
     };
     (!d.is_zero()).then_some(d)
 }
+
+mod child;
 
 #[cfg(test)]
 mod tests;

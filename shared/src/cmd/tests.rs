@@ -1,6 +1,7 @@
 //! Tests of [`super`]. `sh -c` is used here (only) to build children with specific behaviour.
 
 use super::*;
+use nix::unistd::Pid;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 fn sh(script: &str) -> Cmd {
@@ -354,4 +355,32 @@ fn parse_timeout_ms_table() {
     ] {
         assert_eq!(parse_timeout_ms(input), want, "{input:?}");
     }
+}
+
+#[test]
+fn observed_runs_see_stdout_as_it_comes_and_on_the_clock() {
+    let mut seen: Vec<(Duration, String)> = Vec::new();
+    let start = Instant::now();
+    let out = sh("printf 'a\\r'; sleep 0.3; printf 'b\\r'; sleep 0.3")
+        .run_observed(Duration::from_millis(100), &mut |so| {
+            seen.push((start.elapsed(), String::from_utf8_lossy(so).into_owned()))
+        })
+        .unwrap();
+    assert_eq!(out.stdout_str(), "a\rb\r");
+    let first_a = seen.iter().find(|(_, s)| s == "a\r").expect("a seen");
+    let first_b = seen.iter().find(|(_, s)| s == "a\rb\r").expect("b seen");
+    assert!(first_a.0 < Duration::from_millis(250), "{seen:?}");
+    assert!(first_b.0 >= Duration::from_millis(250), "{seen:?}");
+    // nothing new between the two writes, but the observer was still called on the clock
+    let quiet = seen.iter().filter(|(_, s)| s == "a\r").count();
+    assert!(quiet >= 2, "{seen:?}");
+}
+
+#[test]
+fn observed_runs_fail_like_run() {
+    let err = sh("echo out; echo bad >&2; exit 3")
+        .run_observed(Duration::from_millis(50), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.exit_code(), Some(3));
+    assert!(err.to_string().contains("bad"), "{err}");
 }
