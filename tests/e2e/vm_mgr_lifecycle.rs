@@ -89,8 +89,9 @@ fn create_stop_start_disable_enable_remove() {
     let (xml, image) = inputs(&sb, &name);
     let domain = format!("vmmgr-domain-{name}");
 
-    // create, pinned to sim2: Started there.
-    let out = vm_mgr_ok(
+    // create, pinned to sim2: Started there, with a progress bar of the import on stderr
+    // (not a terminal: a line at every tenth done).
+    let created = vm_mgr(
         &sb,
         "sim1",
         &[
@@ -107,7 +108,14 @@ fn create_stop_start_disable_enable_remove() {
             "owner=e2e",
         ],
     );
+    assert!(created.status.success(), "{}", describe(&created));
+    let out = created.stdout_str();
     assert!(out.contains("Started on sim2"), "{out}");
+    let progress = String::from_utf8_lossy(&created.stderr);
+    assert!(
+        progress.contains(&format!("rbd/system_{name} [####################] 100%")),
+        "{progress}"
+    );
     let st = status_json(&sb, "sim3", &name);
     assert!(
         json_has(&st, "state", "Started") && json_has(&st, "node", "sim2"),

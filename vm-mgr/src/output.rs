@@ -2,6 +2,7 @@
 //! readable text. Verbs build an [`Outcome`]; `main` prints it. Progress goes to stderr.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -97,24 +98,96 @@ impl Progress {
         }
     }
 
-    /// A line that is rewritten in place on a terminal (elapsed time of a long step).
-    pub fn tick(&self, msg: &str) {
-        if self.enabled && self.tty {
-            eprint!("\r{msg}\x1b[K");
+    /// A progress bar for a long step called `label`: on a terminal one line rewritten in place
+    /// (`label [#########           ]  45%  12s`), otherwise a line at every tenth done, for
+    /// logs.
+    pub fn bar(&self, label: &str) -> Bar {
+        Bar {
+            progress: *self,
+            label: label.to_owned(),
+            shown: false,
+            tenths: None,
+        }
+    }
+}
+
+/// A progress bar (see [`Progress::bar`]).
+#[derive(Debug)]
+pub struct Bar {
+    progress: Progress,
+    label: String,
+    shown: bool,
+    tenths: Option<u32>,
+}
+
+impl Bar {
+    /// Shows `done` (0.0 to 1.0, `None` while unknown) after `elapsed`.
+    pub fn update(&mut self, done: Option<f64>, elapsed: Duration) {
+        if !self.progress.enabled {
+            return;
+        }
+        if self.progress.tty {
+            eprint!("\r{}\x1b[K", bar_line(&self.label, done, elapsed));
+            self.shown = true;
+        } else if let Some(d) = done {
+            // whole tenths only: truncation is what is meant
+            let tenths = (d * 10.0).floor() as u32;
+            if self.tenths != Some(tenths) {
+                eprintln!("{}", bar_line(&self.label, done, elapsed));
+                self.tenths = Some(tenths);
+            }
         }
     }
 
-    /// Ends a series of [`Progress::tick`]s.
-    pub fn end_ticks(&self) {
-        if self.enabled && self.tty {
+    /// Clears the bar's line on a terminal.
+    pub fn end(self) {
+        if self.shown {
             eprint!("\r\x1b[K");
         }
+    }
+}
+
+/// `label [#########           ]  45%  12s`, or `label: 12s` while the fraction is unknown.
+pub fn bar_line(label: &str, done: Option<f64>, elapsed: Duration) -> String {
+    const WIDTH: usize = 20;
+    let secs = elapsed.as_secs();
+    match done {
+        Some(d) => {
+            let d = d.clamp(0.0, 1.0);
+            // rounding to whole cells and percents: the values are small and non-negative
+            let cells = (d * WIDTH as f64).round() as usize;
+            let pct = (d * 100.0).floor() as u32;
+            format!(
+                "{label} [{}{}] {pct:>3}%  {secs}s",
+                "#".repeat(cells),
+                " ".repeat(WIDTH - cells)
+            )
+        }
+        None => format!("{label}: {secs}s"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_lines() {
+        let s = Duration::from_secs(12);
+        assert_eq!(bar_line("Importing x", None, s), "Importing x: 12s");
+        assert_eq!(
+            bar_line("Importing x", Some(0.456), s),
+            "Importing x [#########           ]  45%  12s"
+        );
+        assert_eq!(
+            bar_line("x", Some(1.0), s),
+            "x [####################] 100%  12s"
+        );
+        assert_eq!(
+            bar_line("x", Some(0.0), s),
+            "x [                    ]   0%  12s"
+        );
+    }
 
     #[test]
     fn tables_align_and_json_is_pretty() {

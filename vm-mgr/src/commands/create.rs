@@ -290,16 +290,16 @@ fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
     Ok(())
 }
 
-fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
+/// Imports one disk image with a progress bar (see [`crate::output::Progress::bar`]).
+pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
     let name = format!("{} → {pool}/{image}", path.display());
     ctx.progress.say(&format!("Importing {name} ({format})"));
     let start = Instant::now();
-    let mut tick = || {
-        ctx.progress
-            .tick(&format!("Importing {name}: {}s", start.elapsed().as_secs()));
-    };
-    let res = ctx.storage.import(path, format, image, &mut tick);
-    ctx.progress.end_ticks();
+    let mut bar = ctx.progress.bar(&format!("Importing {name}"));
+    let res = ctx.storage.import(path, format, image, &mut |done| {
+        bar.update(done, start.elapsed())
+    });
+    bar.end();
     res?;
     ctx.progress.say(&format!(
         "Imported {name} in {:.1}s",

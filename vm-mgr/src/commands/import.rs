@@ -141,12 +141,8 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         ctx.storage.create_group(&ids.rbd_group())?;
         group_made = true;
         for (path, image, _) in &files {
-            ctx.progress.say(&format!(
-                "{name}: importing {} → {pool}/{image}",
-                path.display()
-            ));
             made.push(image.clone());
-            ctx.storage.import(path, "raw", image, &mut || {})?;
+            super::create::import(ctx, path, "raw", image, &pool)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
         for (k, v) in copy_meta(&meta, &name, &settings, &fragment, &xml) {

@@ -262,7 +262,7 @@ fn rollback_needs_the_snapshot_on_every_disk_and_restores_the_xml() {
             std::path::Path::new("/dev/null"),
             "raw",
             "data_g1_1",
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap();
     ctx.storage.group_add("g1", "data_g1_1").unwrap();

@@ -136,8 +136,14 @@ impl Storage for Memory {
             "qcow2".into()
         })
     }
-    fn import(&self, path: &Path, format: &str, image: &str, tick: &mut dyn FnMut()) -> Result<()> {
-        tick();
+    fn import(
+        &self,
+        path: &Path,
+        format: &str,
+        image: &str,
+        progress: &mut dyn FnMut(Option<f64>),
+    ) -> Result<()> {
+        progress(None);
         self.log(format!("import {} {format} {image}", path.display()));
         if self.state.borrow().fail_import {
             return Err(StorageError::Parse {

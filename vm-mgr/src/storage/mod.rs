@@ -103,8 +103,15 @@ pub trait Storage: snapshots::SnapshotStore {
     fn group_remove(&self, group: &str, image: &str) -> Result<()>;
     /// The format of a local image file (`qcow2`, `raw`, ...).
     fn probe_format(&self, path: &Path) -> Result<String>;
-    /// Imports a local image file into a new raw `image`; `tick` is called about once a second.
-    fn import(&self, path: &Path, format: &str, image: &str, tick: &mut dyn FnMut()) -> Result<()>;
+    /// Imports a local image file into a new raw `image`; `progress` is called with the fraction
+    /// done (when known) as it changes and at least every 200 ms.
+    fn import(
+        &self,
+        path: &Path,
+        format: &str,
+        image: &str,
+        progress: &mut dyn FnMut(Option<f64>),
+    ) -> Result<()>;
     /// Removes `image` and its snapshots.
     fn remove_image(&self, image: &str) -> Result<()>;
     /// All metadata of `image`.
@@ -160,7 +167,7 @@ impl Storage for NoStorage {
     fn probe_format(&self, _: &Path) -> Result<String> {
         Err(StorageError::Disabled)
     }
-    fn import(&self, _: &Path, _: &str, _: &str, _: &mut dyn FnMut()) -> Result<()> {
+    fn import(&self, _: &Path, _: &str, _: &str, _: &mut dyn FnMut(Option<f64>)) -> Result<()> {
         Err(StorageError::Disabled)
     }
     fn remove_image(&self, _: &str) -> Result<()> {

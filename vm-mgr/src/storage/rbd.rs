@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shared::cmd::{Cmd, CmdError};
 
@@ -148,6 +148,19 @@ pub fn is_enoent(e: &CmdError) -> bool {
         }
         _ => false,
     }
+}
+
+/// The fraction done (0.0 to 1.0) in what `qemu-img convert -p` has written so far: it rewrites
+/// one line, `    (12.34/100%)\r`, as it goes; `None` before the first.
+pub fn qemu_img_progress(stdout: &[u8]) -> Option<f64> {
+    let text = String::from_utf8_lossy(stdout);
+    text.rsplit(['\r', '\n'])
+        .filter_map(|piece| {
+            let inner = piece.trim().strip_prefix('(')?.strip_suffix("/100%)")?;
+            inner.parse::<f64>().ok()
+        })
+        .next()
+        .map(|pct| (pct / 100.0).clamp(0.0, 1.0))
 }
 
 /// Parses a JSON array of names (`rbd ls`, `rbd group ls`).
@@ -373,35 +386,30 @@ impl Storage for Rbd {
         Ok(format)
     }
 
-    fn import(&self, path: &Path, format: &str, image: &str, tick: &mut dyn FnMut()) -> Result<()> {
+    fn import(
+        &self,
+        path: &Path,
+        format: &str,
+        image: &str,
+        progress: &mut dyn FnMut(Option<f64>),
+    ) -> Result<()> {
         let abs = std::fs::canonicalize(path).map_err(|e| StorageError::ImageUnreadable {
             path: path.to_owned(),
             detail: e.to_string(),
         })?;
         let argv = self.import_argv(&abs, format, image);
         let cmd = |argv: &[OsString]| Cmd::new(&argv[0]).args(&argv[1..]).timeout(IMPORT_TIMEOUT);
-        std::thread::scope(|s| {
+        let mut observe = |stdout: &[u8]| progress(qemu_img_progress(stdout));
+        let every = Duration::from_millis(200);
+        match cmd(&argv).run_observed(every, &mut observe) {
             // Without setpriv (util-linux), qemu-img runs unguarded.
-            let worker = s.spawn(|| match cmd(&argv).run() {
-                Err(e) if e.is_not_installed() && argv[0] == SETPRIV => cmd(&argv[3..]).run(),
-                other => other,
-            });
-            let mut next = Instant::now() + Duration::from_secs(1);
-            while !worker.is_finished() {
-                std::thread::sleep(Duration::from_millis(50));
-                if Instant::now() >= next {
-                    tick();
-                    next += Duration::from_secs(1);
-                }
+            Err(e) if e.is_not_installed() && argv[0] == SETPRIV => {
+                cmd(&argv[3..]).run_observed(every, &mut observe)
             }
-            match worker.join() {
-                Ok(r) => r.map(drop).map_err(StorageError::from),
-                Err(_) => Err(StorageError::Parse {
-                    what: "qemu-img convert".into(),
-                    detail: "the import thread panicked".into(),
-                }),
-            }
-        })
+            other => other,
+        }
+        .map(drop)
+        .map_err(StorageError::from)
     }
 
     fn remove_image(&self, image: &str) -> Result<()> {

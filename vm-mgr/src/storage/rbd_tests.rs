@@ -151,3 +151,25 @@ fn the_import_dies_with_vm_mgr() {
     // The fallback without setpriv is plain qemu-img.
     assert_eq!(argv[3], "qemu-img");
 }
+
+#[test]
+fn reads_qemu_img_progress_as_it_grows() {
+    let out = fixture!("qemu-img-convert-p.out").as_bytes();
+    assert_eq!(qemu_img_progress(b""), None);
+    assert_eq!(
+        qemu_img_progress(b"    (0.00/1"),
+        None,
+        "a partial first line"
+    );
+    assert_eq!(qemu_img_progress(&out[..16]), Some(0.0));
+    // cut in the middle of the third line: the second is the last complete one
+    let third = out
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\r')
+        .nth(1)
+        .map(|(i, _)| i + 8)
+        .unwrap();
+    assert_eq!(qemu_img_progress(&out[..third]), Some(0.02));
+    assert_eq!(qemu_img_progress(out), Some(1.0));
+}
