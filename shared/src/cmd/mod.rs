@@ -236,7 +236,11 @@ impl Cmd {
 
     /// Runs the command; a non-zero exit is [`CmdError::Failed`].
     pub fn run(&self) -> Result<Output, CmdError> {
-        let out = self.output()?;
+        self.succeeded(self.output()?)
+    }
+
+    /// `out` if the command succeeded, else [`CmdError::Failed`].
+    fn succeeded(&self, out: Output) -> Result<Output, CmdError> {
         if out.status.success() {
             return Ok(out);
         }
@@ -261,16 +265,7 @@ impl Cmd {
         every: Duration,
         observe: &mut dyn FnMut(&[u8]),
     ) -> Result<Output, CmdError> {
-        let out = self.output_observed(Some((every, observe)))?;
-        if out.status.success() {
-            return Ok(out);
-        }
-        Err(CmdError::Failed {
-            cmdline: self.cmdline(),
-            status: describe_status(out.status),
-            code: out.code(),
-            stderr: out.stderr_tail(),
-        })
+        self.succeeded(self.output_observed(Some((every, observe)))?)
     }
 
     /// Runs the command and returns its output whatever the exit status.
