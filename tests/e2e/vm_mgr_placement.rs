@@ -2,7 +2,7 @@
 //! and offline migrate (with --wait-for-shutdown, guest powering off or refusing to), a
 //! migrate to an offline node refused before anything changes, anti-colocation and
 //! colocation across a `kill-node`, pinned vs failover VMs when their node dies, drain and
-//! undrain.
+//! undrain, a migrate refused while libvirt on the target does not answer.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=place cargo test -p vmmgr-tests --test vm_mgr_placement --
 //! --ignored --test-threads=1` (after `cargo build`, so that the nodes see the current vm-mgr).
@@ -330,4 +330,70 @@ fn drain_moves_vms_off_and_undrain_returns_them() {
     let nodes = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "nodes"]);
     assert!(!nodes.contains("vmmgr-drained-vms"), "{nodes}");
     remove(&sb, &[&names[0], &names[1]]);
+}
+
+/// libvirtd of a node killed; started again on drop (also when an assertion fails).
+struct LibvirtdDown<'a> {
+    sb: &'a Sandbox,
+    node: &'a str,
+}
+
+impl<'a> LibvirtdDown<'a> {
+    fn new(sb: &'a Sandbox, node: &'a str) -> LibvirtdDown<'a> {
+        let pid = sb.exec_ok(node, &["pgrep", "-x", "libvirtd"]);
+        sb.exec_ok(node, &["kill", "-KILL", pid.trim()]);
+        wait_for(Duration::from_secs(10), "libvirtd to die", || {
+            let out = sb.exec(node, &["pgrep", "-x", "libvirtd"]).ok()?;
+            (!out.status.success()).then_some(())
+        });
+        LibvirtdDown { sb, node }
+    }
+}
+
+impl Drop for LibvirtdDown<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .sb
+            .exec(self.node, &["/usr/sbin/libvirtd", "--listen", "-d"]);
+        // no panic here: this may run while a failed test unwinds
+        for _ in 0..50 {
+            let up = self.sb.exec(self.node, &["virsh", "-q", "uri"]);
+            if up.is_ok_and(|o| o.status.success()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn migrate_is_refused_while_libvirt_on_the_target_does_not_answer() {
+    // The preflight asks the target's libvirt with virsh (vm-mgr does not link libvirt).
+    let sb = sandbox();
+    let name = unique_name("nolv");
+    create(&sb, &name, &[]);
+    let src = node_of(&sb, &name);
+    let dst = if src == "sim2" { "sim3" } else { "sim2" };
+    {
+        let _down = LibvirtdDown::new(&sb, dst);
+        let before = config_epoch(&sb, "sim1");
+        let out = vm_mgr(&sb, "sim1", &["migrate", "-n", &name, "--node", dst]);
+        assert_eq!(out.code(), Some(7), "{}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "libvirt on {dst} does not answer at qemu+tcp://{dst}/system: \
+                 unable to connect to server at '{dst}:16509': Connection refused"
+            )),
+            "{}",
+            describe(&out)
+        );
+        assert_eq!(config_epoch(&sb, "sim1"), before, "nothing changed");
+        assert_eq!(sb.running_on(&domain(&name), &[]), [src.as_str()]);
+    }
+    // libvirtd back: the same migrate passes the preflight and moves the VM.
+    vm_mgr_ok(&sb, "sim1", &["migrate", "-n", &name, "--node", dst]);
+    assert_eq!(sb.running_on(&domain(&name), &[]), [dst]);
+    remove(&sb, &[&name]);
 }

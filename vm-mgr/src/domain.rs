@@ -3,9 +3,11 @@
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shared::cmd::Cmd;
+use shared::libvirt::rpc;
 use shared::pacemaker::xml::Element;
 
 use crate::error::{Error, Result};
@@ -174,20 +176,37 @@ pub fn validate(xml: &str, what: &str) -> Result<Option<String>> {
     }
 }
 
-/// The UUID of the libvirt secret whose usage is `client.ID secret` (type ceph).
+/// Environment variable: a directory where [`find_ceph_secret`] writes every libvirt RPC message
+/// it sends and receives (for recording test fixtures, like the VirtualDomain agent's monitor).
+pub const RPC_TRACE_VAR: &str = "VMMGR_LIBVIRT_RPC_TRACE";
+
+/// The UUID of the libvirt secret whose usage is `client.ID secret` (type ceph), asked of the
+/// local libvirt daemon (`qemu:///system`).
 ///
-/// The usage is read from each secret's XML: `virt` 0.5.0's `Secret::usage_id` frees a string
-/// libvirt owns (`virSecretGetUsageID` returns a borrowed pointer) and aborts with a double
-/// free, so it must not be called.
+/// Through libvirt's RPC protocol on the daemon's socket ([`shared::libvirt::rpc`]), so that
+/// vm-mgr does not load `libvirt.so`: the secrets are listed, then each one's XML is read and
+/// its `<usage>` matched ([`secret_for_usage`]).
 pub fn find_ceph_secret(client_id: &str) -> Result<Option<String>> {
+    let trace = std::env::var_os(RPC_TRACE_VAR).map(PathBuf::from);
+    find_ceph_secret_at(&rpc::system_socket(), trace.as_deref(), client_id)
+}
+
+/// [`find_ceph_secret`] asked of the daemon at `socket`, every message written to `trace`.
+pub fn find_ceph_secret_at(
+    socket: &Path,
+    trace: Option<&Path>,
+    client_id: &str,
+) -> Result<Option<String>> {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let conn = shared::libvirt::Connection::open(None, deadline)?;
-    let xmls = conn.call("listing secrets", deadline, move |c| {
-        c.list_all_secrets(0)?
-            .iter()
-            .map(|s| Ok((s.uuid_string()?, s.xml_desc(0)?)))
-            .collect::<std::result::Result<Vec<_>, virt::error::Error>>()
-    })?;
+    let mut c = rpc::Client::connect_traced(socket, rpc::SYSTEM_URI, deadline, trace)?;
+    let mut xmls = Vec::new();
+    for secret in c.list_all_secrets(deadline)? {
+        // None: undefined since it was listed.
+        if let Some(xml) = c.secret_xml_desc(&secret, deadline)? {
+            xmls.push((secret.uuid_string(), xml));
+        }
+    }
+    c.close(deadline);
     Ok(secret_for_usage(
         &xmls,
         &format!("client.{client_id} secret"),
@@ -284,6 +303,62 @@ mod tests {
             Some("u3")
         );
         assert_eq!(secret_for_usage(&secrets, "client.x secret"), None);
+    }
+
+    /// A libvirtd stand-in on a UNIX socket: expects the calls recorded from the real libvirtd
+    /// 9.0.0 (`tests/fixtures/libvirt/rpc/secrets`: three secrets, an iscsi one first with the
+    /// same usage ID as the ceph `client.admin secret`) byte for byte and answers its replies.
+    fn replayed_daemon(tag: &str) -> (PathBuf, std::thread::JoinHandle<()>) {
+        use std::io::{Read, Write};
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/libvirt/rpc/secrets");
+        let mut msgs: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        msgs.sort();
+        let sock_dir =
+            std::env::temp_dir().join(format!("vm-mgr-secret-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&sock_dir);
+        std::fs::create_dir_all(&sock_dir).unwrap();
+        let sock = sock_dir.join("sock");
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            for m in msgs {
+                let bytes = std::fs::read(&m).unwrap();
+                if m.to_string_lossy().contains("-call-") {
+                    let mut got = vec![0u8; bytes.len()];
+                    s.read_exact(&mut got).unwrap();
+                    assert_eq!(got, bytes, "{}", m.display());
+                } else {
+                    s.write_all(&bytes).unwrap();
+                }
+            }
+        });
+        (sock, server)
+    }
+
+    #[test]
+    fn ceph_secret_is_asked_of_libvirt_over_its_rpc_protocol() {
+        for (client, want) in [
+            ("admin", Some("a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee")),
+            ("libvirt", Some("0fc0ffee-0000-4000-8000-00000000000b")),
+            ("nobody", None),
+        ] {
+            let (sock, server) = replayed_daemon(client);
+            let got = find_ceph_secret_at(&sock, None, client).unwrap();
+            server.join().expect("the exchange is the recorded one");
+            assert_eq!(got.as_deref(), want, "{client}");
+            let _ = std::fs::remove_dir_all(sock.parent().unwrap());
+        }
+        // No daemon: the error names the socket.
+        let e =
+            find_ceph_secret_at(Path::new("/nonexistent/libvirt-sock"), None, "admin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot connect to libvirt at /nonexistent/libvirt-sock"
+        );
     }
 
     #[test]

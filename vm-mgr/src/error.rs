@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::libvirt::LibvirtError;
+use shared::libvirt::rpc::RpcError;
 use shared::pacemaker::{PacemakerError, TransactionError};
 
 use crate::fragment::FragmentError;
@@ -128,9 +128,9 @@ pub enum Error {
     /// Placement and mobility (migrate, drain, ...).
     #[error(transparent)]
     Placement(#[from] crate::placement::PlacementError),
-    /// libvirt.
+    /// libvirt (the local daemon, through its RPC protocol).
     #[error(transparent)]
-    Libvirt(#[from] LibvirtError),
+    Libvirt(#[from] RpcError),
     /// A command that failed and was then undone.
     #[error("{what} failed and was undone ({undo}).")]
     Undone {

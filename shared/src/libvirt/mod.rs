@@ -27,7 +27,7 @@
 //!   ([`DomainState::is_active`]).
 //! - [`xml`]: pure reading of domain XML (name, UUID, vCPUs, memory, pools, networks).
 //! - [`rpc`]: libvirt's RPC protocol spoken directly on the local daemon's UNIX socket, for
-//!   callers that must not load `libvirt.so` (the VirtualDomain agent's monitor).
+//!   callers that must not load `libvirt.so` (the VirtualDomain agent's monitor, `vm-mgr`).
 //! - [`process`]: the qemu process of a domain found through `/proc`, for when libvirtd cannot
 //!   answer (qemu driver on the local host only).
 //! - [`LibvirtError`]: the one error type of the module.

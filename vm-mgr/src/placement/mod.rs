@@ -26,6 +26,7 @@ pub mod edit;
 pub mod interrupt;
 pub mod moving;
 pub mod preflight;
+pub mod probe;
 pub mod simulate;
 
 #[cfg(test)]

@@ -446,18 +446,15 @@ pub fn remote_uri(cib: &Cib, name: &str, target: &str) -> String {
 }
 
 /// Whether libvirt on the target answers (from this node; the migration itself runs from the
-/// source node). `None` when it does, else the blocker.
+/// source node), asked with `virsh` ([`super::probe`]). `None` when it does, else the blocker.
 pub fn libvirt_check(cib: &Cib, name: &str, target: &str) -> Option<Finding> {
     let uri = remote_uri(cib, name, target);
     let deadline = Instant::now() + Duration::from_secs(10);
-    match shared::libvirt::Connection::open(Some(&uri), deadline) {
-        Ok(_) => None,
-        Err(e) => Some(finding(
+    match super::probe::libvirt_answers(&uri, deadline) {
+        Ok(()) => None,
+        Err(why) => Some(finding(
             "libvirt-unreachable",
-            format!(
-                "libvirt on {target} does not answer at {uri}: {}",
-                e.to_string().trim_end_matches('.')
-            ),
+            format!("libvirt on {target} does not answer at {uri}: {why}"),
         )),
     }
 }

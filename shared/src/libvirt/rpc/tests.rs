@@ -1,12 +1,19 @@
 use super::*;
 
+use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::libvirt::{DomainState, DomainStatus};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/libvirt/rpc");
 
 /// The recorded messages of one exchange, in order: (file name, bytes).
-fn recorded(dir: &str) -> Vec<(String, Vec<u8>)> {
+pub(super) fn recorded(dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = fs::read_dir(Path::new(FIXTURES).join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -23,7 +30,7 @@ fn recorded(dir: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn message(dir: &str, suffix: &str) -> Vec<u8> {
+pub(super) fn message(dir: &str, suffix: &str) -> Vec<u8> {
     recorded(dir)
         .into_iter()
         .find(|(n, _)| n.ends_with(suffix))
@@ -31,15 +38,15 @@ fn message(dir: &str, suffix: &str) -> Vec<u8> {
         .1
 }
 
-fn ok_payload(msg: &[u8]) -> Vec<u8> {
+pub(super) fn ok_payload(msg: &[u8]) -> Vec<u8> {
     Reply::decode(msg).unwrap().result().unwrap().to_vec()
 }
 
-fn soon(ms: u64) -> Instant {
+pub(super) fn soon(ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(ms)
 }
 
-fn temp_socket(tag: &str) -> PathBuf {
+pub(super) fn temp_socket(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vd-rpc-{}-{tag}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -142,7 +149,7 @@ fn calls_encode_like_the_recorded_ones() {
 
 /// A fake daemon that expects the recorded calls byte for byte and answers the recorded
 /// replies; reports whether every call matched.
-fn replay(dir: &str, tag: &str) -> (PathBuf, mpsc::Receiver<Result<(), String>>) {
+pub(super) fn replay(dir: &str, tag: &str) -> (PathBuf, mpsc::Receiver<Result<(), String>>) {
     let sock = temp_socket(tag);
     let listener = UnixListener::bind(&sock).unwrap();
     let msgs = recorded(dir);
@@ -237,7 +244,7 @@ fn a_daemon_dying_mid_call_is_unreachable() {
 }
 
 /// A fake daemon answering each call with `answer(call header, serial)`.
-fn serve(tag: &str, answer: fn(&Header) -> Vec<Vec<u8>>) -> PathBuf {
+pub(super) fn serve(tag: &str, answer: fn(&Header) -> Vec<Vec<u8>>) -> PathBuf {
     let sock = temp_socket(tag);
     let listener = UnixListener::bind(&sock).unwrap();
     thread::spawn(move || {
@@ -259,7 +266,7 @@ fn serve(tag: &str, answer: fn(&Header) -> Vec<Vec<u8>>) -> PathBuf {
     sock
 }
 
-fn reply(h: &Header, prog: u32, status: i32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn reply(h: &Header, prog: u32, status: i32, payload: &[u8]) -> Vec<u8> {
     let mut m = encode_call(h.proc_, h.serial, payload);
     m[4..8].copy_from_slice(&prog.to_be_bytes());
     m[16..20].copy_from_slice(&TYPE_REPLY.to_be_bytes());
