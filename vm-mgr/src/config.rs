@@ -4,8 +4,8 @@
 //! | Key | Default | Meaning |
 //! |---|---|---|
 //! | `pool` | `rbd` | RBD pool |
-//! | `ceph-conf` | Ceph's default | Ceph configuration file |
-//! | `ceph-id` | `admin` | Ceph client id |
+//! | `ceph-conf` | Ceph's default | Ceph configuration file (also the agents': `cephconf`, `rbd_xml_cephconf`) |
+//! | `ceph-id` | `admin` | Ceph client id (also the agents': `user`, `rbd_xml_user`) |
 //! | `secret-uuid` | looked up in libvirt by usage `client.ID secret` | libvirt secret of the cephx key |
 //! | `mon-hosts` | from `ceph mon dump` | `HOST[:PORT]` list (comma-separated) for the disks |
 //! | `disk-guard` | `yes` | put the `ocf:vmmgr:rbd` guard in each VM's group |

@@ -116,6 +116,16 @@ impl Ctx {
         }
     }
 
+    /// How the agents of the VMs this run writes reach Ceph: as vm-mgr itself does (the pool,
+    /// `ceph-id` and `ceph-conf` of the configuration and flags, which the storage uses).
+    pub fn ceph_access(&self) -> crate::fragment::CephAccess {
+        crate::fragment::CephAccess {
+            pool: self.config.pool.clone(),
+            user: self.config.ceph_id.clone(),
+            conf: self.config.ceph_conf.clone(),
+        }
+    }
+
     /// Deadline of a CIB read or transaction started now.
     pub fn cib_deadline(&self) -> Instant {
         Instant::now() + CIB_TIMEOUT

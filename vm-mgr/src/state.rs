@@ -256,7 +256,12 @@ mod tests {
 
     fn cib_with(name: &str, role: &str) -> Cib {
         let mut t = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
-        let f = fragment::build(&VmIds::new(name), &Settings::default(), "rbd", role);
+        let f = fragment::build(
+            &VmIds::new(name),
+            &Settings::default(),
+            &Default::default(),
+            role,
+        );
         fragment::insert(&mut t, &f, role).unwrap();
         Cib::parse(&t.to_xml()).unwrap()
     }
@@ -386,7 +391,7 @@ mod tests {
             pinned_host: Some("sim1".into()),
             ..Settings::default()
         };
-        let f = fragment::build(&VmIds::new("a"), &settings, "rbd", "Stopped");
+        let f = fragment::build(&VmIds::new("a"), &settings, &Default::default(), "Stopped");
         fragment::insert(&mut tree, &f, "Stopped").unwrap();
         assert!(!has_history(&tree, "a"));
         let dir = shared::tempdir::PrivateDir::new("vmmgr-state-test").unwrap();

@@ -26,7 +26,8 @@ it cannot tell (a probe that cannot read the config finds the domain through the
 remembered in /run/resource-agents/vmmgr-VirtualDomain), stops with the configured \
 shutdown_mode and destroys early enough for destroy to fit, and writes utilization only when \
 it changes. migrate_options is mapped to libvirt flags (see that parameter). New: \
-rbd_xml_source fetches the domain XML from Ceph RBD image metadata.";
+rbd_xml_source fetches the domain XML from Ceph RBD image metadata (as the Ceph user \
+rbd_xml_user, with the configuration file rbd_xml_cephconf).";
 
 fn on_path(program: &str) -> bool {
     std::env::var("PATH")
@@ -61,6 +62,9 @@ fn validate(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         if needed && !on_path(tool) {
             return Err(OcfError::installed(format!("{tool} is not installed")));
         }
+    }
+    if let Some(rbd) = &vd.s.rbd {
+        crate::params::check_rbd_local(rbd)?;
     }
     if vd.is_local_qemu() && !libvirt_installed() {
         return Err(OcfError::installed("libvirt is not installed on this node"));

@@ -72,15 +72,27 @@ pub fn write_if_changed(path: &Path, content: &str) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Fetches the domain XML from RBD image metadata (`rbd image-meta get SPEC KEY`) and writes it
-/// to `config` if it differs. Returns true if the file changed.
+/// The argv of the fetch: `rbd [-c CONF] [--id USER] image-meta get SPEC KEY`.
+pub fn fetch_argv(rbd: &RbdSource) -> Vec<std::ffi::OsString> {
+    let mut argv = vec!["rbd".into()];
+    argv.extend(rbd.conn.args());
+    argv.extend(["image-meta", "get", &rbd.spec, &rbd.key].map(Into::into));
+    argv
+}
+
+/// Fetches the domain XML from RBD image metadata (`rbd image-meta get SPEC KEY`, as
+/// `rbd_xml_user` with `rbd_xml_cephconf` when they are set) and writes it to `config` if it
+/// differs. Returns true if the file changed.
 ///
-/// Codes: `rbd` missing → `OCF_ERR_INSTALLED`; `rbd` failing or timing out (Ceph unreachable,
-/// no such image or key) → `OCF_ERR_GENERIC`; a value that is not a domain XML →
-/// `OCF_ERR_CONFIGURED`; the file cannot be written → `OCF_ERR_GENERIC`.
+/// Codes: `rbd` or the `rbd_xml_cephconf` file missing → `OCF_ERR_INSTALLED`; `rbd` failing
+/// or timing out (Ceph unreachable, no such image or key, no key for the user) →
+/// `OCF_ERR_GENERIC`; a value that is not a domain XML → `OCF_ERR_CONFIGURED`; the file cannot
+/// be written → `OCF_ERR_GENERIC`.
 pub fn fetch_rbd_xml(rbd: &RbdSource, config: &Path, deadline: Instant) -> Result<bool, OcfError> {
-    let out = Cmd::new("rbd")
-        .args(["image-meta", "get", &rbd.spec, &rbd.key])
+    crate::params::check_rbd_local(rbd)?;
+    let argv = fetch_argv(rbd);
+    let out = Cmd::new(&argv[0])
+        .args(&argv[1..])
         .deadline(deadline)
         .run()
         .map_err(|e| {
@@ -157,6 +169,56 @@ pub fn systemd_drop_ins(deadline: Instant) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetch_argv_carries_the_connection() {
+        let mut rbd = RbdSource {
+            spec: "rbd/system_a".into(),
+            key: "xml".into(),
+            conn: shared::ceph::Conn::default(),
+        };
+        let words = |rbd: &RbdSource| -> Vec<String> {
+            fetch_argv(rbd)
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            words(&rbd),
+            ["rbd", "image-meta", "get", "rbd/system_a", "xml"]
+        );
+        rbd.conn.user = Some("libvirt".into());
+        rbd.conn.conf = Some("/etc/ceph/prod.conf".into());
+        assert_eq!(
+            words(&rbd),
+            [
+                "rbd",
+                "-c",
+                "/etc/ceph/prod.conf",
+                "--id",
+                "libvirt",
+                "image-meta",
+                "get",
+                "rbd/system_a",
+                "xml"
+            ]
+        );
+    }
+
+    #[test]
+    fn fetch_with_a_missing_cephconf_is_not_installed() {
+        let rbd = RbdSource {
+            spec: "rbd/system_a".into(),
+            key: "xml".into(),
+            conn: shared::ceph::Conn {
+                conf: Some("/nonexistent/ceph.conf".into()),
+                ..Default::default()
+            },
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let e = fetch_rbd_xml(&rbd, Path::new("/nonexistent/vm.xml"), deadline).unwrap_err();
+        assert_eq!(e.rc, OcfRc::ErrInstalled, "{e}");
+    }
 
     #[test]
     fn write_if_changed_is_atomic_and_idempotent() {

@@ -1,265 +1,19 @@
 //! The parameters: the 27 of `ocf:heartbeat:VirtualDomain` (same names, types, defaults and
-//! meaning) plus `rbd_xml_source`/`rbd_xml_key`, declared once ([`PARAMS`]) for both the
-//! meta-data and the typed reading ([`Settings::from_params`]).
+//! meaning) plus `rbd_xml_source`, `rbd_xml_key`, `rbd_xml_user` and `rbd_xml_cephconf`,
+//! declared once ([`PARAMS`], in `params/table.rs`) for both the meta-data and the typed
+//! reading ([`Settings::from_params`]).
 
 use std::path::PathBuf;
 
+use shared::ceph::Conn;
 use shared::libvirt::ShutdownMode;
-use shared::ocf::{OcfError, ParamSpec, Params};
+use shared::ocf::{OcfError, Params};
 
 use crate::migrate_options::{self, MigrateOptions};
 
-/// Every parameter of the agent.
-pub const PARAMS: &[ParamSpec] = &[
-    ParamSpec::string("config")
-        .required()
-        .unique_group("config")
-        .shortdesc("Virtual domain configuration file")
-        .longdesc(
-            "Absolute path to the libvirt configuration file (domain XML) for this virtual \
-             domain. The domain name is read from its <name>. The agent remembers the name of \
-             each resource in its state directory (/run/resource-agents/vmmgr-VirtualDomain), so \
-             a probe or stop still finds a running domain when this file is unreadable.",
-        ),
-    ParamSpec::string("hypervisor")
-        .shortdesc("Hypervisor URI")
-        .longdesc(
-            "Hypervisor URI to connect to. See the libvirt documentation for details on \
-             supported URI formats. When unset, libvirt's default URI is used (what \
-             'virsh uri' prints: LIBVIRT_DEFAULT_URI, uri_default in libvirt.conf, or \
-             qemu:///system for root); unlike the heartbeat agent, meta-data never runs virsh.",
-        ),
-    ParamSpec::boolean("force_stop")
-        .default("0")
-        .reloadable()
-        .shortdesc("Always force shutdown on stop")
-        .longdesc(
-            "Always forcefully shut down (\"destroy\") the domain on stop. The default \
-             behavior is to resort to a forceful shutdown only after a graceful shutdown \
-             attempt has failed. You should only set this to true if your virtual domain (or \
-             your virtualization backend) does not support graceful shutdown.",
-        ),
-    ParamSpec::string("migration_transport")
-        .reloadable()
-        .shortdesc("Remote hypervisor transport")
-        .longdesc(
-            "Transport used to connect to the remote hypervisor while migrating (the 'tcp' of \
-             qemu+tcp://node/system). If omitted, libvirt's default transport is used. It \
-             replaces a transport already present in the hypervisor URI.",
-        ),
-    ParamSpec::string("migration_user")
-        .reloadable()
-        .shortdesc("Remote username for the remoteuri")
-        .longdesc(
-            "The username used in the remote libvirt URI (user@node). No user (that is, root) \
-             if omitted. Must match ^[a-z][-a-z0-9]*$; other values are ignored with a warning, \
-             as the heartbeat agent does. If remoteuri is set, migration_user is ignored.",
-        ),
-    ParamSpec::integer("migration_downtime")
-        .default("0")
-        .reloadable()
-        .shortdesc("Live migration downtime")
-        .longdesc(
-            "Maximum downtime during live migration in milliseconds (0: libvirt's default). Set \
-             with virDomainMigrateSetMaxDowntime before the migration starts.",
-        ),
-    ParamSpec::integer("migration_speed")
-        .default("0")
-        .reloadable()
-        .shortdesc("Live migration speed")
-        .longdesc(
-            "Live migration speed limit in MiB/s (0: unlimited). Passed as the migration's \
-             bandwidth parameter; a --bandwidth in migrate_options takes precedence.",
-        ),
-    ParamSpec::string("migration_network_suffix")
-        .reloadable()
-        .shortdesc("Migration network host name suffix")
-        .longdesc(
-            "Use a dedicated migration network. The migration URI is composed by adding this \
-             parameter's value to the end of the node name. If the node name is an FQDN, the \
-             suffix is inserted before the first period. Qemu/KVM (tcp:NODESUFFIX:PORT) and Xen \
-             are supported. The composed host name must be resolvable and reachable through the \
-             favoured network. The suffix is also added to the remote libvirt URI (unless \
-             remoteuri is set).",
-        ),
-    ParamSpec::string("migrateuri")
-        .reloadable()
-        .shortdesc("Custom migrateuri for migration state transfer")
-        .longdesc(
-            "The hypervisor URI for the migration data stream, if the calculated one is \
-             unsuitable. If set, migration_network_suffix, migrateport and --migrateuri in \
-             migrate_options are ignored. \"%n\" is replaced by the target node name (the plain \
-             Pacemaker node name; the heartbeat agent substituted user@node-suffix here when \
-             remoteuri was unset, which is never a usable data URI).",
-        ),
-    ParamSpec::string("migrate_options")
-        .reloadable()
-        .shortdesc("live migrate options")
-        .longdesc(
-            "Extra 'virsh migrate' options, mapped to libvirt API flags and parameters (the agent \
-             never runs virsh). Migration is always live (--live). Accepted flags: --p2p \
-             (VIR_MIGRATE_PEER2PEER: the source libvirtd connects to the target), --tunnelled, \
-             --persistent, --undefinesource, --suspend, --copy-storage-all, --copy-storage-inc, \
-             --change-protection, --unsafe, --compressed, --abort-on-error, --auto-converge, \
-             --rdma-pin-all, --postcopy, --tls, --parallel, and --verbose and --live (no effect). \
-             Options with a value, as --opt=value or --opt value: --migrateuri (data URI; \"%n\" \
-             is the target node), --listen-address, --bandwidth (MiB/s), \
-             --parallel-connections, --comp-methods, --tls-destination. Anything else (for \
-             example --offline, --direct, --dname, --xml, --timeout) is rejected by validation \
-             with OCF_ERR_CONFIGURED, naming the option.",
-        ),
-    ParamSpec::string("monitor_scripts")
-        .reloadable()
-        .shortdesc("space-separated list of monitor scripts")
-        .longdesc(
-            "Space-separated list of programs run (without a shell, each bounded by the \
-             operation timeout) after the domain is found running, to monitor services inside \
-             the virtual domain; a non-zero exit makes the monitor fail with OCF_ERR_GENERIC. \
-             Start and migrate_from complete only when all monitor scripts succeed, so set \
-             their timeouts accordingly.",
-        ),
-    ParamSpec::boolean("autoset_utilization_cpu")
-        .default("true")
-        .reloadable()
-        .shortdesc("Enable auto-setting the CPU utilization of the resource")
-        .longdesc(
-            "If true, the agent puts the domain's number of vCPUs into the 'cpu' utilization of \
-             the resource. It is written to the CIB only when it changed since the agent last \
-             wrote it on this node (cached in the state directory), not on every monitor.",
-        ),
-    ParamSpec::boolean("autoset_utilization_host_memory")
-        .default("true")
-        .reloadable()
-        .shortdesc("Enable auto-setting the host_memory utilization of the resource")
-        .longdesc(
-            "If true, the agent puts the domain's maximum memory (MiB) into the 'host_memory' \
-             utilization of the resource, written only when it changed.",
-        ),
-    ParamSpec::boolean("autoset_utilization_hv_memory")
-        .default("true")
-        .reloadable()
-        .shortdesc("Enable auto-setting the hv_memory utilization of the resource")
-        .longdesc(
-            "If true, the agent puts the domain's maximum memory (MiB) into the 'hv_memory' \
-             utilization of the resource, written only when it changed.",
-        ),
-    ParamSpec::boolean("unset_utilization_cpu")
-        .default("false")
-        .reloadable()
-        .shortdesc("Enable auto-removing the CPU utilization of the resource")
-        .longdesc(
-            "If true (and autoset_utilization_cpu is false), the agent removes the 'cpu' \
-             utilization of the resource.",
-        ),
-    ParamSpec::boolean("unset_utilization_host_memory")
-        .default("false")
-        .reloadable()
-        .shortdesc("Enable auto-removing the host_memory utilization of the resource")
-        .longdesc(
-            "If true (and autoset_utilization_host_memory is false), the agent removes the \
-             'host_memory' utilization of the resource.",
-        ),
-    ParamSpec::boolean("unset_utilization_hv_memory")
-        .default("false")
-        .reloadable()
-        .shortdesc("Enable auto-removing the hv_memory utilization of the resource")
-        .longdesc(
-            "If true (and autoset_utilization_hv_memory is false), the agent removes the \
-             'hv_memory' utilization of the resource.",
-        ),
-    ParamSpec::integer("migrateport")
-        .reloadable()
-        .shortdesc("Port for migrateuri")
-        .longdesc(
-            "Port used in the generated migration URI (with migration_network_suffix). If \
-             unset, a port between 49152 and 49215 is picked at random.",
-        ),
-    ParamSpec::string("remoteuri")
-        .reloadable()
-        .shortdesc("Custom remoteuri to communicate with a remote hypervisor")
-        .longdesc(
-            "Use this URI to connect to the remote hypervisor when migrating. If set, \
-             migration_user, migration_transport and migration_network_suffix do not apply to \
-             it. \"%n\" is replaced by the target node name.",
-        ),
-    ParamSpec::boolean("save_config_on_stop")
-        .default("false")
-        .reloadable()
-        .shortdesc("Save running VM's config back to its config file")
-        .longdesc(
-            "Changes to a running VM's config are normally lost on stop. If true, the agent \
-             saves the inactive, secure domain XML back to the config file on stop and \
-             migrate_to (and on monitor, where the file is only rewritten when the XML \
-             changed).",
-        ),
-    ParamSpec::boolean("sync_config_on_stop")
-        .default("false")
-        .reloadable()
-        .shortdesc("Save running VM's config back to its config file and sync it")
-        .longdesc(
-            "Implies save_config_on_stop; after saving, the agent runs 'csync2 -x CONFIG' to \
-             synchronize the file to all nodes (csync2 must be set up).",
-        ),
-    ParamSpec::string("snapshot")
-        .reloadable()
-        .shortdesc("Restore state on start/stop")
-        .longdesc(
-            "Directory where the domain's RAM state is saved on stop (DOMAIN.state, via \
-             'virsh save', the only call the virt crate lacks). If a state file is present on \
-             start, the domain is restored from it and the file removed. Incompatible with \
-             force_stop.",
-        ),
-    ParamSpec::string("backingfile")
-        .shortdesc("Backing file for Copy-On-Write mode")
-        .longdesc(
-            "When the VM is used in Copy-On-Write mode, the backing file (full path). Start \
-             creates CONFIG_WITHOUT_EXTENSION.qcow2 on it with qemu-img (if missing, or always \
-             with stateless), defines the domain persistently and starts it.",
-        ),
-    ParamSpec::boolean("stateless")
-        .default("false")
-        .shortdesc("Recreate the qcow2 overlay at each start")
-        .longdesc(
-            "If true and backingfile is set, every start recreates the qcow2 overlay from the \
-             backing file, so the VM is stateless. Requires backingfile.",
-        ),
-    ParamSpec::string("copyindirs")
-        .shortdesc("Directories for virt-copy-in before booting a stateless VM")
-        .longdesc(
-            "Space-separated list of directories copied into the domain with virt-copy-in \
-             before it boots. Used only when the overlay is (re)created.",
-        ),
-    ParamSpec::string("shutdown_mode")
-        .reloadable()
-        .shortdesc("Shutdown method(s) for a graceful stop")
-        .longdesc(
-            "Comma-separated shutdown modes for the graceful part of stop, as for 'virsh \
-             shutdown --mode': acpi, agent, initctl, signal, paravirt (libvirt flags \
-             VIR_DOMAIN_SHUTDOWN_*). By default the hypervisor chooses. The heartbeat agent \
-             read this from a wrong variable and never applied it; this agent does.",
-        ),
-    ParamSpec::boolean("start_resources")
-        .default("false")
-        .reloadable()
-        .shortdesc("Ensure the needed virtual storage pools and networks are started")
-        .longdesc(
-            "Start (or refresh) the storage pools and start the networks named in the domain \
-             XML before starting it locally, or on the target before live migrating it.",
-        ),
-    ParamSpec::string("rbd_xml_source")
-        .shortdesc("Fetch the domain XML from Ceph RBD image metadata")
-        .longdesc(
-            "POOL/IMAGE or POOL/NAMESPACE/IMAGE of a Ceph RBD image whose metadata key \
-             rbd_xml_key holds the domain XML. Before start and migrate_from (and on a probe or \
-             stop that cannot read config), the agent runs 'rbd image-meta get' and writes the \
-             XML to the config path (atomically, only when it differs), so the XML exists on \
-             every node. Needs the rbd command and a working Ceph client configuration.",
-        ),
-    ParamSpec::string("rbd_xml_key")
-        .default("xml")
-        .shortdesc("RBD image metadata key holding the domain XML")
-        .longdesc("The image metadata key read when rbd_xml_source is set."),
-];
+mod table;
+
+pub use table::PARAMS;
 
 /// What to do with one utilization attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +33,9 @@ pub struct RbdSource {
     pub spec: String,
     /// The metadata key.
     pub key: String,
+    /// How `rbd` reaches the cluster: `rbd_xml_cephconf` (`-c`) and `rbd_xml_user` (`--id`);
+    /// unset parts are Ceph's defaults.
+    pub conn: Conn,
 }
 
 /// The parameters, typed and checked.
@@ -376,6 +133,48 @@ pub fn parse_rbd_source(value: &str) -> Result<String, String> {
             "parameter 'rbd_xml_source' must be POOL/IMAGE or POOL/NAMESPACE/IMAGE (letters, \
              digits, '.', '_', '-'), got '{value}'"
         ))
+    }
+}
+
+/// Reads `rbd_xml_source` and the parameters that go with it; `None` when it is unset.
+pub fn parse_rbd(p: &Params) -> Result<Option<RbdSource>, OcfError> {
+    let Some(source) = opt(p, "rbd_xml_source") else {
+        return Ok(None);
+    };
+    let spec = parse_rbd_source(source.trim()).map_err(OcfError::configured)?;
+    let user = opt(p, "rbd_xml_user");
+    if let Some(u) = &user {
+        shared::ceph::validate_name("rbd_xml_user", u)
+            .map_err(|e| OcfError::configured(e.to_string()))?;
+    }
+    let conf = opt(p, "rbd_xml_cephconf").map(PathBuf::from);
+    if let Some(c) = &conf {
+        if !c.is_absolute() {
+            return Err(OcfError::configured(format!(
+                "parameter 'rbd_xml_cephconf' must be an absolute path, got '{}'",
+                c.display()
+            )));
+        }
+    }
+    Ok(Some(RbdSource {
+        spec,
+        key: p.str("rbd_xml_key").unwrap_or("xml").to_owned(),
+        conn: Conn {
+            conf,
+            user,
+            ..Conn::default()
+        },
+    }))
+}
+
+/// `OCF_ERR_INSTALLED` when `rbd_xml_cephconf` names a file this node does not have.
+pub fn check_rbd_local(rbd: &RbdSource) -> Result<(), OcfError> {
+    match rbd.conn.conf.as_deref() {
+        Some(c) if !c.is_file() => Err(OcfError::installed(format!(
+            "rbd_xml_cephconf file {} does not exist on this node",
+            c.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -492,13 +291,7 @@ impl Settings {
                 UtilPolicy::Leave
             })
         };
-        let rbd = match opt(p, "rbd_xml_source") {
-            None => None,
-            Some(v) => Some(RbdSource {
-                spec: parse_rbd_source(v.trim()).map_err(OcfError::configured)?,
-                key: p.str("rbd_xml_key").unwrap_or("xml").to_owned(),
-            }),
-        };
+        let rbd = parse_rbd(p)?;
         let sync_config_on_stop = p.bool("sync_config_on_stop")?;
         let words = |name: &str| -> Vec<String> {
             p.str(name)
@@ -556,113 +349,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::ocf::{OcfEnv, OcfRc};
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        let env = OcfEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (format!("OCF_RESKEY_{k}"), (*v).to_owned())),
-        );
-        Params::new(PARAMS, &env)
-    }
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, OcfError> {
-        Settings::from_params(&params(pairs))
-    }
-
-    #[test]
-    fn defaults_match_the_heartbeat_agent() {
-        let s = settings(&[("config", "/etc/vm.xml")]).unwrap();
-        assert!(!s.force_stop && !s.save_config_on_stop && !s.stateless);
-        assert_eq!(s.migration_downtime_ms, 0);
-        assert_eq!(s.migration_speed_mib, 0);
-        assert_eq!(s.hypervisor, None);
-        assert!(s.utilization.iter().all(|(_, p)| *p == UtilPolicy::Set));
-        assert!(s.shutdown_modes.is_empty());
-        assert_eq!(s.rbd, None);
-    }
-
-    #[test]
-    fn config_is_required_and_absolute() {
-        assert_eq!(settings(&[]).unwrap_err().rc, OcfRc::ErrConfigured);
-        let e = settings(&[("config", "vm.xml")]).unwrap_err();
-        assert_eq!(e.rc, OcfRc::ErrConfigured);
-        assert!(e.reason.contains("absolute"), "{e}");
-    }
-
-    #[test]
-    fn cross_checks() {
-        let e = settings(&[("config", "/x"), ("force_stop", "1"), ("snapshot", "/s")]);
-        assert!(e.unwrap_err().reason.contains("force_stop"));
-        let e = settings(&[("config", "/x"), ("stateless", "true")]);
-        assert!(e.unwrap_err().reason.contains("backing file"));
-        let e = settings(&[("config", "/x"), ("migration_speed", "-1")]);
-        assert!(e.unwrap_err().reason.contains("negative"));
-        let e = settings(&[("config", "/x"), ("migration_speed", "fast")]);
-        assert_eq!(e.unwrap_err().rc, OcfRc::ErrConfigured);
-        let e = settings(&[("config", "/x"), ("migrateport", "70000")]);
-        assert!(e.unwrap_err().reason.contains("port"));
-        let e = settings(&[("config", "/x"), ("migration_transport", "tcp;rm")]);
-        assert!(e.unwrap_err().reason.contains("transport"));
-        let e = settings(&[("config", "/x"), ("migrate_options", "--offline")]);
-        assert!(e.unwrap_err().reason.contains("--offline"));
-    }
-
-    #[test]
-    fn shutdown_mode_is_parsed() {
-        let s = settings(&[("config", "/x"), ("shutdown_mode", "agent,acpi")]).unwrap();
-        assert_eq!(s.shutdown_modes, [ShutdownMode::Agent, ShutdownMode::Acpi]);
-        let e = settings(&[("config", "/x"), ("shutdown_mode", "reboot")]).unwrap_err();
-        assert_eq!(e.rc, OcfRc::ErrConfigured);
-        assert!(e.reason.contains("'reboot'"), "{e}");
-    }
-
-    #[test]
-    fn utilization_policies() {
-        let s = settings(&[
-            ("config", "/x"),
-            ("autoset_utilization_cpu", "false"),
-            ("unset_utilization_cpu", "true"),
-            ("autoset_utilization_hv_memory", "no"),
-        ])
-        .unwrap();
-        assert_eq!(
-            s.utilization,
-            [
-                ("cpu", UtilPolicy::Unset),
-                ("host_memory", UtilPolicy::Set),
-                ("hv_memory", UtilPolicy::Leave)
-            ]
-        );
-    }
-
-    #[test]
-    fn user_rules_like_heartbeat() {
-        assert!(valid_user("root") && valid_user("a-1"));
-        assert!(!valid_user("Root") && !valid_user("1a") && !valid_user(""));
-        let s = settings(&[("config", "/x"), ("migration_user", "Bad User")]).unwrap();
-        assert_eq!(s.migration_user, None);
-        assert_eq!(s.warnings.len(), 1);
-        let s = settings(&[("config", "/x"), ("sync_config_on_stop", "yes")]).unwrap();
-        assert!(s.save_config_on_stop, "sync implies save");
-    }
-
-    #[test]
-    fn rbd_source() {
-        let s = settings(&[("config", "/x"), ("rbd_xml_source", "rbd/vm1")]).unwrap();
-        assert_eq!(
-            s.rbd,
-            Some(RbdSource {
-                spec: "rbd/vm1".into(),
-                key: "xml".into()
-            })
-        );
-        assert!(parse_rbd_source("rbd/ns/vm1").is_ok());
-        for bad in ["vm1", "rbd/", "/vm1", "rbd/-x", "a/b/c/d", "rbd/vm 1"] {
-            assert!(parse_rbd_source(bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

@@ -136,7 +136,7 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
         .collect();
     let xml = new_xml(ctx, a, &pick("xml", vm::META_XML), &images, &settings)?;
     let dst_ids = VmIds::new(dst);
-    let fragment = fragment::build(&dst_ids, &settings, &pool, "Stopped");
+    let fragment = fragment::build(&dst_ids, &settings, &ctx.ceph_access(), "Stopped");
     let how = if a.full {
         "copy"
     } else {

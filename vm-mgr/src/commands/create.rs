@@ -181,7 +181,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         },
     )?;
     let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
-    let fragment = fragment::build(&ids, &settings, ctx.storage.pool(), "Stopped");
+    let fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
     Ok(Plan {
         ids,
         disks,

@@ -9,7 +9,7 @@ use shared::pacemaker::{Cib, Edit};
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::fragment::{self, Fragment};
+use crate::fragment::{self, CephAccess, Fragment};
 use crate::output::Outcome;
 use crate::state::VmState;
 use crate::vm::{Settings, VmIds, META_FRAGMENT, META_SETTINGS};
@@ -30,22 +30,27 @@ pub fn run(ctx: &Ctx, name: &str, nostart: bool) -> Result<Outcome> {
     });
     let cib = cib.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let meta = meta.map_err(super::vm_storage_error(name))?;
-    let fragment = stored_fragment(name, &meta, ctx.storage.pool())?;
+    let fragment = stored_fragment(name, &meta, &ctx.ceph_access())?;
     enable_fragment_from(ctx, cib.transpose()?, name, &fragment, nostart)
 }
 
-/// The fragment kept for VM `name`, or one built from its settings.
+/// The fragment kept for VM `name`, or one built from its settings; its agents reach Ceph
+/// through `ceph` (vm-mgr's own settings, with which `meta` was read) unless the fragment says
+/// otherwise: a fragment stored by a vm-mgr that did not pass the Ceph settings on gets them
+/// here ([`Fragment::fill_ceph`]).
 pub fn stored_fragment(
     name: &str,
     meta: &BTreeMap<String, String>,
-    pool: &str,
+    ceph: &CephAccess,
 ) -> Result<Fragment> {
     if let Some(xml) = meta.get(META_FRAGMENT) {
-        return Fragment::parse(xml, name).map_err(|e| Error::Stored {
+        let mut f = Fragment::parse(xml, name).map_err(|e| Error::Stored {
             name: name.to_owned(),
             what: "CIB fragment",
             detail: e.to_string(),
-        });
+        })?;
+        f.fill_ceph(ceph);
+        return Ok(f);
     }
     let Some(json) = meta.get(META_SETTINGS) else {
         return Err(Error::Stored {
@@ -60,7 +65,7 @@ pub fn stored_fragment(
     Ok(fragment::build(
         &VmIds::new(name),
         &settings,
-        pool,
+        ceph,
         "Stopped",
     ))
 }

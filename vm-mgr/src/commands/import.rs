@@ -116,8 +116,12 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     };
     let ids = VmIds::new(&name);
     let fragment = match (renamed, std::fs::read_to_string(dir.join("fragment.xml"))) {
-        (false, Ok(text)) => Fragment::parse(&text, &name).map_err(|e| bad(e.to_string()))?,
-        _ => fragment::build(&ids, &settings, &pool, "Stopped"),
+        (false, Ok(text)) => {
+            let mut f = Fragment::parse(&text, &name).map_err(|e| bad(e.to_string()))?;
+            f.fill_ceph(&ctx.ceph_access());
+            f
+        }
+        _ => fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped"),
     };
     refuse_existing(ctx, &name)?;
     if ctx.dry_run {

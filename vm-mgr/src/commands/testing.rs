@@ -49,7 +49,7 @@ impl Drop for CibFile {
 /// Storage holding VM `name` as create leaves it (settings, fragment, XML).
 pub fn stored_vm(name: &str, settings: &crate::vm::Settings) -> Memory {
     let ids = crate::vm::VmIds::new(name);
-    let fragment = crate::fragment::build(&ids, settings, "rbd", "Stopped").to_xml();
+    let fragment = crate::fragment::build(&ids, settings, &Default::default(), "Stopped").to_xml();
     let json = settings.to_json();
     Memory::new().with_image(
         &ids.system_image(),

@@ -135,6 +135,50 @@ fn enable_disable_enable_keeps_constraints_in_one_patch_each() {
     assert_ne!(idle, again);
 }
 
+#[test]
+fn enable_gives_an_old_fragment_vm_mgrs_ceph_settings() {
+    // VM t1 disabled by a vm-mgr that did not pass the Ceph settings on: its stored fragment
+    // is the group and ban it wrote into the recorded CIB.
+    let recorded =
+        shared::pacemaker::xml::Element::parse(&CibFile::new("cib-vm-t1-started.xml").text(), "t")
+            .unwrap();
+    let old = crate::fragment::extract(&recorded, "t1").unwrap().to_xml();
+    assert!(!old.contains("user"), "{old}");
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let storage = Memory::new().with_image(
+        "system_t1",
+        &[
+            ("xml", "<domain type='kvm'><name>t1</name></domain>"),
+            ("_vmmgr_fragment", &old),
+        ],
+    );
+    let mut ctx = f.ctx(storage, false);
+    ctx.config.ceph_id = "libvirt".into();
+    ctx.config.ceph_conf = Some("/etc/ceph/prod.conf".into());
+    super::enable::run(&ctx, "t1", true).unwrap();
+    let cib = f.text();
+    for (prim, name, value) in [
+        ("vmmgr-disk-t1", "user", "libvirt"),
+        ("vmmgr-disk-t1", "cephconf", "/etc/ceph/prod.conf"),
+        ("vmmgr-domain-t1", "rbd_xml_user", "libvirt"),
+        ("vmmgr-domain-t1", "rbd_xml_cephconf", "/etc/ceph/prod.conf"),
+    ] {
+        let nv = format!(r#"<nvpair id="{prim}.params.{name}" name="{name}" value="{value}"/>"#);
+        assert!(cib.contains(&nv), "missing {nv} in\n{cib}");
+    }
+    // Disabled again, the fragment kept in RBD has them too.
+    super::disable::run(&ctx, "t1").unwrap();
+    let stored = ctx
+        .storage
+        .meta_get("system_t1", crate::vm::META_FRAGMENT)
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.contains(r#"name="rbd_xml_user" value="libvirt""#),
+        "{stored}"
+    );
+}
+
 fn create_args(dir: &std::path::Path, name: &str) -> CreateArgs {
     let xml = dir.join("guest.xml");
     std::fs::write(

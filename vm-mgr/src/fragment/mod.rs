@@ -3,10 +3,11 @@
 //!
 //! The fragment of VM `NAME` (ids from [`VmIds`]):
 //! - group `NAME` (meta `target-role`, `priority`, user meta) of the disk guard
-//!   `vmmgr-disk-NAME` (`ocf:vmmgr:rbd`, `mode=guard`, `group=NAME`: every disk of the VM; left out when the guard is disabled in
-//!   the settings) and the domain `vmmgr-domain-NAME` (`ocf:vmmgr:VirtualDomain`, XML fetched
-//!   from the RBD metadata key `xml` of `POOL/system_NAME`). A group orders and colocates its
-//!   members and still live-migrates when all of them allow it.
+//!   `vmmgr-disk-NAME` (`ocf:vmmgr:rbd`, `mode=guard`, `group=NAME`: every disk of the VM; left
+//!   out when the guard is disabled in the settings) and the domain `vmmgr-domain-NAME`
+//!   (`ocf:vmmgr:VirtualDomain`, XML fetched from the RBD metadata key `xml` of
+//!   `POOL/system_NAME`). A group orders and colocates its members and still live-migrates when
+//!   all of them allow it. Both agents reach Ceph as vm-mgr does ([`CephAccess`]).
 //! - `vmmgr-ban-NAME`: -INFINITY where node attribute `vmmgr-role` is `observer` or `#kind` is
 //!   not `cluster` (Pacemaker Remote and guest nodes) — a rule, so nodes that become observers
 //!   later are covered without touching the VM.
@@ -108,8 +109,18 @@ fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Builds the fragment of a new VM from its settings (target role `target_role`).
-pub fn build(ids: &VmIds, settings: &Settings, pool: &str, target_role: &str) -> Fragment {
+/// Appends the parameters that have a value.
+fn push_set(params: &mut Vec<(String, String)>, list: Vec<(&str, Option<String>)>) {
+    params.extend(
+        list.into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?))),
+    );
+}
+
+/// Builds the fragment of a new VM from its settings (target role `target_role`), its agents
+/// reaching Ceph through `ceph`.
+pub fn build(ids: &VmIds, settings: &Settings, ceph: &CephAccess, target_role: &str) -> Fragment {
+    let pool = ceph.pool.as_str();
     let name = ids.name();
     let mut group = el("group", &[("id", name)]);
     let mut meta = pairs(&[
@@ -133,11 +144,12 @@ pub fn build(ids: &VmIds, settings: &Settings, pool: &str, target_role: &str) ->
                 ("type", "rbd"),
             ],
         );
-        let params = pairs(&[
+        let mut params = pairs(&[
             ("mode", "guard".into()),
             ("pool", pool.to_owned()),
             ("group", ids.rbd_group()),
         ]);
+        push_set(&mut params, ceph.guard_params());
         guard.children.push(nvset(
             "instance_attributes",
             &format!("{g}.params"),
@@ -175,12 +187,15 @@ pub fn build(ids: &VmIds, settings: &Settings, pool: &str, target_role: &str) ->
         ("hypervisor", settings.hypervisor.clone()),
         ("rbd_xml_source", format!("{pool}/{}", ids.system_image())),
         ("rbd_xml_key", crate::vm::META_XML.to_owned()),
+    ]);
+    push_set(&mut params, ceph.domain_params());
+    params.extend(pairs(&[
         ("force_stop", "false".into()),
         (
             "migration_downtime",
             settings.migration_downtime.to_string(),
         ),
-    ]);
+    ]));
     if let Some(u) = &settings.migration_user {
         params.push(("migration_user".into(), u.clone()));
     }
@@ -342,7 +357,10 @@ impl Fragment {
     }
 }
 
+mod ceph;
 mod edit;
+
+pub use ceph::CephAccess;
 
 pub use edit::{constraint_refs, extract, in_cib, insert, remove, set_param, set_target_role};
 

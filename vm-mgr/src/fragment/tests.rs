@@ -20,7 +20,12 @@ fn pinned() -> Settings {
 
 #[test]
 fn builds_the_group_guard_domain_and_constraints() {
-    let f = build(&VmIds::new("g1"), &pinned(), "rbd", "Started");
+    let f = build(
+        &VmIds::new("g1"),
+        &pinned(),
+        &CephAccess::default(),
+        "Started",
+    );
     let xml = f.to_xml();
     for needle in [
         r#"<group id="g1">"#,
@@ -60,7 +65,11 @@ fn without_guard_and_with_preference() {
         preferred_host: Some("sim3".into()),
         ..Settings::default()
     };
-    let f = build(&VmIds::new("a"), &s, "vms", "Stopped");
+    let ceph = CephAccess {
+        pool: "vms".into(),
+        ..CephAccess::default()
+    };
+    let f = build(&VmIds::new("a"), &s, &ceph, "Stopped");
     let xml = f.to_xml();
     assert!(!xml.contains("vmmgr-disk-a"));
     assert!(
@@ -74,7 +83,12 @@ fn without_guard_and_with_preference() {
 #[test]
 fn insert_remove_round_trip_keeps_foreign_constraints() {
     let mut t = tree();
-    let f = build(&VmIds::new("g1"), &pinned(), "rbd", "Started");
+    let f = build(
+        &VmIds::new("g1"),
+        &pinned(),
+        &CephAccess::default(),
+        "Started",
+    );
     assert!(insert(&mut t, &f, "Started").unwrap().is_empty());
     assert!(in_cib(&t, "g1"));
     // A colocation made by someone else, naming the VM.
@@ -104,7 +118,12 @@ fn insert_remove_round_trip_keeps_foreign_constraints() {
 #[test]
 fn insert_refuses_duplicates_and_drops_dangling_constraints() {
     let mut t = tree();
-    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    let f = build(
+        &VmIds::new("g1"),
+        &Settings::default(),
+        &CephAccess::default(),
+        "Started",
+    );
     insert(&mut t, &f, "Started").unwrap();
     assert!(matches!(
         insert(&mut t, &f, "Started"),
@@ -137,7 +156,12 @@ fn insert_refuses_duplicates_and_drops_dangling_constraints() {
 #[test]
 fn target_role_lives_on_the_group_only() {
     let mut t = tree();
-    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    let f = build(
+        &VmIds::new("g1"),
+        &Settings::default(),
+        &CephAccess::default(),
+        "Started",
+    );
     insert(&mut t, &f, "Started").unwrap();
     assert!(!set_target_role(&mut t, "g1", "Started").unwrap());
     // Someone ran `crm resource stop vmmgr-domain-g1`.
@@ -168,8 +192,155 @@ fn target_role_lives_on_the_group_only() {
 
 #[test]
 fn stored_fragment_is_checked() {
-    let f = build(&VmIds::new("g1"), &Settings::default(), "rbd", "Started");
+    let f = build(
+        &VmIds::new("g1"),
+        &Settings::default(),
+        &CephAccess::default(),
+        "Started",
+    );
     assert!(Fragment::parse(&f.to_xml(), "other").is_err());
     assert!(Fragment::parse("<x/>", "g1").is_err());
     assert!(Fragment::parse("not xml", "g1").is_err());
+}
+
+/// `<nvpair>` of parameter `name` of primitive `prim`, as in the fragment's XML.
+fn nv(prim: &str, name: &str, value: &str) -> String {
+    format!(r#"<nvpair id="{prim}.params.{name}" name="{name}" value="{value}"/>"#)
+}
+
+fn libvirt_user() -> CephAccess {
+    CephAccess {
+        pool: "vms".into(),
+        user: "libvirt".into(),
+        conf: Some("/etc/ceph/prod.conf".into()),
+    }
+}
+
+#[test]
+fn the_agents_get_vm_mgrs_ceph_settings() {
+    let xml = build(&VmIds::new("g1"), &pinned(), &libvirt_user(), "Started").to_xml();
+    for needle in [
+        nv("vmmgr-disk-g1", "pool", "vms"),
+        nv("vmmgr-disk-g1", "user", "libvirt"),
+        nv("vmmgr-disk-g1", "cephconf", "/etc/ceph/prod.conf"),
+        nv("vmmgr-domain-g1", "rbd_xml_source", "vms/system_g1"),
+        nv("vmmgr-domain-g1", "rbd_xml_user", "libvirt"),
+        nv("vmmgr-domain-g1", "rbd_xml_cephconf", "/etc/ceph/prod.conf"),
+    ] {
+        assert!(xml.contains(&needle), "missing {needle} in\n{xml}");
+    }
+    // The defaults: the user is written all the same, the configuration file is not (the
+    // agents then use Ceph's default, as vm-mgr does).
+    let xml = build(
+        &VmIds::new("g1"),
+        &pinned(),
+        &CephAccess::default(),
+        "Started",
+    )
+    .to_xml();
+    assert!(xml.contains(&nv("vmmgr-disk-g1", "user", "admin")), "{xml}");
+    assert!(
+        xml.contains(&nv("vmmgr-domain-g1", "rbd_xml_user", "admin")),
+        "{xml}"
+    );
+    assert!(!xml.contains("cephconf"), "{xml}");
+}
+
+#[test]
+fn pacemaker_params_override_the_domains_ceph_user() {
+    let mut s = Settings::default();
+    s.pacemaker_params
+        .insert("rbd_xml_user".into(), "reader".into());
+    let f = build(&VmIds::new("g1"), &s, &libvirt_user(), "Started");
+    let xml = f.to_xml();
+    assert!(
+        xml.contains(&nv("vmmgr-domain-g1", "rbd_xml_user", "reader")),
+        "{xml}"
+    );
+    assert_eq!(xml.matches(r#"name="rbd_xml_user""#).count(), 1, "{xml}");
+    // And what the fragment says is kept.
+    let mut again = f.clone();
+    assert!(again.fill_ceph(&libvirt_user()).is_empty());
+    assert_eq!(again, f);
+}
+
+/// The fragment an older vm-mgr stored: VM t1's group and ban as `vm-mgr create` wrote them
+/// into the recorded CIB (no Ceph user or configuration file for the agents).
+fn old_fragment() -> Fragment {
+    let cib = Element::parse(
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/vm-mgr/cib-vm-t1-started.xml"
+        )),
+        "t",
+    )
+    .unwrap();
+    let xml = extract(&cib, "t1").unwrap().to_xml();
+    assert!(!xml.contains("user") && !xml.contains("cephconf"), "{xml}");
+    Fragment::parse(&xml, "t1").unwrap()
+}
+
+#[test]
+fn an_old_stored_fragment_gets_the_ceph_settings_it_lacks() {
+    let mut f = old_fragment();
+    let added = f.fill_ceph(&libvirt_user());
+    assert_eq!(
+        added,
+        [
+            "vmmgr-disk-t1.user",
+            "vmmgr-disk-t1.cephconf",
+            "vmmgr-domain-t1.rbd_xml_user",
+            "vmmgr-domain-t1.rbd_xml_cephconf"
+        ]
+    );
+    let xml = f.to_xml();
+    for needle in [
+        nv("vmmgr-disk-t1", "user", "libvirt"),
+        nv("vmmgr-disk-t1", "cephconf", "/etc/ceph/prod.conf"),
+        nv("vmmgr-domain-t1", "rbd_xml_user", "libvirt"),
+        nv("vmmgr-domain-t1", "rbd_xml_cephconf", "/etc/ceph/prod.conf"),
+        // Its pool is its own, whatever the configuration says now.
+        nv("vmmgr-disk-t1", "pool", "rbd"),
+        nv("vmmgr-domain-t1", "rbd_xml_source", "rbd/system_t1"),
+    ] {
+        assert!(xml.contains(&needle), "missing {needle} in\n{xml}");
+    }
+    // Idempotent; still a valid stored fragment; the constraints untouched.
+    let before = f.clone();
+    assert!(f.fill_ceph(&libvirt_user()).is_empty());
+    assert_eq!(f, before);
+    assert_eq!(Fragment::parse(&xml, "t1").unwrap(), f);
+    assert_eq!(f.constraints, old_fragment().constraints);
+    // With the defaults: user admin, which is what the old fragment's agents used.
+    let mut f = old_fragment();
+    assert_eq!(
+        f.fill_ceph(&CephAccess::default()),
+        ["vmmgr-disk-t1.user", "vmmgr-domain-t1.rbd_xml_user"]
+    );
+    // A fragment built now needs nothing.
+    let mut new = build(&VmIds::new("g1"), &pinned(), &libvirt_user(), "Started");
+    assert!(new.fill_ceph(&libvirt_user()).is_empty());
+}
+
+#[test]
+fn fill_ceph_keeps_what_the_fragment_says() {
+    let mut f = old_fragment();
+    // A guard someone pointed at another user by hand keeps it; a domain without
+    // rbd_xml_source gets no rbd_xml_* parameter.
+    let group = &mut f.resources[0];
+    let guard = group.find_id_mut("vmmgr-disk-t1.params").unwrap();
+    guard.children.push(
+        Element::parse(
+            r#"<nvpair id="vmmgr-disk-t1.params.user" name="user" value="other"/>"#,
+            "t",
+        )
+        .unwrap(),
+    );
+    let dom = group.find_id_mut("vmmgr-domain-t1.params").unwrap();
+    dom.children
+        .retain(|nv| nv.attr("name") != Some("rbd_xml_source"));
+    assert_eq!(f.fill_ceph(&libvirt_user()), ["vmmgr-disk-t1.cephconf"]);
+    let xml = f.to_xml();
+    assert!(xml.contains(&nv("vmmgr-disk-t1", "user", "other")), "{xml}");
+    assert!(!xml.contains("rbd_xml_user"), "{xml}");
 }
