@@ -273,7 +273,27 @@ impl Cmd {
         self.output_observed(None)
     }
 
-    fn output_observed(&self, mut observer: Option<Observer<'_>>) -> Result<Output, CmdError> {
+    /// Starts the command with its stdin open, to be given later with
+    /// [`AwaitingStdin::finish`]: the program loads while the caller still works out its
+    /// input. Dropping the result instead kills the command (its group) and reaps it. The
+    /// deadline counts from now.
+    pub fn start_awaiting_stdin(&self) -> Result<AwaitingStdin, CmdError> {
+        let (guard, start, deadline) = self.spawn(true)?;
+        Ok(AwaitingStdin {
+            cmd: self.clone(),
+            guard,
+            start,
+            deadline,
+        })
+    }
+
+    fn output_observed(&self, observer: Option<Observer<'_>>) -> Result<Output, CmdError> {
+        let (guard, start, deadline) = self.spawn(self.stdin.is_some())?;
+        self.drive(guard, self.stdin.clone(), start, deadline, observer)
+    }
+
+    /// Spawns the command in its own process group; returns it with its start and deadline.
+    fn spawn(&self, stdin_piped: bool) -> Result<(ChildGuard, Instant, Instant), CmdError> {
         let start = Instant::now();
         let by_timeout = start + self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let deadline = match self.deadline {
@@ -291,7 +311,7 @@ impl Cmd {
         command
             .arg0(&self.program)
             .args(&self.args)
-            .stdin(if self.stdin.is_some() {
+            .stdin(if stdin_piped {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -314,12 +334,24 @@ impl Cmd {
                 source,
             },
         })?;
+        Ok((ChildGuard::new(child), start, deadline))
+    }
+
+    /// Feeds `input` (if any) to the spawned command and services it until it exits or its
+    /// deadline passes (then TERM, grace, KILL).
+    fn drive(
+        &self,
+        mut guard: ChildGuard,
+        input: Option<Vec<u8>>,
+        start: Instant,
+        deadline: Instant,
+        mut observer: Option<Observer<'_>>,
+    ) -> Result<Output, CmdError> {
         let io_err = |source| CmdError::Io {
             cmdline: self.cmdline(),
             source,
         };
-        let mut guard = ChildGuard::new(child);
-        let mut pump = Pump::new(guard.child_mut(), self.stdin.clone()).map_err(io_err)?;
+        let mut pump = Pump::new(guard.child_mut(), input).map_err(io_err)?;
         let pgid = guard.pgid;
 
         let mut phase = Phase::Running;
@@ -434,6 +466,41 @@ impl Cmd {
             .ok_or_else(|| CmdError::NotInstalled {
                 program: lossy(&self.program),
             })
+    }
+}
+
+/// A command started before its stdin is known ([`Cmd::start_awaiting_stdin`]).
+pub struct AwaitingStdin {
+    cmd: Cmd,
+    guard: ChildGuard,
+    start: Instant,
+    deadline: Instant,
+}
+
+impl std::fmt::Debug for AwaitingStdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingStdin")
+            .field("cmdline", &self.cmd.cmdline())
+            .finish()
+    }
+}
+
+impl AwaitingStdin {
+    /// Gives the command `input` on its stdin, closes it, and finishes like [`Cmd::run`].
+    pub fn finish(self, input: impl Into<Vec<u8>>) -> Result<Output, CmdError> {
+        let cmd = self.cmd.clone();
+        cmd.succeeded(self.finish_output(input)?)
+    }
+
+    /// Like [`finish`](Self::finish), but returns the output whatever the exit status.
+    pub fn finish_output(self, input: impl Into<Vec<u8>>) -> Result<Output, CmdError> {
+        self.cmd.drive(
+            self.guard,
+            Some(input.into()),
+            self.start,
+            self.deadline,
+            None,
+        )
     }
 }
 

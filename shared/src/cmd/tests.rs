@@ -384,3 +384,48 @@ fn observed_runs_fail_like_run() {
     assert_eq!(err.exit_code(), Some(3));
     assert!(err.to_string().contains("bad"), "{err}");
 }
+
+#[test]
+fn a_command_started_before_its_input_gets_it_later() {
+    let cmd = sh("read -r line; echo \"got $line\"");
+    let started = cmd.start_awaiting_stdin().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let out = started.finish("hello\n").unwrap();
+    assert_eq!(out.stdout_str(), "got hello\n");
+    // its elapsed time counts from the start, not from the input
+    assert!(
+        out.elapsed >= Duration::from_millis(100),
+        "{:?}",
+        out.elapsed
+    );
+    let failed = sh("cat >/dev/null; echo no >&2; exit 4")
+        .start_awaiting_stdin()
+        .unwrap()
+        .finish("x")
+        .unwrap_err();
+    assert_eq!(failed.exit_code(), Some(4));
+}
+
+#[test]
+fn a_command_awaiting_input_that_is_dropped_is_killed_unfed() {
+    let m = marker();
+    let cmd = Cmd::new("sleep").arg(&m);
+    let started = cmd.start_awaiting_stdin().unwrap();
+    // (between fork and exec the child still shows the test's command line)
+    let until = Instant::now() + Duration::from_secs(2);
+    while pids_with_arg(&m).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(pids_with_arg(&m).len(), 1);
+    drop(started);
+    assert!(gone_soon(&m), "sleep {m} still runs");
+}
+
+#[test]
+fn the_deadline_of_a_command_awaiting_input_runs_from_its_start() {
+    let cmd = sh("cat").timeout(Duration::from_millis(300));
+    let started = cmd.start_awaiting_stdin().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let err = started.finish("late").unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}

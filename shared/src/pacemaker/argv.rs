@@ -156,6 +156,11 @@ pub fn crm_diff(original: &Path, new: &Path) -> Result<Vec<String>, PacemakerErr
     Ok(argv)
 }
 
+/// `cibadmin --patch --xml-pipe`: the patch comes on stdin.
+pub fn cib_patch_pipe() -> Vec<String> {
+    strings(&["cibadmin", "--patch", "--xml-pipe"])
+}
+
 /// `cibadmin --patch --xml-file=PATCH`.
 pub fn cib_patch(patch: &Path) -> Result<Vec<String>, PacemakerError> {
     let mut argv = strings(&["cibadmin", "--patch"]);

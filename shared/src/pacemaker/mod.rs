@@ -42,6 +42,6 @@ pub use cib::{Cib, CibResource, CibVersion};
 pub use error::PacemakerError;
 pub use output::{ClusterNode, Membership};
 pub use status::{ClusterStatus, NodeStatus, ResourceStatus};
-pub use tools::{Target, Tools};
+pub use tools::{PendingPatch, Target, Tools};
 pub use transaction::{Committed, Edit, Plan, Transaction, TransactionError};
 pub use types::{Role, Score};

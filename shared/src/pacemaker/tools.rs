@@ -16,7 +16,7 @@ use super::error::PacemakerError;
 use super::output::{self, ClusterNode, Outcome};
 use super::status::ClusterStatus;
 use super::types::Score;
-use crate::cmd::Cmd;
+use crate::cmd::{AwaitingStdin, Cmd};
 
 /// Environment variable that points the Pacemaker tools at a CIB file.
 pub const CIB_FILE_ENV: &str = "CIB_file";
@@ -309,6 +309,38 @@ impl Tools {
     /// [`PacemakerError::PatchRejected`] if the CIB is no longer the one it was made against.
     pub fn cib_patch(&self, patch: &Path, deadline: Instant) -> Result<(), PacemakerError> {
         self.run(&argv::cib_patch(patch)?, deadline, output::cib_patch)
+    }
+
+    /// `cibadmin --patch --xml-pipe`, started now so that it has loaded by the time the patch
+    /// is ready; [`PendingPatch::apply`] gives it the patch. Dropped unused, it is killed before
+    /// it has read anything: nothing reaches the CIB.
+    pub fn cib_patch_start(&self, deadline: Instant) -> Result<PendingPatch, PacemakerError> {
+        let cmd = self.command(&argv::cib_patch_pipe(), deadline);
+        let cmdline = cmd.cmdline();
+        Ok(PendingPatch {
+            started: cmd.start_awaiting_stdin()?,
+            cmdline,
+        })
+    }
+}
+
+/// A `cibadmin --patch` waiting for its patch ([`Tools::cib_patch_start`]).
+#[derive(Debug)]
+pub struct PendingPatch {
+    started: AwaitingStdin,
+    cmdline: String,
+}
+
+impl PendingPatch {
+    /// Applies `patch`; a refusal because the CIB moved on is [`PacemakerError::PatchRejected`].
+    pub fn apply(self, patch: &str) -> Result<(), PacemakerError> {
+        let out = self.started.finish_output(patch)?;
+        output::cib_patch(&Outcome {
+            cmdline: &self.cmdline,
+            code: out.code(),
+            stdout: &out.stdout_str(),
+            stderr: &String::from_utf8_lossy(&out.stderr),
+        })
     }
 }
 

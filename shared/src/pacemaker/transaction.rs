@@ -10,22 +10,21 @@
 //!    Its source version has `admin_epoch` and `epoch` but no `num_updates`: status updates
 //!    (monitor results, attribute changes) bump only `num_updates` and must not make the patch
 //!    fail, while any configuration change by someone else raises `epoch` and must;
-//! 5. `cibadmin --patch` applies it. Exit 103 (the CIB moved on) starts a new attempt from step 1
-//!    with fresh data, after a short pause that grows with each attempt.
+//! 5. `cibadmin --patch --xml-pipe`, started before step 1 so that it has loaded by now, gets
+//!    the patch on stdin and applies it. Exit 103 (the CIB moved on) starts a new attempt from
+//!    step 1 with fresh data, after a short pause that grows with each attempt.
 //!
 //! The whole CIB is never replaced, and every change is one `cibadmin --patch`, so Pacemaker
 //! sees either all of it or none of it. [`Transaction::plan`] stops after step 4 and returns
 //! the patch (for `--dry-run`).
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::cib::{Cib, CibVersion};
 use super::error::PacemakerError;
-use super::tools::Tools;
+use super::tools::{PendingPatch, Tools};
 use super::xml::Element;
-use crate::tempdir::PrivateDir;
 
 /// Default number of attempts before giving up on a busy CIB.
 pub const DEFAULT_ATTEMPTS: u32 = 8;
@@ -89,15 +88,6 @@ pub enum TransactionError<E: std::error::Error + 'static> {
         /// Attempts made.
         attempts: u32,
     },
-    /// A temporary file for `cibadmin` could not be written.
-    #[error("Cannot write the temporary file {path}.")]
-    TempFile {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// A CIB transaction on the live cluster or a CIB file (see [`Tools`]).
@@ -151,19 +141,45 @@ impl<'a> Transaction<'a> {
     /// refused and the next attempt reads the CIB afresh.
     pub fn apply_from<T, E>(
         &self,
+        first: Option<Cib>,
+        edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
+    ) -> Result<Committed<T>, TransactionError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        self.apply_with(first, None, edit)
+    }
+
+    /// Starts the `cibadmin --patch` of a first attempt now (see [`Tools::cib_patch_start`]),
+    /// for [`apply_with`](Self::apply_with): a caller with other work to do before it can
+    /// build its change (reading storage, ...) lets the program load meanwhile.
+    pub fn start_patcher(&self) -> Result<PendingPatch, PacemakerError> {
+        self.tools.cib_patch_start(self.deadline)
+    }
+
+    /// [`apply_from`](Self::apply_from), the first attempt's patch applied by `patcher` if
+    /// given. Every attempt starts its `cibadmin --patch` before it reads the CIB, so that the
+    /// program loads while the CIB is read and the change built; when nothing is to change,
+    /// it is killed before it has read anything.
+    pub fn apply_with<T, E>(
+        &self,
         mut first: Option<Cib>,
+        mut patcher: Option<PendingPatch>,
         mut edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, E>,
     ) -> Result<Committed<T>, TransactionError<E>>
     where
         E: std::error::Error + 'static,
     {
-        let scratch = Scratch::new()?;
         for attempt in 1..=self.attempts {
             if Instant::now() >= self.deadline {
                 return Err(TransactionError::DeadlinePassed {
                     attempts: attempt - 1,
                 });
             }
+            let pending = match patcher.take() {
+                Some(p) => p,
+                None => self.start_patcher()?,
+            };
             let step = self.prepare(first.take(), &mut edit)?;
             let Some(patch) = step.patch else {
                 return Ok(Committed {
@@ -173,8 +189,7 @@ impl<'a> Transaction<'a> {
                     attempts: attempt,
                 });
             };
-            let file = scratch.write("patch.xml", &patch)?;
-            match self.tools.cib_patch(&file, self.deadline) {
+            match pending.apply(&patch) {
                 Ok(()) => {
                     return Ok(Committed {
                         value: step.value,
@@ -260,38 +275,6 @@ fn backoff(attempt: u32) -> Duration {
     let base = 40u64 << attempt.min(5);
     let jitter = u64::from(std::process::id() % 37) + u64::from(attempt) * 7;
     Duration::from_millis(base.min(1000) + jitter)
-}
-
-/// The private directory for the patch file `cibadmin` reads.
-struct Scratch(PrivateDir);
-
-impl Scratch {
-    fn new<E: std::error::Error + 'static>() -> Result<Scratch, TransactionError<E>> {
-        PrivateDir::new("vmmgr-cib")
-            .map(Scratch)
-            .map_err(|source| TransactionError::TempFile {
-                path: std::env::temp_dir(),
-                source,
-            })
-    }
-
-    fn write<E: std::error::Error + 'static>(
-        &self,
-        name: &str,
-        text: &str,
-    ) -> Result<PathBuf, TransactionError<E>> {
-        self.0
-            .write(name, text)
-            .map_err(|source| TransactionError::TempFile {
-                path: self.0.path().join(name),
-                source,
-            })
-    }
-
-    #[cfg(test)]
-    fn path(&self) -> &std::path::Path {
-        self.0.path()
-    }
 }
 
 #[cfg(test)]

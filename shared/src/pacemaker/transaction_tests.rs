@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::pacemaker::tools::Target;
+use crate::tempdir::PrivateDir;
 
 struct CibFile {
-    _dir: Scratch,
+    _dir: PrivateDir,
     path: PathBuf,
     tools: Tools,
 }
 
 fn cib_file() -> CibFile {
-    let dir: Scratch = Scratch::new::<io::Error>().unwrap();
+    let dir = PrivateDir::new("vmmgr-cib-test").unwrap();
     let path = dir.path().join("cib.xml");
     fs::write(&path, fixture!("cib-query.xml")).unwrap();
     let tools = Tools::new(Target::File(path.clone()));

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use shared::pacemaker::{Cib, Edit};
+use shared::pacemaker::Edit;
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -17,21 +17,24 @@ use crate::vm::{Settings, VmIds, META_FRAGMENT, META_SETTINGS};
 /// Runs `enable`.
 ///
 /// The fragment (RBD metadata) and the CIB are read side by side: two independent round trips
-/// to two daemons, the largest part of what enable costs.
+/// to two daemons, the largest part of what enable costs; the `cibadmin --patch` that will
+/// apply the change is started before both, so that it has loaded when the change is ready.
 pub fn run(ctx: &Ctx, name: &str, nostart: bool) -> Result<Outcome> {
     let ids = VmIds::new(name);
     let tools = &ctx.tools;
     let deadline = ctx.cib_deadline();
-    let read_cib = !ctx.dry_run;
+    let patcher = (!ctx.dry_run)
+        .then(|| tools.cib_patch_start(deadline))
+        .transpose()?;
     let (meta, cib) = std::thread::scope(|s| {
-        let cib = s.spawn(move || read_cib.then(|| tools.cib_query(deadline)));
+        let cib = s.spawn(move || patcher.map(|p| tools.cib_query(deadline).map(|c| (c, p))));
         let meta = ctx.storage.meta_list(&ids.system_image());
         (meta, cib.join())
     });
-    let cib = cib.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let begun = cib.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let meta = meta.map_err(super::vm_storage_error(name))?;
     let fragment = stored_fragment(name, &meta, &ctx.ceph_access())?;
-    enable_fragment_from(ctx, cib.transpose()?, name, &fragment, nostart)
+    enable_fragment_from(ctx, begun.transpose()?, name, &fragment, nostart)
 }
 
 /// The fragment kept for VM `name`, or one built from its settings; its agents reach Ceph
@@ -116,7 +119,7 @@ pub fn enable_fragment(
 /// [`enable_fragment`], the transaction's first attempt starting from `first` if given.
 fn enable_fragment_from(
     ctx: &Ctx,
-    first: Option<Cib>,
+    first: Option<super::Begun>,
     name: &str,
     fragment: &Fragment,
     nostart: bool,

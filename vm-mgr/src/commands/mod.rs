@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use shared::pacemaker::xml::Element;
-use shared::pacemaker::{Cib, ClusterStatus, Edit, Transaction};
+use shared::pacemaker::{Cib, ClusterStatus, Edit, PendingPatch, Transaction};
 
 use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
@@ -96,12 +96,15 @@ pub fn change<T>(
     change_from(ctx, None, edit)
 }
 
-/// Like [`change`], but the first attempt starts from `first`, a CIB the caller has just read
-/// (side by side with a storage read); a concurrent change since then is caught by the same
-/// version check and retried from a fresh read.
+/// A first transaction attempt begun by a caller with other reads to do: the CIB it read (side
+/// by side with a storage read) and the `cibadmin --patch` it started before all that.
+pub type Begun = (Cib, PendingPatch);
+
+/// Like [`change`], but the first attempt starts from `first` (see [`Begun`]); a concurrent
+/// change since that read is caught by the same version check and retried from a fresh read.
 pub fn change_from<T>(
     ctx: &Ctx,
-    first: Option<Cib>,
+    first: Option<Begun>,
     edit: impl FnMut(&Cib, &mut Element) -> Result<Edit<T>, FragmentError>,
 ) -> Result<Change<T>> {
     let tx = Transaction::new(&ctx.tools, ctx.cib_deadline());
@@ -113,7 +116,8 @@ pub fn change_from<T>(
             applied: false,
         });
     }
-    let done = tx.apply_from(first, edit)?;
+    let (cib, patcher) = first.unzip();
+    let done = tx.apply_with(cib, patcher, edit)?;
     Ok(Change {
         value: done.value,
         patch: None,
