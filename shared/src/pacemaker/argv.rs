@@ -69,6 +69,19 @@ pub fn crm_node_partition() -> Vec<String> {
     strings(&["crm_node", "--partition"])
 }
 
+/// `crmadmin --status=NODE --output-as=xml`: the state of that node's controller (the DC
+/// answers with its FSA state, "S_IDLE" when it has nothing to do). crmadmin waits for a reply
+/// for `timeout` (at least 1 ms); an unknown node gets no reply at all, only that timeout.
+pub fn crmadmin_status(node: &str, timeout: std::time::Duration) -> Vec<String> {
+    let ms = timeout.as_millis().clamp(1, u128::from(u32::MAX));
+    vec![
+        "crmadmin".to_string(),
+        "--output-as=xml".to_string(),
+        format!("--timeout={ms}ms"),
+        format!("--status={node}"),
+    ]
+}
+
 /// `crm_attribute` on a node attribute.
 pub fn node_attribute(
     node: &str,
@@ -223,6 +236,15 @@ mod tests {
         assert_eq!(joined(crm_node_name()), "crm_node --name");
         assert_eq!(joined(crm_node_quorum()), "crm_node --quorum");
         assert_eq!(joined(crm_node_partition()), "crm_node --partition");
+        assert_eq!(
+            joined(crmadmin_status("sim2", std::time::Duration::from_secs(2))),
+            "crmadmin --output-as=xml --timeout=2000ms --status=sim2"
+        );
+        // Never a zero timeout, which crmadmin would take as "its default".
+        assert_eq!(
+            joined(crmadmin_status("sim2", std::time::Duration::ZERO)),
+            "crmadmin --output-as=xml --timeout=1ms --status=sim2"
+        );
     }
 
     #[test]

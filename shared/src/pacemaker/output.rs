@@ -210,6 +210,38 @@ pub fn resource_param_update(out: &Outcome<'_>, rsc: &str) -> Result<(), Pacemak
     }
 }
 
+/// A controller's state as `crmadmin --status` reports it ("S_IDLE", "S_NOT_DC",
+/// "S_TRANSITION_ENGINE", "S_INTEGRATION" ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerState(pub String);
+
+impl ControllerState {
+    /// The DC's state when no join, election or transition is in progress: the status section
+    /// is then complete and every scheduled action has finished.
+    pub fn is_idle(&self) -> bool {
+        self.0 == "S_IDLE"
+    }
+
+    /// The state of a controller that is not the DC.
+    pub fn is_not_dc(&self) -> bool {
+        self.0 == "S_NOT_DC"
+    }
+}
+
+/// `crmadmin --status=NODE --output-as=xml`: the `<crmd state>` of the answer. No reply before
+/// the timeout is exit 124, without a cluster exit 102, both with `<error>` lines.
+pub fn controller_state(out: &Outcome<'_>) -> Result<ControllerState, PacemakerError> {
+    let (root, status) = xml_result(out, "crmadmin XML")?;
+    if status.code != 0 {
+        return Err(status.into_error(out.cmdline));
+    }
+    root.child("crmd")
+        .and_then(|c| c.attr("state"))
+        .filter(|s| !s.is_empty())
+        .map(|s| ControllerState(s.to_string()))
+        .ok_or_else(|| PacemakerError::parse("crmadmin XML", "no <crmd state=...> in the answer"))
+}
+
 /// Membership state of a node in `crm_node -l`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {

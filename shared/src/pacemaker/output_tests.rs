@@ -290,3 +290,25 @@ fn results_without_xml() {
     assert_eq!(err.exit_code(), Some(78));
     assert!(err.to_string().contains("(Invalid configuration)"), "{err}");
 }
+
+#[test]
+fn controller_states() {
+    let idle = controller_state(&outcome(0, fixture!("crmadmin-S-dc-idle.xml"), "")).unwrap();
+    assert!(idle.is_idle() && !idle.is_not_dc());
+    let busy = controller_state(&outcome(0, fixture!("crmadmin-S-dc-transition.xml"), "")).unwrap();
+    assert_eq!(busy.0, "S_TRANSITION_ENGINE");
+    assert!(!busy.is_idle());
+    let other = controller_state(&outcome(0, fixture!("crmadmin-S-not-dc.xml"), "")).unwrap();
+    assert!(other.is_not_dc() && !other.is_idle());
+    // An unknown node never answers: crmadmin gives up after its timeout, exit 124.
+    let err = controller_state(&outcome(124, fixture!("crmadmin-S-timeout.xml"), "")).unwrap_err();
+    assert_eq!(err.exit_code(), Some(124));
+    assert!(err.to_string().contains("No reply received"), "{err}");
+    // No cluster here: 102, "Not connected".
+    let err =
+        controller_state(&outcome(102, fixture!("crmadmin-S-no-cluster.xml"), "")).unwrap_err();
+    assert!(err.is_not_connected(), "{err}");
+    // An answer without a state is not taken for one.
+    let empty = r#"<pacemaker-result><status code="0" message="OK"/></pacemaker-result>"#;
+    assert!(controller_state(&outcome(0, empty, "")).is_err());
+}

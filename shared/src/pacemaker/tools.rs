@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::argv::{self, AttrOp, Lifetime};
 use super::cib::Cib;
 use super::error::PacemakerError;
-use super::output::{self, ClusterNode, Outcome};
+use super::output::{self, ClusterNode, ControllerState, Outcome};
 use super::status::ClusterStatus;
 use super::types::Score;
 use crate::cmd::{AwaitingStdin, Cmd};
@@ -130,6 +130,25 @@ impl Tools {
             .command(&argv::crm_node_partition(), deadline)
             .run_string()?;
         Ok(output::crm_node_partition(&text))
+    }
+
+    /// `crmadmin --status=NODE`: the state of `node`'s controller (ask the DC, from
+    /// [`ClusterStatus::dc`], whether the cluster is idle). crmadmin's own reply timeout is what
+    /// is left until `deadline` less 200 ms, so that its own "no reply" answer comes before the
+    /// deadline kills it. Always the live cluster: the controller has no `CIB_file` mode.
+    pub fn controller_state(
+        &self,
+        node: &str,
+        deadline: Instant,
+    ) -> Result<ControllerState, PacemakerError> {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(std::time::Duration::from_millis(200));
+        self.run(
+            &argv::crmadmin_status(node, left),
+            deadline,
+            output::controller_state,
+        )
     }
 
     /// A node attribute; `Ok(None)` when it is not set, [`PacemakerError::NodeNotFound`] when
