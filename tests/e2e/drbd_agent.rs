@@ -172,11 +172,7 @@ fn simulated_drbd_promotable_clone_promotes_switches_over_and_fails_over_after_k
     assert_eq!(drbd_role(&sb, &other, &res).as_deref(), Some("Primary"));
 
     // Clean up: the node comes back, the clone is removed, the simulator state goes.
-    sb.start_node(&first);
-    wait_for(Duration::from_secs(60), "both nodes online", || {
-        let s = sb.crm_mon(&other).ok()?;
-        (s.nodes.iter().filter(|n| n.online).count() == 2).then_some(())
-    });
+    sb.rejoin(&first);
     sb.exec_ok(
         &other,
         &[

@@ -300,8 +300,7 @@ fn a_killed_holder_is_blocklisted_and_its_image_taken_over() {
     );
 
     assert_rc(&agent(&sb, "sim2", "stop", &env), 0, "stop on sim2");
-    sb.start_node("sim3");
-    wait_all_online(&sb);
+    sb.rejoin("sim3");
     remove_image(&sb, &img);
 }
 
@@ -342,8 +341,7 @@ fn under_pacemaker_the_guard_live_migrates_and_fails_over_after_a_kill() {
     );
     assert_eq!(guard_holders(&sb, &img), std::slice::from_ref(&survivor));
 
-    sb.start_node(target);
-    wait_all_online(&sb);
+    sb.rejoin(target);
     remove_primitive(&sb, &id);
     wait_for(Duration::from_secs(10), "stop to release the lock", || {
         guard_holders(&sb, &img).is_empty().then_some(())

@@ -135,13 +135,7 @@ fn three_nodes_ceph_live_migration_fencing_and_clean_teardown() {
     );
 
     // The node comes back and rejoins.
-    sb.start_node(dst);
-    wait_for(Duration::from_secs(60), "the node to rejoin", || {
-        sb.crm_mon("sim1")
-            .ok()
-            .filter(|s| s.online_nodes().count() == 3)
-            .map(|_| ())
-    });
+    sb.rejoin(dst);
 
     // Teardown leaves no namespace, process, mount or state directory.
     let base = sb.env_var("SANDBOX_BASE");

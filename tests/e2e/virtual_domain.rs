@@ -276,13 +276,7 @@ fn pacemaker_starts_monitors_migrates_and_recovers_after_fencing() {
         fenced.contains(&format!("target=\"{dst}\"")) && fenced.contains("status=\"success\""),
         "fencing of {dst}: {fenced}"
     );
-    sb.start_node(dst);
-    wait_for(Duration::from_secs(60), "the node to rejoin", || {
-        sb.crm_mon("sim1")
-            .ok()
-            .filter(|s| s.online_nodes().count() == 3)
-            .map(|_| ())
-    });
+    sb.rejoin(dst);
     delete_resource(&sb, &vm);
 }
 

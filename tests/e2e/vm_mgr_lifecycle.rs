@@ -531,11 +531,7 @@ fn guard_and_domain_fail_over_together_after_a_power_failure() {
         (json_has(&st, "state", "Started") && json_has(&st, "node", &survivor)).then_some(())
     });
 
-    sb.start_node("sim2");
-    wait_for(Duration::from_secs(90), "sim2 back online", || {
-        let st = sb.quorate_view(&[])?;
-        (st.online_nodes().count() == sb.nodes().len()).then_some(())
-    });
+    sb.rejoin("sim2");
     remove_and_check_gone(&sb, "sim1", &name);
     cleanup_inputs(&name);
 }

@@ -258,7 +258,7 @@ fn colocation_pinned_and_failover_across_kill_node() {
         "pinned VM restarted elsewhere"
     );
 
-    sb.start_node("sim2");
+    sb.rejoin("sim2");
     wait_for(
         Duration::from_secs(120),
         "the pinned VM back on sim2",

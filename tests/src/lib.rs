@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shared::cmd::{Cmd, CmdError, Output};
-use shared::pacemaker::ClusterStatus;
+use shared::pacemaker::output::{self, Outcome};
+use shared::pacemaker::{argv, ClusterStatus};
 
 /// The sandbox cluster, as seen by a test.
 #[derive(Debug, Clone)]
@@ -104,6 +105,54 @@ impl Sandbox {
     /// Power `node` on again.
     pub fn start_node(&self, node: &str) {
         self.run_script(&["start-node", node]);
+    }
+
+    /// Powers `node` on again and waits until the cluster has settled around it (see
+    /// [`Sandbox::wait_settled`]).
+    pub fn rejoin(&self, node: &str) {
+        self.start_node(node);
+        self.wait_settled(Duration::from_secs(90));
+    }
+
+    /// Waits until every node, in its own view, is in a quorate cluster with every node online
+    /// and the same DC, and that DC is idle (S_IDLE: no join, election or transition in
+    /// progress). The others see a node that has just been powered on online before it has
+    /// joined; until then its CIB takes changes locally, and the join may replace the cluster's
+    /// CIB with that copy, status section included, until every node has re-sent its history: a
+    /// resource running elsewhere then looks stopped for a moment. Tests that then change, stop
+    /// or delete something wait for this first.
+    pub fn wait_settled(&self, timeout: Duration) {
+        wait_for(timeout, "every node joined and the DC idle", || {
+            let mut views = Vec::new();
+            for n in &self.nodes {
+                let st = self.crm_mon(n).ok()?;
+                let joined = st.is_quorate() && st.online_nodes().count() == self.nodes.len();
+                joined.then_some(())?;
+                views.push(st);
+            }
+            let dc = views.first()?.dc()?.name.clone();
+            let agreed = views.iter().all(|v| v.dc().is_some_and(|d| d.name == dc));
+            (agreed && self.dc_idle(&views[0])).then_some(())
+        });
+    }
+
+    /// Whether the DC of `view` answers `crmadmin --status` with S_IDLE.
+    pub fn dc_idle(&self, view: &ClusterStatus) -> bool {
+        let Some(dc) = view.dc() else {
+            return false;
+        };
+        let argv = argv::crmadmin_status(&dc.name, Duration::from_secs(5));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let Ok(out) = self.exec(&dc.name, &argv) else {
+            return false;
+        };
+        output::controller_state(&Outcome {
+            cmdline: "crmadmin",
+            code: out.status.code(),
+            stdout: &out.stdout_str(),
+            stderr: "",
+        })
+        .is_ok_and(|s| s.is_idle())
     }
 
     /// `sandbox env` as key/value pairs.
