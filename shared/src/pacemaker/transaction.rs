@@ -14,6 +14,10 @@
 //!    the patch on stdin and applies it. Exit 103 (the CIB moved on) starts a new attempt from
 //!    step 1 with fresh data, after a short pause that grows with each attempt.
 //!
+//! On the live cluster a change is only applied once the CIB names a DC: a node that has just
+//! started takes CIB changes before it has joined, and the join may then replace the whole
+//! cluster's CIB with that node's copy ([`TransactionError::NotJoined`] after [`JOIN_WAIT`]).
+//!
 //! The whole CIB is never replaced, and every change is one `cibadmin --patch`, so Pacemaker
 //! sees either all of it or none of it. [`Transaction::plan`] stops after step 4 and returns
 //! the patch (for `--dry-run`).
@@ -23,11 +27,15 @@ use std::time::{Duration, Instant};
 
 use super::cib::{Cib, CibVersion};
 use super::error::PacemakerError;
-use super::tools::{PendingPatch, Tools};
+use super::tools::{PendingPatch, Target, Tools};
 use super::xml::Element;
 
 /// Default number of attempts before giving up on a busy CIB.
 pub const DEFAULT_ATTEMPTS: u32 = 8;
+
+/// How long a change waits for this node to join the cluster (its CIB to name a DC): a node
+/// joins about 3 s after its controller starts.
+pub const JOIN_WAIT: Duration = Duration::from_secs(10);
 
 /// What an edit decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +87,19 @@ pub enum TransactionError<E: std::error::Error + 'static> {
     Conflict {
         /// Attempts made.
         attempts: u32,
+    },
+    /// This node's CIB names no DC: the node has not joined the cluster (it has just started,
+    /// or is cut off). A change made now would stay local, and when the node joins, the DC may
+    /// take this node's CIB as the newer one and replace the cluster's with it, status section
+    /// included (seen in the sandbox: every node's operation history gone until re-sent).
+    #[error(
+        "This node has not joined the cluster (its CIB names no DC) after waiting {waited:?}; a \
+         change made now would stay local and could replace the cluster's CIB when it joins. \
+         Nothing was changed: try again once `crm_mon` shows a DC, or run it on another node."
+    )]
+    NotJoined {
+        /// How long it waited for the node to join.
+        waited: Duration,
     },
     /// The deadline passed before the change could be applied; nothing was changed.
     #[error(
@@ -170,7 +191,10 @@ impl<'a> Transaction<'a> {
     where
         E: std::error::Error + 'static,
     {
-        for attempt in 1..=self.attempts {
+        let began = Instant::now();
+        let mut attempt = 0;
+        while attempt < self.attempts {
+            attempt += 1;
             if Instant::now() >= self.deadline {
                 return Err(TransactionError::DeadlinePassed {
                     attempts: attempt - 1,
@@ -189,6 +213,16 @@ impl<'a> Transaction<'a> {
                     attempts: attempt,
                 });
             };
+            if !step.joined && *self.tools.target() == Target::Live {
+                drop(pending);
+                let waited = began.elapsed();
+                if waited >= JOIN_WAIT || Instant::now() + JOIN_POLL >= self.deadline {
+                    return Err(TransactionError::NotJoined { waited });
+                }
+                std::thread::sleep(JOIN_POLL);
+                attempt -= 1;
+                continue;
+            }
             match pending.apply(&patch) {
                 Ok(()) => {
                     return Ok(Committed {
@@ -240,6 +274,7 @@ impl<'a> Transaction<'a> {
             None => self.tools.cib_query(self.deadline)?,
         };
         let base = cib.version();
+        let joined = cib.dc_uuid.is_some();
         let mut new = cib.element().clone();
         let value = match edit(&cib, &mut new).map_err(TransactionError::Edit)? {
             Edit::Unchanged(v) => return Ok(Step::unchanged(v, base)),
@@ -250,7 +285,12 @@ impl<'a> Transaction<'a> {
         }
         new.set_attr("epoch", (base.epoch + 1).to_string());
         let patch = super::patch::diff(cib.element(), &new);
-        Ok(Step { value, patch, base })
+        Ok(Step {
+            value,
+            patch,
+            base,
+            joined,
+        })
     }
 }
 
@@ -258,6 +298,8 @@ struct Step<T> {
     value: T,
     patch: Option<String>,
     base: CibVersion,
+    /// Whether the CIB names a DC (see [`TransactionError::NotJoined`]).
+    joined: bool,
 }
 
 impl<T> Step<T> {
@@ -266,9 +308,13 @@ impl<T> Step<T> {
             value,
             patch: None,
             base,
+            joined: true,
         }
     }
 }
+
+/// Pause between two looks at whether this node has joined.
+const JOIN_POLL: Duration = Duration::from_millis(500);
 
 fn backoff(attempt: u32) -> Duration {
     // 40, 80, 160 ... ms, capped, with a per-process offset so two racing writers spread out
