@@ -192,40 +192,77 @@ pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<
     st
 }
 
-/// Whether the status section of CIB `tree` holds operation history (an `lrm_resource`) of VM
-/// `name`'s group members on any node.
-pub fn has_history(tree: &Element, name: &str) -> bool {
-    let ids = VmIds::new(name);
-    let mut members = vec![ids.guard(), ids.domain()];
-    // and whatever else the group holds
-    if let Some(group) = tree
+/// The ids whose operation history is VM `name`'s: its group's members in the configuration
+/// of `tree`, or the guard and domain ids vm-mgr gives them when the group is not there.
+fn member_ids(tree: &Element, name: &str) -> Vec<String> {
+    let group = tree
         .child("configuration")
         .and_then(|c| c.child("resources"))
         .and_then(|r| {
             r.children_named("group")
                 .find(|g| g.attr("id") == Some(name))
-        })
-    {
-        members.extend(
-            group
-                .children
-                .iter()
-                .filter_map(|m| m.attr("id"))
-                .map(str::to_owned),
-        );
+        });
+    let members: Vec<String> = group
+        .iter()
+        .flat_map(|g| g.children.iter().filter(|m| m.name == "primitive"))
+        .filter_map(|m| m.attr("id"))
+        .map(str::to_owned)
+        .collect();
+    if members.is_empty() {
+        let ids = VmIds::new(name);
+        return vec![ids.guard(), ids.domain()];
     }
-    let Some(status) = tree.child("status") else {
-        return false;
-    };
-    status
-        .children_named("node_state")
-        .filter_map(|n| n.child("lrm"))
-        .filter_map(|l| l.child("lrm_resources"))
-        .flat_map(|r| r.children_named("lrm_resource"))
-        .any(|r| {
-            r.attr("id")
-                .is_some_and(|id| members.iter().any(|m| m == id))
+    members
+}
+
+/// The `node_state` elements of `tree`'s status section, with the ids of the resources each
+/// holds operation history (an `lrm_resource`) of.
+fn histories(tree: &Element) -> impl Iterator<Item = (&Element, Vec<&str>)> {
+    tree.child("status")
+        .into_iter()
+        .flat_map(|s| s.children_named("node_state"))
+        .map(|n| {
+            let ids = n
+                .child("lrm")
+                .and_then(|l| l.child("lrm_resources"))
+                .into_iter()
+                .flat_map(|r| r.children_named("lrm_resource"))
+                .filter_map(|r| r.attr("id"))
+                .collect();
+            (n, ids)
         })
+}
+
+/// Whether the status section of CIB `tree` holds operation history (an `lrm_resource`) of VM
+/// `name`'s group members on any node.
+pub fn has_history(tree: &Element, name: &str) -> bool {
+    let mut members = member_ids(tree, name);
+    let ids = VmIds::new(name);
+    members.extend([ids.guard(), ids.domain()]);
+    histories(tree).any(|(_, held)| held.iter().any(|h| members.iter().any(|m| m == h)))
+}
+
+/// The nodes of `nodes` whose status in CIB `tree` lacks operation history of one of VM
+/// `name`'s members: a node that never probed it, or whose history the CIB does not hold at the
+/// moment (a rejoining node's CIB copy replaced the status section and the nodes have not
+/// re-sent theirs yet). A Stopped computed from such a CIB is not known to be true there.
+pub fn unknown_on<'a>(tree: &Element, name: &str, nodes: &[&'a str]) -> Vec<&'a str> {
+    let members = member_ids(tree, name);
+    let held: Vec<(&str, Vec<&str>)> = histories(tree)
+        .filter_map(|(n, ids)| Some((n.attr("uname")?, ids)))
+        .collect();
+    nodes
+        .iter()
+        .copied()
+        .filter(|node| {
+            let ids = held
+                .iter()
+                .find(|(uname, _)| uname == node)
+                .map(|(_, ids)| ids.as_slice())
+                .unwrap_or_default();
+            !members.iter().all(|m| ids.contains(&m.as_str()))
+        })
+        .collect()
 }
 
 /// The status of VM `name` just put into the CIB `tree` with target role Stopped, when the
@@ -380,6 +417,45 @@ mod tests {
         assert!(!has_history(&started, "t2"));
         let idle = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
         assert!(!has_history(&idle, "t1"));
+    }
+
+    #[test]
+    fn a_stopped_is_only_known_where_every_member_has_history() {
+        let started = shared::pacemaker::xml::Element::parse(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/vm-mgr/cib-vm-t1-started.xml"
+            )),
+            "t",
+        )
+        .unwrap();
+        let all = ["sim1", "sim2", "sim3"];
+        assert!(unknown_on(&started, "t1", &all).is_empty());
+        // A node the CIB has no node_state for, and a VM nobody has probed.
+        assert_eq!(unknown_on(&started, "t1", &["sim4"]), ["sim4"]);
+        assert_eq!(unknown_on(&started, "t2", &all), all);
+
+        // The recorded CIB with sim3's history of the domain gone, as when a rejoining node's
+        // CIB copy replaced the status section and sim3 has not re-sent its history yet.
+        let mut wiped = started.clone();
+        let sim3 = wiped
+            .children
+            .iter_mut()
+            .filter(|c| c.name == "status")
+            .flat_map(|s| s.children.iter_mut())
+            .find(|n| n.attr("uname") == Some("sim3"))
+            .unwrap();
+        let lrm = sim3
+            .children
+            .iter_mut()
+            .find(|c| c.name == "lrm")
+            .and_then(|l| l.children.iter_mut().find(|c| c.name == "lrm_resources"))
+            .unwrap();
+        lrm.children
+            .retain(|r| r.attr("id") != Some("vmmgr-domain-t1"));
+        assert_eq!(unknown_on(&wiped, "t1", &all), ["sim3"]);
+        // Some history is still there: that is all has_history asks.
+        assert!(has_history(&wiped, "t1"));
     }
 
     /// The state reported after `enable --nostart` without asking the cluster is the one the

@@ -81,6 +81,10 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
         ctx.progress
             .say(&format!("{name}: stopping before the rollback"));
         super::set_role(ctx, name, "Stopped")?;
+    }
+    if in_cib {
+        // Also when it looked Stopped already: wait_state confirms that on every node before
+        // the disks are rewritten.
         super::wait_state(
             ctx,
             name,
