@@ -31,14 +31,22 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use child::{has_exited, signal_group, ChildGuard, Phase, Pump};
+#[cfg(test)]
+use output::stderr_suffix;
+use output::{describe_status, tail_text};
+use quote::{lossy, quote};
+
+pub use awaiting::AwaitingStdin;
+pub use output::{CmdError, Output};
+pub use timeout::{deadline_from_timeout, parse_timeout_ms};
 
 /// Time limit of a [`Cmd`] given neither a deadline nor a timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -72,93 +80,6 @@ pub struct Cmd {
     deadline: Option<Instant>,
     timeout: Option<Duration>,
     kill_grace: Duration,
-}
-
-/// What a finished command produced.
-#[derive(Debug, Clone)]
-pub struct Output {
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// From spawn to reap.
-    pub elapsed: Duration,
-}
-
-/// Why a command could not be run, or did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum CmdError {
-    #[error("{program} is not installed (not found on PATH).")]
-    NotInstalled { program: String },
-    #[error("`{cmdline}` could not be started")]
-    Spawn {
-        cmdline: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("`{cmdline}` failed with {status}{}", stderr_suffix(.stderr))]
-    Failed {
-        cmdline: String,
-        /// "exit status 3" or "killed by signal 9 (SIGKILL)".
-        status: String,
-        /// The exit code, if the child exited normally.
-        code: Option<i32>,
-        /// The last ~1 KiB of stderr, whitespace-trimmed.
-        stderr: String,
-    },
-    #[error("`{cmdline}` timed out after {:.1}s and was killed{}", .after.as_secs_f64(), stderr_suffix(.stderr))]
-    TimedOut {
-        cmdline: String,
-        after: Duration,
-        stderr: String,
-    },
-    #[error("`{cmdline}` was not started: its deadline had already passed.")]
-    DeadlinePassed { cmdline: String },
-    #[error("I/O error while running `{cmdline}`")]
-    Io {
-        cmdline: String,
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl CmdError {
-    /// The program is missing (OCF: `OCF_ERR_INSTALLED`).
-    pub fn is_not_installed(&self) -> bool {
-        matches!(self, CmdError::NotInstalled { .. })
-    }
-
-    /// The command ran out of time, or was not started because its deadline had passed.
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self,
-            CmdError::TimedOut { .. } | CmdError::DeadlinePassed { .. }
-        )
-    }
-
-    /// The exit code of a command that exited non-zero ([`CmdError::Failed`] only).
-    pub fn exit_code(&self) -> Option<i32> {
-        match self {
-            CmdError::Failed { code, .. } => *code,
-            _ => None,
-        }
-    }
-}
-
-impl Output {
-    /// stdout as UTF-8 (invalid sequences replaced).
-    pub fn stdout_str(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// The last ~1 KiB of stderr, cut at a character boundary and whitespace-trimmed.
-    pub fn stderr_tail(&self) -> String {
-        tail_text(&self.stderr, STDERR_TAIL_BYTES)
-    }
-
-    /// The exit code, or `None` if the child was killed by a signal.
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
 }
 
 impl Cmd {
@@ -469,160 +390,11 @@ impl Cmd {
     }
 }
 
-/// A command started before its stdin is known ([`Cmd::start_awaiting_stdin`]).
-pub struct AwaitingStdin {
-    cmd: Cmd,
-    guard: ChildGuard,
-    start: Instant,
-    deadline: Instant,
-}
-
-impl std::fmt::Debug for AwaitingStdin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwaitingStdin")
-            .field("cmdline", &self.cmd.cmdline())
-            .finish()
-    }
-}
-
-impl AwaitingStdin {
-    /// Gives the command `input` on its stdin, closes it, and finishes like [`Cmd::run`].
-    pub fn finish(self, input: impl Into<Vec<u8>>) -> Result<Output, CmdError> {
-        let cmd = self.cmd.clone();
-        cmd.succeeded(self.finish_output(input)?)
-    }
-
-    /// Like [`finish`](Self::finish), but returns the output whatever the exit status.
-    pub fn finish_output(self, input: impl Into<Vec<u8>>) -> Result<Output, CmdError> {
-        self.cmd.drive(
-            self.guard,
-            Some(input.into()),
-            self.start,
-            self.deadline,
-            None,
-        )
-    }
-}
-
-/// "exit status 3", "killed by signal 9 (SIGKILL)".
-fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exit status {code}");
-    }
-    let Some(sig) = status.signal() else {
-        return status.to_string();
-    };
-    let name = Signal::try_from(sig)
-        .map(|s| format!(" ({})", s.as_str()))
-        .unwrap_or_default();
-    let core = if status.core_dumped() {
-        ", core dumped"
-    } else {
-        ""
-    };
-    format!("killed by signal {sig}{name}{core}")
-}
-
-/// The last `max` bytes of `bytes` as text: starts at a character boundary, whitespace-trimmed.
-fn tail_text(bytes: &[u8], max: usize) -> String {
-    let start = bytes.len().saturating_sub(max);
-    let mut tail = &bytes[start..];
-    if start > 0 {
-        // Skip UTF-8 continuation bytes of a character cut in half (at most 3).
-        for _ in 0..3 {
-            match tail {
-                [b, rest @ ..] if b & 0xC0 == 0x80 => tail = rest,
-                _ => break,
-            }
-        }
-    }
-    String::from_utf8_lossy(tail).trim().to_owned()
-}
-
-/// ": line one; line two" for an error message, or " (no error output)".
-fn stderr_suffix(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if lines.is_empty() {
-        " (no error output)".to_owned()
-    } else {
-        format!(": {}", lines.join("; "))
-    }
-}
-
-fn lossy(s: &OsStr) -> String {
-    s.to_string_lossy().into_owned()
-}
-
-/// Quotes one word for display the way a POSIX shell would read it back.
-fn quote(word: &OsStr) -> String {
-    let mut s = lossy(word);
-    if s.chars().count() > MAX_ARG_DISPLAY {
-        s = s.chars().take(MAX_ARG_DISPLAY).chain(['…']).collect();
-    }
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
-        s
-    } else if s.chars().any(char::is_control) {
-        // Bash's $'...' keeps the message on one line.
-        let mut q = String::from("$'");
-        for c in s.chars() {
-            match c {
-                '\n' => q.push_str(r"\n"),
-                '\t' => q.push_str(r"\t"),
-                '\r' => q.push_str(r"\r"),
-                '\\' | '\'' => q.extend(['\\', c]),
-                c if c.is_control() => q.push_str(&format!("\\x{:02x}", u32::from(c))),
-                c => q.push(c),
-            }
-        }
-        q + "'"
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// Deadline for the external commands of an OCF action that Pacemaker gave `timeout`.
-///
-/// The rule: `start + timeout − margin`, with `margin = max(2 s, timeout / 10)` so that the
-/// agent has time to kill a hung command (the default kill grace is 2 s) and report. If that
-/// leaves less than 1 s, the usable time is `min(1 s, timeout / 2)` instead. Examples: 20 s →
-/// 18 s, 60 s → 54 s, 100 s → 90 s, 3 s → 1 s, 1.5 s → 0.75 s.
-pub fn deadline_from_timeout(start: Instant, timeout: Duration) -> Instant {
-    let margin = (timeout / 10).max(Duration::from_secs(2));
-    let mut usable = timeout.saturating_sub(margin);
-    if usable < Duration::from_secs(1) {
-        usable = (timeout / 2).min(Duration::from_secs(1));
-    }
-    start + usable
-}
-
-/// Parses `OCF_RESKEY_CRM_meta_timeout`: milliseconds as Pacemaker passes them ("20000").
-///
-/// Defensively also accepts a number with a unit, as in a CIB: `ms`/`msec`, `us`/`usec`,
-/// `s`/`sec`, `m`/`min`, `h`/`hr` (case-insensitive, optional space: "20s", "2min").
-/// Zero, negative, fractional, overflowing or malformed values give `None` (Pacemaker uses 0
-/// for "not set"; the caller applies its default).
-pub fn parse_timeout_ms(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let d = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "ms" | "msec" => Duration::from_millis(n),
-        "us" | "usec" => Duration::from_micros(n),
-        "s" | "sec" => Duration::from_secs(n),
-        "m" | "min" => Duration::from_secs(n.checked_mul(60)?),
-        "h" | "hr" => Duration::from_secs(n.checked_mul(3600)?),
-        _ => return None,
-    };
-    (!d.is_zero()).then_some(d)
-}
-
+mod awaiting;
 mod child;
+mod output;
+mod quote;
+mod timeout;
 
 #[cfg(test)]
 mod tests;
