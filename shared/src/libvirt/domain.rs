@@ -4,12 +4,17 @@ use std::fmt;
 use std::time::Instant;
 
 use virt::connect::Connect;
-use virt::domain::{Domain, DomainState as VirtState, MigrateParameters};
+use virt::domain::{Domain, DomainState as VirtState};
 use virt::enumutil::Enum;
 use virt::sys;
 
 use super::conn::Connection;
 use super::error::{LibvirtError, VirtError};
+
+#[path = "domain_migrate.rs"]
+mod migrate;
+
+pub use migrate::{MigrateFlag, MigrateRequest, MigrateTarget};
 
 /// A domain's state, from `virDomainState` (libvirt `include/libvirt/libvirt-domain.h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,125 +157,6 @@ impl ShutdownMode {
             ShutdownMode::Initctl => sys::VIR_DOMAIN_SHUTDOWN_INITCTL,
             ShutdownMode::Signal => sys::VIR_DOMAIN_SHUTDOWN_SIGNAL,
             ShutdownMode::Paravirt => sys::VIR_DOMAIN_SHUTDOWN_PARAVIRT,
-        }
-    }
-}
-
-/// A `virDomainMigrateFlags` bit, named after the `virsh migrate` option that sets it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MigrateFlag {
-    /// `--live`: `VIR_MIGRATE_LIVE`.
-    Live,
-    /// `--p2p`: `VIR_MIGRATE_PEER2PEER`.
-    PeerToPeer,
-    /// `--tunnelled`: `VIR_MIGRATE_TUNNELLED`.
-    Tunnelled,
-    /// `--persistent`: `VIR_MIGRATE_PERSIST_DEST`.
-    PersistDest,
-    /// `--undefinesource`: `VIR_MIGRATE_UNDEFINE_SOURCE`.
-    UndefineSource,
-    /// `--suspend`: `VIR_MIGRATE_PAUSED`.
-    Paused,
-    /// `--copy-storage-all`: `VIR_MIGRATE_NON_SHARED_DISK`.
-    NonSharedDisk,
-    /// `--copy-storage-inc`: `VIR_MIGRATE_NON_SHARED_INC`.
-    NonSharedInc,
-    /// `--change-protection`: `VIR_MIGRATE_CHANGE_PROTECTION`.
-    ChangeProtection,
-    /// `--unsafe`: `VIR_MIGRATE_UNSAFE`.
-    Unsafe,
-    /// `--compressed`: `VIR_MIGRATE_COMPRESSED`.
-    Compressed,
-    /// `--abort-on-error`: `VIR_MIGRATE_ABORT_ON_ERROR`.
-    AbortOnError,
-    /// `--auto-converge`: `VIR_MIGRATE_AUTO_CONVERGE`.
-    AutoConverge,
-    /// `--rdma-pin-all`: `VIR_MIGRATE_RDMA_PIN_ALL`.
-    RdmaPinAll,
-    /// `--postcopy`: `VIR_MIGRATE_POSTCOPY`.
-    Postcopy,
-    /// `--tls`: `VIR_MIGRATE_TLS`.
-    Tls,
-    /// `--parallel`: `VIR_MIGRATE_PARALLEL`.
-    Parallel,
-}
-
-impl MigrateFlag {
-    /// The libvirt flag bit.
-    pub fn bits(self) -> u32 {
-        match self {
-            MigrateFlag::Live => sys::VIR_MIGRATE_LIVE,
-            MigrateFlag::PeerToPeer => sys::VIR_MIGRATE_PEER2PEER,
-            MigrateFlag::Tunnelled => sys::VIR_MIGRATE_TUNNELLED,
-            MigrateFlag::PersistDest => sys::VIR_MIGRATE_PERSIST_DEST,
-            MigrateFlag::UndefineSource => sys::VIR_MIGRATE_UNDEFINE_SOURCE,
-            MigrateFlag::Paused => sys::VIR_MIGRATE_PAUSED,
-            MigrateFlag::NonSharedDisk => sys::VIR_MIGRATE_NON_SHARED_DISK,
-            MigrateFlag::NonSharedInc => sys::VIR_MIGRATE_NON_SHARED_INC,
-            MigrateFlag::ChangeProtection => sys::VIR_MIGRATE_CHANGE_PROTECTION,
-            MigrateFlag::Unsafe => sys::VIR_MIGRATE_UNSAFE,
-            MigrateFlag::Compressed => sys::VIR_MIGRATE_COMPRESSED,
-            MigrateFlag::AbortOnError => sys::VIR_MIGRATE_ABORT_ON_ERROR,
-            MigrateFlag::AutoConverge => sys::VIR_MIGRATE_AUTO_CONVERGE,
-            MigrateFlag::RdmaPinAll => sys::VIR_MIGRATE_RDMA_PIN_ALL,
-            MigrateFlag::Postcopy => sys::VIR_MIGRATE_POSTCOPY,
-            MigrateFlag::Tls => sys::VIR_MIGRATE_TLS,
-            MigrateFlag::Parallel => sys::VIR_MIGRATE_PARALLEL,
-        }
-    }
-}
-
-/// Where a migration goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MigrateTarget {
-    /// Managed migration (`virsh migrate` without `--p2p`): this process opens the destination
-    /// libvirt URI and calls `virDomainMigrate3`.
-    Managed {
-        /// The destination libvirt URI, e.g. `qemu+tcp://node2/system`.
-        dest_uri: String,
-    },
-    /// Peer-to-peer (`--p2p`): the source libvirtd connects to `dest_uri` itself
-    /// (`virDomainMigrateToURI3`).
-    PeerToPeer {
-        /// The destination libvirt URI.
-        dest_uri: String,
-    },
-}
-
-/// One migration: the flags and the `virTypedParameter`s the agent sets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MigrateRequest {
-    /// The flags.
-    pub flags: Vec<MigrateFlag>,
-    /// `VIR_MIGRATE_PARAM_URI`: the hypervisor data URI, e.g. `tcp://node2-mig:49152`.
-    pub data_uri: Option<String>,
-    /// `VIR_MIGRATE_PARAM_BANDWIDTH`, MiB/s.
-    pub bandwidth_mib: Option<u64>,
-    /// `VIR_MIGRATE_PARAM_LISTEN_ADDRESS`.
-    pub listen_address: Option<String>,
-    /// `VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS`.
-    pub parallel_connections: Option<i32>,
-    /// `VIR_MIGRATE_PARAM_COMPRESSION` (comma-separated methods are split).
-    pub compression: Option<String>,
-    /// `VIR_MIGRATE_PARAM_TLS_DESTINATION`.
-    pub tls_destination: Option<String>,
-}
-
-impl MigrateRequest {
-    /// The OR of all flag bits.
-    pub fn flag_bits(&self) -> u32 {
-        self.flags.iter().fold(0, |acc, f| acc | f.bits())
-    }
-
-    fn parameters(&self) -> MigrateParameters {
-        MigrateParameters {
-            uri: self.data_uri.clone(),
-            bandwidth: self.bandwidth_mib,
-            listen_address: self.listen_address.clone(),
-            parallel_connections: self.parallel_connections,
-            compression: self.compression.clone(),
-            tls_destination: self.tls_destination.clone(),
-            ..MigrateParameters::default()
         }
     }
 }
@@ -453,60 +339,6 @@ impl Connection {
         )
     }
 
-    /// Sets the maximum downtime of the domain's migrations, ms
-    /// (`virDomainMigrateSetMaxDowntime`).
-    pub fn set_max_downtime(
-        &self,
-        name: &str,
-        ms: u64,
-        deadline: Instant,
-    ) -> Result<(), LibvirtError> {
-        let n = owned(name);
-        self.call(
-            &format!("setting the migration downtime of domain {name}"),
-            deadline,
-            move |c| c.lookup_domain_by_name(&n)?.migrate_set_max_downtime(ms, 0),
-        )
-    }
-
-    /// Migrates the domain (always adding nothing to `req.flags`; callers choose `--live`).
-    /// Blocks until libvirt reports the end of the migration or `deadline`.
-    pub fn migrate(
-        &self,
-        name: &str,
-        target: &MigrateTarget,
-        req: &MigrateRequest,
-        deadline: Instant,
-    ) -> Result<(), LibvirtError> {
-        let n = owned(name);
-        let params = req.parameters();
-        let flags = req.flag_bits();
-        let target = target.clone();
-        let dest = match &target {
-            MigrateTarget::Managed { dest_uri } | MigrateTarget::PeerToPeer { dest_uri } => {
-                dest_uri.clone()
-            }
-        };
-        self.call(
-            &format!("migrating domain {name} to {dest}"),
-            deadline,
-            move |c| {
-                let dom = c.lookup_domain_by_name(&n)?;
-                match target {
-                    MigrateTarget::Managed { dest_uri } => {
-                        let dconn = Connect::open(Some(&dest_uri))?;
-                        dom.migrate3(&dconn, params, flags).map(drop)
-                    }
-                    MigrateTarget::PeerToPeer { dest_uri } => dom.migrate_to_uri3(
-                        Some(&dest_uri),
-                        params,
-                        flags | sys::VIR_MIGRATE_PEER2PEER,
-                    ),
-                }
-            },
-        )
-    }
-
     /// Starts (if inactive) or refreshes (if active) the storage pool `pool`.
     pub fn ensure_pool(&self, pool: &str, deadline: Instant) -> Result<(), LibvirtError> {
         let p = owned(pool);
@@ -539,83 +371,5 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn active_states() {
-        for s in [
-            DomainState::Running,
-            DomainState::Blocked,
-            DomainState::Paused,
-            DomainState::ShuttingDown,
-        ] {
-            assert!(s.is_active(), "{s}");
-        }
-        for s in [
-            DomainState::NoState,
-            DomainState::Shutoff,
-            DomainState::Crashed,
-            DomainState::PmSuspended,
-            DomainState::Unknown(99),
-        ] {
-            assert!(!s.is_active(), "{s}");
-        }
-    }
-
-    #[test]
-    fn maps_virt_states() {
-        assert_eq!(
-            DomainState::from_virt(Enum::Known(VirtState::Shutdown)),
-            DomainState::ShuttingDown
-        );
-        assert_eq!(
-            DomainState::from_virt(Enum::Known(VirtState::PMSuspended)),
-            DomainState::PmSuspended
-        );
-        assert_eq!(
-            DomainState::from_virt(Enum::Unknown(u32::MAX)),
-            DomainState::Unknown(u32::MAX)
-        );
-        assert_eq!(DomainState::ShuttingDown.to_string(), "in shutdown");
-        assert_eq!(DomainState::Unknown(9).to_string(), "unknown state 9");
-    }
-
-    #[test]
-    fn shutdown_modes_and_flags() {
-        assert_eq!(ShutdownMode::parse("agent"), Some(ShutdownMode::Agent));
-        assert_eq!(ShutdownMode::parse("reboot"), None);
-        assert_eq!(ShutdownMode::Acpi.bits(), 1);
-        let req = MigrateRequest {
-            flags: vec![
-                MigrateFlag::Live,
-                MigrateFlag::PeerToPeer,
-                MigrateFlag::AutoConverge,
-            ],
-            ..MigrateRequest::default()
-        };
-        assert_eq!(req.flag_bits(), 1 | 2 | 8192);
-    }
-
-    #[test]
-    fn test_driver_round_trip() {
-        // libvirt's built-in test driver: no daemon needed.
-        let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        let c = Connection::open(Some("test:///default"), deadline).expect("test driver");
-        let st = c
-            .domain_status("test", deadline)
-            .unwrap()
-            .expect("domain test");
-        assert_eq!(st.state, DomainState::Running);
-        assert!(st.vcpus >= 1 && st.max_mem_kib > 0);
-        assert_eq!(c.domain_status("nope", deadline).unwrap(), None);
-        assert_eq!(c.active_domain_names(deadline).unwrap(), ["test"]);
-        assert!(c.destroy("test", deadline).unwrap());
-        assert!(!c.destroy("nope", deadline).unwrap());
-        let st = c.domain_status("test", deadline).unwrap().unwrap();
-        assert_eq!(st.state, DomainState::Shutoff);
-        assert!(!c.destroy("test", deadline).unwrap(), "already off");
-        let past = Instant::now() - std::time::Duration::from_millis(1);
-        assert!(c.domain_status("test", past).unwrap_err().is_timeout());
-    }
-}
+#[path = "domain_tests.rs"]
+mod tests;
