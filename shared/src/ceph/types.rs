@@ -78,7 +78,7 @@ pub fn parse_status(text: &str) -> Result<Vec<Watcher>, String> {
 /// One entry of `rbd lock ls --format json`: a holder of the image's `rbd_lock`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RbdLock {
-    /// The lock cookie ("auto <n>" for librbd's exclusive-lock feature).
+    /// The lock cookie (`auto <n>` for librbd's exclusive-lock feature).
     pub id: String,
     /// The holder (`client.<id>`).
     pub locker: String,

@@ -1,7 +1,7 @@
 //! Moving one VM to a node: preflight, a `crm_simulate` verdict, the time-limited move
 //! constraint (one transaction; with `--offline` together with the start), waiting with
 //! progress until it runs there, and removing the constraint afterwards whatever happened
-//! (success, failure, timeout, Ctrl-C): [`MoveGuard`] removes it on drop, and its
+//! (success, failure, timeout, Ctrl-C): `MoveGuard` removes it on drop, and its
 //! `date_expression` retires it by itself should vm-mgr die first. Used by `migrate` and
 //! `undrain`.
 
