@@ -210,6 +210,7 @@ pub fn wait_state(ctx: &Ctx, name: &str, wanted: VmState, budget: Duration) -> R
     let mut failed_since: Option<Instant> = None;
     let mut told_unconfirmed = false;
     loop {
+        let mut unconfirmed: Option<Vec<String>> = None;
         let (cib, mon) = read_cluster(ctx)?;
         let st = status_of(name, &cib, &mon, Some(true));
         if ctx.offline {
@@ -219,15 +220,18 @@ pub fn wait_state(ctx: &Ctx, name: &str, wanted: VmState, budget: Duration) -> R
             match wanted {
                 VmState::Stopped => match stopped_for_sure(ctx, name, &cib, &mon)? {
                     Unconfirmed::No => return Ok(st),
-                    Unconfirmed::On(nodes) if !told_unconfirmed => {
-                        ctx.progress.say(&format!(
-                            "{name}: Stopped, waiting for the cluster to confirm it on {} ({:.1}s)",
-                            nodes.join(", "),
-                            start.elapsed().as_secs_f64()
-                        ));
-                        told_unconfirmed = true;
+                    Unconfirmed::On(nodes) => {
+                        if !told_unconfirmed && !nodes.is_empty() {
+                            ctx.progress.say(&format!(
+                                "{name}: Stopped, waiting for the cluster to confirm it on {} \
+                                 ({:.1}s)",
+                                nodes.join(", "),
+                                start.elapsed().as_secs_f64()
+                            ));
+                            told_unconfirmed = true;
+                        }
+                        unconfirmed = Some(nodes);
                     }
-                    Unconfirmed::On(_) => {}
                 },
                 _ => return Ok(st),
             }
@@ -258,10 +262,22 @@ pub fn wait_state(ctx: &Ctx, name: &str, wanted: VmState, budget: Duration) -> R
             failed_since = None;
         }
         if start.elapsed() >= budget {
+            let state = match unconfirmed {
+                Some(nodes) if !nodes.is_empty() => format!(
+                    "{} as crm_mon shows it, but not confirmed on {}",
+                    st.state,
+                    nodes.join(", ")
+                ),
+                Some(_) => format!(
+                    "{} as crm_mon shows it, but not on one CIB snapshot",
+                    st.state
+                ),
+                None => st.state.to_string(),
+            };
             return Err(Error::Timeout {
                 name: name.to_owned(),
                 wanted: wanted.as_str(),
-                state: st.state.to_string(),
+                state,
                 node: st.node,
                 waited: budget,
             });
