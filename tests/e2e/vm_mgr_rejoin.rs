@@ -7,6 +7,9 @@
 //! lost, and so is every node's operation history until re-sent, so a resource still running
 //! looks stopped. vm-mgr must wait for the join (its CIB naming a DC) before it writes.
 //!
+//! A second scenario covers the other way a Stopped can lack confirmation from every node: a
+//! node that never probes the VM (`resource-discovery=never`).
+//!
 //! The VM here is a vm-mgr-shaped group of `ocf:pacemaker:Dummy` members run with
 //! `--no-storage`: what is tested is the CIB transaction, not the disks.
 //!
@@ -162,6 +165,75 @@ fn a_change_on_a_joining_node_waits_for_the_join_and_replaces_nothing() {
             &format!("<group id=\"{name}\"/>"),
         ],
     );
+}
+
+/// A node that never probes the VM (`resource-discovery=never`) holds no history of it, so
+/// vm-mgr cannot see the Stopped confirmed on every node; it then believes it while the DC is
+/// idle before and after a fresh read, and `stop` returns instead of waiting out its budget.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn stop_is_confirmed_where_a_node_never_probes_the_vm() {
+    let sb = Sandbox::up(3, false);
+    sb.wait_settled(Duration::from_secs(60));
+    let name = unique_name("nd");
+    let domain = format!("vmmgr-domain-{name}");
+    let ban = format!("{name}-never-sim3");
+    // Group and constraint in one change: created apart, sim3 would probe the group before the
+    // constraint exists (and a constraint may not name a resource that does not exist yet).
+    let group = vm_group(&name);
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--modify",
+            "--allow-create",
+            "--scope",
+            "configuration",
+            "--xml-text",
+            &format!(
+                r#"<configuration><resources>{group}</resources><constraints><rsc_location id="{ban}" rsc="{name}" node="sim3" score="-INFINITY" resource-discovery="never"/></constraints></configuration>"#
+            ),
+        ],
+    );
+    wait_for(Duration::from_secs(30), "the VM to start", || {
+        (!sb.running_on(&domain, &[]).is_empty()).then_some(())
+    });
+    sb.wait_settled(Duration::from_secs(60));
+    let history_on_sim3 = sb
+        .exec(
+            "sim1",
+            &[
+                "cibadmin",
+                "--query",
+                "--xpath",
+                &format!("//node_state[@uname='sim3']//lrm_resource[@id='{domain}']"),
+            ],
+        )
+        .expect("cibadmin runs");
+    assert!(
+        !history_on_sim3.status.success(),
+        "sim3 was not to probe the VM, yet holds its history"
+    );
+
+    let started = std::time::Instant::now();
+    let out = vm_mgr(&sb, "sim1", &["--no-storage", "stop", "-n", &name]);
+    let took = started.elapsed();
+    assert!(
+        out.status.success() && out.stdout_str().contains("Stopped"),
+        "vm-mgr stop: {}",
+        describe(&out)
+    );
+    // The stop budget is the members' stop timeouts (20 s each) + 30 s: far above this.
+    assert!(took < Duration::from_secs(30), "stop took {took:?}");
+    assert!(sb.running_on(&domain, &[]).is_empty());
+
+    // The constraint first: the CIB refuses to lose a resource a constraint names.
+    for xpath in [
+        format!("//rsc_location[@id='{ban}']"),
+        format!("//group[@id='{name}']"),
+    ] {
+        sb.exec_ok("sim1", &["cibadmin", "--delete", "--xpath", &xpath]);
+    }
 }
 
 #[test]
