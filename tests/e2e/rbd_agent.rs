@@ -308,7 +308,7 @@ fn a_killed_holder_is_blocklisted_and_its_image_taken_over() {
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
 fn under_pacemaker_the_guard_live_migrates_and_fails_over_after_a_kill() {
     let sb = Sandbox::up(3, true);
-    wait_all_online(&sb);
+    sb.wait_settled(Duration::from_secs(60));
     let img = image(&sb, "p");
     let id = unique_name("rbdg");
     sb.create_resource("sim1", &guard_primitive(&id, &img));

@@ -114,10 +114,6 @@ impl Drop for MonStopped {
     }
 }
 
-pub fn wait_all_online(sb: &Sandbox) {
-    sb.wait_settled(Duration::from_secs(60));
-}
-
 /// Waits until `node` is seen offline and clean (fenced) by the quorate partition.
 pub fn wait_fenced(sb: &Sandbox, node: &str) {
     wait_for(Duration::from_secs(60), "the node to be fenced", || {

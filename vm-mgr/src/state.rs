@@ -403,32 +403,30 @@ mod tests {
         assert_eq!(status_of("a", &started, &mon, None).state, VmState::Stopped);
     }
 
-    #[test]
-    fn history_of_the_members_is_found_in_the_status_section() {
-        let started = shared::pacemaker::xml::Element::parse(
+    /// The recorded CIB with VM t1 started on sim2, as a tree.
+    fn t1_started() -> Element {
+        Element::parse(
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../tests/fixtures/vm-mgr/cib-vm-t1-started.xml"
             )),
             "t",
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn history_of_the_members_is_found_in_the_status_section() {
+        let started = t1_started();
         assert!(has_history(&started, "t1"));
         assert!(!has_history(&started, "t2"));
-        let idle = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let idle = Element::parse(CIB, "t").unwrap();
         assert!(!has_history(&idle, "t1"));
     }
 
     #[test]
     fn a_stopped_is_only_known_where_every_member_has_history() {
-        let started = shared::pacemaker::xml::Element::parse(
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../tests/fixtures/vm-mgr/cib-vm-t1-started.xml"
-            )),
-            "t",
-        )
-        .unwrap();
+        let started = t1_started();
         let all = ["sim1", "sim2", "sim3"];
         assert!(unknown_on(&started, "t1", &all).is_empty());
         // A node the CIB has no node_state for, and a VM nobody has probed.
