@@ -7,11 +7,14 @@
 //! - [`libvirt`]: libvirt connections with deadlines, domain state and XML.
 //! - [`ceph`]: `rbd`/`ceph` calls with JSON output: images, locks, watchers, metadata.
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
+//! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
+//!   blocking open).
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
 
 pub mod ceph;
 pub mod cmd;
 pub mod drbd;
+pub mod fsread;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;

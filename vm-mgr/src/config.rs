@@ -54,7 +54,7 @@ impl Config {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
         };
-        match std::fs::read_to_string(&path) {
+        match shared::fsread::read_text(&path, shared::fsread::CONFIG_CAP) {
             Ok(text) => Config::parse(&text, &path),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::default())

@@ -57,8 +57,8 @@ fn entry(action: ScoreAction) -> Option<String> {
 }
 
 /// Returns the cached entry and its age, if any.
-fn read_cache(path: &PathBuf) -> Option<(String, Duration)> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn read_cache(path: &std::path::Path) -> Option<(String, Duration)> {
+    let text = shared::fsread::read_text(path, 4096).ok()?;
     let (stamp, value) = text.trim().split_once(' ')?;
     let at: u64 = stamp.parse().ok()?;
     Some((

@@ -110,7 +110,7 @@ pub fn validate(ctx: &Context) -> Result<Validated, OcfError> {
             return probe_or(
                 ctx,
                 OcfError::installed(format!(
-                    "DRBD configuration file {} does not exist or is not readable",
+                    "DRBD configuration file {} does not exist or is not a readable regular file",
                     settings.drbdconf
                 )),
             );

@@ -35,9 +35,11 @@ pub enum ConfigError {
 
 /// Reads and parses the config file.
 pub fn read_config(path: &Path) -> Result<(String, DomainXml), ConfigError> {
-    let xml = fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
-        path: path.to_owned(),
-        source,
+    let xml = shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| {
+        ConfigError::Unreadable {
+            path: path.to_owned(),
+            source,
+        }
     })?;
     let dom = DomainXml::parse(&xml).map_err(|source| ConfigError::Invalid {
         path: path.to_owned(),
@@ -169,6 +171,23 @@ pub fn systemd_drop_ins(deadline: Instant) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_or_fifo_as_config_is_refused_at_once() {
+        let t = std::time::Instant::now();
+        let e = read_config(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(e, ConfigError::Unreadable { .. }), "{e:?}");
+        let fifo = std::env::temp_dir().join(format!("vd-config-{}.xml", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = read_config(&fifo).unwrap_err();
+        std::fs::remove_file(&fifo).unwrap();
+        let ConfigError::Unreadable { source, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert!(source.to_string().contains("is a FIFO"), "{source}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    }
 
     #[test]
     fn fetch_argv_carries_the_connection() {

@@ -48,7 +48,7 @@ impl StateDir {
     }
 
     fn read(&self, instance: &str, ext: &str) -> Option<String> {
-        fs::read_to_string(self.file(instance, ext)?).ok()
+        shared::fsread::read_text(&self.file(instance, ext)?, shared::fsread::XML_CAP).ok()
     }
 
     fn write(&self, instance: &str, ext: &str, content: &str) -> io::Result<()> {

@@ -410,7 +410,8 @@ pub fn version_string(code: u32) -> String {
 
 /// Returns true if `path` is readable as a file (for `drbdconf` validation).
 pub fn readable(path: &Path) -> bool {
-    std::fs::File::open(path).is_ok()
+    // open_regular never blocks (a FIFO as drbdconf would hang a plain open)
+    crate::fsread::open_regular(path).is_ok()
 }
 
 #[cfg(test)]

@@ -287,10 +287,13 @@ fn new_xml(
     };
     let (xml, what) = match &a.xml {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| {
+                    Error::ReadFile {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
             let what = path.display().to_string();
             let client = ctx.storage.client_id().to_owned();
             let secret = match &ctx.config.secret_uuid {

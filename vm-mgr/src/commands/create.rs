@@ -114,10 +114,13 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         )?,
         ..Settings::default()
     };
-    let base_xml = std::fs::read_to_string(&a.xml).map_err(|source| Error::ReadFile {
-        path: a.xml.clone(),
-        source,
-    })?;
+    let base_xml =
+        shared::fsread::read_text(&a.xml, shared::fsread::XML_CAP).map_err(|source| {
+            Error::ReadFile {
+                path: a.xml.clone(),
+                source,
+            }
+        })?;
     let what = a.xml.display().to_string();
     shared::pacemaker::xml::Element::parse(&base_xml, &what).map_err(|e| Error::DomainXml {
         what: what.clone(),

@@ -21,7 +21,7 @@ use crate::state::VmState;
 use crate::vm::{self, Settings, VmIds};
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+    shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| Error::ReadFile {
         path: path.to_owned(),
         source,
     })
@@ -115,7 +115,10 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         xml_text
     };
     let ids = VmIds::new(&name);
-    let fragment = match (renamed, std::fs::read_to_string(dir.join("fragment.xml"))) {
+    let fragment = match (
+        renamed,
+        shared::fsread::read_text(&dir.join("fragment.xml"), shared::fsread::XML_CAP),
+    ) {
         (false, Ok(text)) => {
             let mut f = Fragment::parse(&text, &name).map_err(|e| bad(e.to_string()))?;
             f.fill_ceph(&ctx.ceph_access());
