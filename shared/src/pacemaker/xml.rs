@@ -17,6 +17,11 @@ use quick_xml::{Reader, XmlVersion};
 
 use super::error::PacemakerError;
 
+/// The deepest nesting [`Element::parse`] accepts (libxml2's default limit, which Pacemaker's
+/// own parser applies too). A tree is walked, cloned, written and dropped recursively, so this
+/// bound is what keeps a hostile document (100,000 nested elements) from overflowing the stack.
+pub const MAX_DEPTH: usize = 256;
+
 /// One XML element with its attributes (in document order), child elements and text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
@@ -58,6 +63,12 @@ impl Element {
             match event {
                 Event::Start(start) => {
                     check_no_second_root(&root, &stack, what, pos)?;
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(PacemakerError::parse(
+                            what,
+                            format!("elements nested deeper than {MAX_DEPTH} levels at byte {pos}"),
+                        ));
+                    }
                     stack.push(element_from_start(&start, what)?);
                 }
                 Event::Empty(start) => {
@@ -349,6 +360,23 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("<x>a &lt; b</x>"), "{out}");
+    }
+
+    #[test]
+    fn nesting_is_limited_to_max_depth_and_a_deep_document_fails_fast() {
+        let nested = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        let ok = Element::parse(&nested(MAX_DEPTH), "doc").unwrap();
+        assert_eq!(ok.descendants().len(), MAX_DEPTH);
+        let e = Element::parse(&nested(MAX_DEPTH + 1), "doc").unwrap_err();
+        assert!(
+            e.to_string().contains("nested deeper than 256 levels"),
+            "{e}"
+        );
+        // 100,000 levels: refused, no stack overflow while parsing or dropping
+        let e = Element::parse(&nested(100_000), "the domain XML").unwrap_err();
+        assert!(e.to_string().contains("the domain XML"), "{e}");
+        let e = Element::parse(&"<a>".repeat(100_000), "doc").unwrap_err();
+        assert!(e.to_string().contains("nested deeper"), "{e}");
     }
 
     #[test]
