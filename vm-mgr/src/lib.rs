@@ -45,10 +45,16 @@ where
         commands::run(&cli, &ctx)
     });
     match result {
-        Ok(outcome) => {
-            print!("{}", outcome.render(cli.output));
-            ExitCode::from(error::EXIT_OK)
-        }
+        Ok(outcome) => match emit(&outcome.render(cli.output)) {
+            Ok(()) => ExitCode::from(error::EXIT_OK),
+            Err(e) => {
+                eprintln!(
+                    "vm-mgr {}: cannot write the output: {e}",
+                    cli.command.verb()
+                );
+                ExitCode::from(error::EXIT_FAILED)
+            }
+        },
         Err(e) => {
             let lines = error::chain(&e);
             eprintln!("vm-mgr {}: {}", cli.command.verb(), lines[0]);
@@ -61,12 +67,24 @@ where
                     "causes": &lines[1..],
                     "exit_code": e.exit_code(),
                 });
-                println!(
-                    "{}",
+                let _ = emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&json).unwrap_or_default()
-                );
+                ));
             }
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Writes `text` to stdout. A reader that went away (`vm-mgr list | head -1`: EPIPE) is not an
+/// error of vm-mgr's: the rest is dropped quietly, as ripgrep does, where `print!` would panic.
+/// Any other write error (a full disk) is returned.
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
