@@ -172,7 +172,7 @@ pub fn validate(xml: &str, what: &str) -> Result<Option<String>> {
                     .join("; ")
             ),
         }),
-        Err(e) => Err(Error::Storage(e.into())),
+        Err(e) => Err(crate::storage::StorageError::from(e).into()),
     }
 }
 

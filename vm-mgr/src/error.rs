@@ -12,16 +12,16 @@
 //! | 7 | refused by a preflight check (migrate, drain); nothing was changed |
 //! | 130 | interrupted (Ctrl-C, SIGTERM) after cleaning up |
 //!
-//! The mapping lives in one place, [`Error::exit_code`].
+//! The mapping lives in one place, [`Error::exit_code`]; the errors of the modules below the
+//! verbs (storage, CIB edits, placement) come in as [`Error::Below`] with the code they map to
+//! (see `error_from`). This module is a leaf: it uses nothing else of vm-mgr, so every module
+//! may use it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use shared::libvirt::rpc::RpcError;
-use shared::pacemaker::{PacemakerError, TransactionError};
-
-use crate::fragment::FragmentError;
-use crate::storage::StorageError;
+use shared::pacemaker::PacemakerError;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -116,18 +116,17 @@ pub enum Error {
         line: usize,
         detail: String,
     },
-    /// Storage (Ceph RBD, qemu-img).
-    #[error(transparent)]
-    Storage(#[from] StorageError),
     /// Pacemaker tools.
     #[error(transparent)]
     Pacemaker(#[from] PacemakerError),
-    /// A CIB transaction.
-    #[error(transparent)]
-    Cib(#[from] TransactionError<FragmentError>),
-    /// Placement and mobility (migrate, drain, ...).
-    #[error(transparent)]
-    Placement(#[from] crate::placement::PlacementError),
+    /// An error of a module below the verbs: storage (Ceph RBD, qemu-img), a CIB transaction,
+    /// placement and mobility (migrate, drain ...); `source` is that module's typed error and
+    /// `code` the exit code it maps to.
+    #[error("{source}")]
+    Below {
+        code: u8,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// libvirt (the local daemon, through its RPC protocol).
     #[error(transparent)]
     Libvirt(#[from] RpcError),
@@ -162,10 +161,8 @@ impl Error {
             Error::AlreadyExists { .. } => EXIT_EXISTS,
             Error::Timeout { .. } => EXIT_TIMEOUT,
             Error::NotImplemented { .. } => EXIT_UNIMPLEMENTED,
-            Error::Storage(e) if e.is_invalid_input() => EXIT_USAGE,
-            Error::Cib(TransactionError::Edit(e)) => e.exit_code(),
+            Error::Below { code, .. } => *code,
             Error::Undone { source, .. } => source.exit_code(),
-            Error::Placement(e) => e.exit_code(),
             _ => EXIT_FAILED,
         }
     }
@@ -203,10 +200,12 @@ mod tests {
         assert_eq!(Error::AlreadyExists { name: "a".into() }.exit_code(), 4);
         assert_eq!(Error::invalid("x").exit_code(), 2);
         assert_eq!(Error::NotImplemented { what: "x".into() }.exit_code(), 6);
-        let e = Error::Cib(TransactionError::Edit(FragmentError::NotInCib {
-            name: "a".into(),
-        }));
-        assert_eq!(e.exit_code(), 3);
+        let below = Error::Below {
+            code: EXIT_REFUSED,
+            source: Box::new(Error::invalid("refused")),
+        };
+        assert_eq!(below.exit_code(), 7);
+        assert_eq!(below.to_string(), "refused");
         let undone = Error::Undone {
             what: "create".into(),
             undo: "removed".into(),

@@ -7,11 +7,13 @@
 
 pub mod cli;
 pub mod cli_placement;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod ctx;
 pub mod domain;
 pub mod error;
+mod error_from;
 pub mod fragment;
 pub mod output;
 pub mod placement;

@@ -4,7 +4,8 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::cli::OutputFormat;
 
@@ -37,6 +38,54 @@ impl Outcome {
             OutputFormat::Text => self.text.clone(),
         }
     }
+}
+
+/// The outcome of a verb that reports one VM's state (start, stop, enable ...): `state` as
+/// JSON and text, `node` where it runs, `extra` keys added to the JSON.
+pub fn state_outcome(
+    verb: &str,
+    name: &str,
+    state: impl Serialize + std::fmt::Display,
+    node: Option<&str>,
+    extra: Value,
+) -> Outcome {
+    let mut json = json!({
+        "name": name,
+        "state": state,
+        "node": node,
+    });
+    if let (Some(obj), Some(more)) = (json.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
+    Outcome::new(json, format!("{name}: {verb}: {state}{on}\n"))
+}
+
+/// The outcome of `--dry-run`: the storage actions and the CIB patch.
+pub fn dry_run_outcome(name: &str, verb: &str, storage: &[String], patch: Option<&str>) -> Outcome {
+    let json = json!({
+        "name": name,
+        "dry_run": true,
+        "verb": verb,
+        "storage_actions": storage,
+        "cib_patch": patch,
+    });
+    let mut text = format!("Dry run of {verb} for {name}: nothing was changed.\n");
+    if storage.is_empty() {
+        text.push_str("Storage actions: none\n");
+    } else {
+        text.push_str("Storage actions:\n");
+        for a in storage {
+            text.push_str(&format!("  - {a}\n"));
+        }
+    }
+    match patch {
+        Some(p) => text.push_str(&format!("CIB patch:\n{p}")),
+        None => text.push_str("CIB patch: none (the CIB would not change)\n"),
+    }
+    Outcome::new(json, text)
 }
 
 /// Formats rows as a left-aligned table with a header line.

@@ -137,6 +137,15 @@ pub fn promotion_score(
     Ok(argv)
 }
 
+/// `crm_resource --cleanup --resource=RSC`: forget the failure history of `rsc` (one token,
+/// `--resource=RSC`, so a value starting with `-` cannot be taken for an option).
+pub fn resource_cleanup(rsc: &str) -> Result<Vec<String>, PacemakerError> {
+    check("resource id", rsc)?;
+    let mut argv = strings(&["crm_resource", "--cleanup"]);
+    argv.push(format!("--resource={rsc}"));
+    Ok(argv)
+}
+
 /// `crm_resource --resource=RSC --utilization` with `--get-parameter`, `--set-parameter` +
 /// `--parameter-value`, or `--delete-parameter`.
 pub fn resource_utilization(
@@ -280,6 +289,16 @@ mod tests {
             joined(d),
             "crm_attribute --promotion=vm1 --lifetime=reboot --node=sim1 --delete --output-as=xml"
         );
+    }
+
+    #[test]
+    fn resource_cleanups() {
+        assert_eq!(
+            joined(resource_cleanup("vm1").unwrap()),
+            "crm_resource --cleanup --resource=vm1"
+        );
+        assert!(resource_cleanup("").is_err());
+        assert!(resource_cleanup("a b").is_err());
     }
 
     #[test]

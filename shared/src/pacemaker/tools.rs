@@ -271,6 +271,14 @@ impl Tools {
         self.run(&argv, deadline, |out| output::attribute_update(out, node))
     }
 
+    /// `crm_resource --cleanup`: forgets the failure history of resource `rsc` (its fail
+    /// counts and failed operations), so that Pacemaker may place it anew.
+    pub fn cleanup_resource(&self, rsc: &str, deadline: Instant) -> Result<(), PacemakerError> {
+        let argv = argv::resource_cleanup(rsc)?;
+        self.command(&argv, deadline).run()?;
+        Ok(())
+    }
+
     /// A utilization attribute of resource `rsc`; `Ok(None)` when not set,
     /// [`PacemakerError::ResourceNotFound`] when there is no such resource.
     pub fn resource_utilization(

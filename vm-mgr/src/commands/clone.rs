@@ -36,7 +36,7 @@ pub fn copy_image_name(src: &str, dst: &str, image: &str) -> String {
 
 /// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group).
 pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     let exists = fragment::in_cib(cib.element(), name)
         || ctx
             .storage
@@ -159,7 +159,7 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
         if !a.disable {
             actions.push(format!("enable {dst}"));
         }
-        let mut out = super::dry_run_outcome(dst, "clone", &actions, None);
+        let mut out = crate::output::dry_run_outcome(dst, "clone", &actions, None);
         if let Some(o) = out.json.as_object_mut() {
             o.insert("domain_xml".into(), json!(xml));
         }

@@ -33,9 +33,9 @@ pub fn score(a: &AddColocationArgs) -> Result<String> {
 /// Runs `add-colocation`.
 pub fn add(ctx: &Ctx, a: &AddColocationArgs) -> Result<Outcome> {
     let score = score(a)?;
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if !crate::fragment::in_cib(cib.element(), &a.name) {
-        return Err(super::not_enabled(ctx, &a.name));
+        return Err(crate::cluster::not_enabled(ctx, &a.name));
     }
     for other in &a.resources {
         if other == &a.name {
@@ -56,7 +56,7 @@ pub fn add(ctx: &Ctx, a: &AddColocationArgs) -> Result<Outcome> {
             )));
         }
     }
-    let change = super::change(ctx, |_cib, tree| {
+    let change = crate::cluster::change(ctx, |_cib, tree| {
         let mut ids = Vec::new();
         let mut changed = false;
         for other in &a.resources {
@@ -70,7 +70,7 @@ pub fn add(ctx: &Ctx, a: &AddColocationArgs) -> Result<Outcome> {
         })
     })?;
     if ctx.dry_run {
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             &a.name,
             "add-colocation",
             &[],
@@ -102,11 +102,11 @@ pub fn add(ctx: &Ctx, a: &AddColocationArgs) -> Result<Outcome> {
 
 /// Runs `remove-colocation`.
 pub fn remove(ctx: &Ctx, a: &RemoveColocationArgs) -> Result<Outcome> {
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if !crate::fragment::in_cib(cib.element(), &a.name) {
-        return Err(super::not_enabled(ctx, &a.name));
+        return Err(crate::cluster::not_enabled(ctx, &a.name));
     }
-    let change = super::change(ctx, |_cib, tree| {
+    let change = crate::cluster::change(ctx, |_cib, tree| {
         let removed = edit::remove_colocations(tree, &a.name, &a.resources)?;
         Ok(if removed.is_empty() {
             Edit::Unchanged(removed)
@@ -115,7 +115,7 @@ pub fn remove(ctx: &Ctx, a: &RemoveColocationArgs) -> Result<Outcome> {
         })
     })?;
     if ctx.dry_run {
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             &a.name,
             "remove-colocation",
             &[],

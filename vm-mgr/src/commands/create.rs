@@ -142,7 +142,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         };
         disks.push((path.clone(), format, image));
     }
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     for node in a.pinned_host.iter().chain(&a.preferred_host) {
         if cib.node(node).is_none() {
             return Err(Error::invalid(format!(
@@ -237,7 +237,7 @@ fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
     } else {
         let role = if a.nostart { "Stopped" } else { "Started" };
         let mut probe = Vec::new();
-        let planned = super::change(ctx, |_cib, tree| {
+        let planned = crate::cluster::change(ctx, |_cib, tree| {
             probe = fragment::insert(tree, &plan.fragment, role)?;
             Ok(shared::pacemaker::Edit::Change(()))
         });
@@ -249,7 +249,7 @@ fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
             }
         }
     };
-    let mut out = super::dry_run_outcome(name, "create", &actions, patch.as_deref());
+    let mut out = crate::output::dry_run_outcome(name, "create", &actions, patch.as_deref());
     if let Some(o) = out.json.as_object_mut() {
         o.insert("domain_xml".into(), json!(plan.final_xml));
     }

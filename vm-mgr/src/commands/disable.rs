@@ -16,9 +16,9 @@ use crate::vm::{VmIds, META_FRAGMENT};
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     let ids = VmIds::new(name);
     let system = ids.system_image();
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if !fragment::in_cib(cib.element(), name) {
-        return match super::in_storage(ctx, name)? {
+        return match crate::cluster::in_storage(ctx, name)? {
             Some(true) => Ok(Outcome::new(
                 json!({"name": name, "state": VmState::Disabled, "node": null, "changed": false}),
                 format!("{name}: already disabled\n"),
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         Ok(Edit::Change(fragment::remove(tree, name)?))
     };
     if ctx.dry_run {
-        let plan = super::change(ctx, remove)?;
+        let plan = crate::cluster::change(ctx, remove)?;
         let actions = vec![
             format!("stop {name} (target-role Stopped) and wait until it is stopped"),
             format!(
@@ -47,27 +47,27 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
                 ctx.storage.pool()
             ),
         ];
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "disable",
             &actions,
             plan.patch.as_deref(),
         ));
     }
-    super::set_role(ctx, name, "Stopped")?;
-    super::wait_state(
+    crate::cluster::set_role(ctx, name, "Stopped")?;
+    crate::cluster::wait_state(
         ctx,
         name,
         VmState::Stopped,
-        super::wait_budget(&cib, name, "stop"),
+        crate::cluster::wait_budget(&cib, name, "stop"),
     )?;
     // Keep the fragment before taking it out, so that a crash in between loses nothing ...
-    let (now, _) = super::read_cluster(ctx)?;
+    let (now, _) = crate::cluster::read_cluster(ctx)?;
     let before = fragment::extract(now.element(), name);
     if let Some(f) = &before {
         ctx.storage.meta_set(&system, META_FRAGMENT, &f.to_xml())?;
     }
-    let removed = super::change(ctx, remove)?.value;
+    let removed = crate::cluster::change(ctx, remove)?.value;
     // ... and keep exactly what was taken out, if it changed meanwhile.
     if before.as_ref() != Some(&removed) {
         ctx.storage

@@ -18,10 +18,11 @@ use shared::pacemaker::xml::Element;
 use shared::pacemaker::Edit;
 
 use crate::cli_placement::{DrainArgs, UndrainArgs};
+use crate::cluster::migrate_budget;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{table, Outcome};
-use crate::placement::moving::{migrate_budget, move_vm, MoveOptions};
+use crate::placement::moving::{move_vm, MoveOptions};
 use crate::placement::preflight::allows_migration;
 use crate::placement::{edit, placement_of, simulate, PlacementError, Strategy, DRAINED_ATTRIBUTE};
 use crate::state::{cib_vms, status_of, VmState};
@@ -59,7 +60,7 @@ fn check_node(
     node: &str,
 ) -> Result<(shared::pacemaker::Cib, shared::pacemaker::ClusterStatus)> {
     crate::vm::validate_node_name(node)?;
-    let (cib, mon) = super::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     if cib.node(node).is_none() {
         return Err(Error::invalid(format!(
             "Node {node} is not a node of the cluster."
@@ -132,7 +133,7 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         }
         .into());
     }
-    let change = super::change(ctx, |_cib, tree| {
+    let change = crate::cluster::change(ctx, |_cib, tree| {
         Ok(if apply(tree)? {
             Edit::Change(())
         } else {
@@ -140,7 +141,7 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         })
     })?;
     if ctx.dry_run {
-        let mut out = super::dry_run_outcome(node, "drain", &[], change.patch.as_deref());
+        let mut out = crate::output::dry_run_outcome(node, "drain", &[], change.patch.as_deref());
         if let Some(o) = out.json.as_object_mut() {
             o.insert("node".into(), json!(node));
             o.insert("vms".into(), json!(plan));
@@ -198,7 +199,7 @@ fn wait_off(
     let start = Instant::now();
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
-        let (cib, mon) = super::read_cluster(ctx)?;
+        let (cib, mon) = crate::cluster::read_cluster(ctx)?;
         let mut result = BTreeMap::new();
         let mut settled = true;
         for v in vms {
@@ -259,7 +260,7 @@ pub fn undrain(ctx: &Ctx, a: &UndrainArgs) -> Result<Outcome> {
     let node = a.node.as_str();
     let (cib, _) = check_node(ctx, node)?;
     let record = drained_list(cib.element(), node);
-    let change = super::change(ctx, |_cib, tree| {
+    let change = crate::cluster::change(ctx, |_cib, tree| {
         let mut c = edit::set_node_attribute(tree, node, "standby", None)?;
         c |= edit::set_node_attribute(tree, node, DRAINED_ATTRIBUTE, None)?;
         Ok(if c {
@@ -273,7 +274,8 @@ pub fn undrain(ctx: &Ctx, a: &UndrainArgs) -> Result<Outcome> {
             .iter()
             .map(|v| format!("bring {v} back to {node} if its strategy allows"))
             .collect();
-        let mut out = super::dry_run_outcome(node, "undrain", &actions, change.patch.as_deref());
+        let mut out =
+            crate::output::dry_run_outcome(node, "undrain", &actions, change.patch.as_deref());
         if let Some(o) = out.json.as_object_mut() {
             o.insert("node".into(), json!(node));
             o.insert("recorded".into(), json!(record));
@@ -325,7 +327,7 @@ fn return_vm(ctx: &Ctx, v: &str, node: &str) -> VmMove {
         state: None,
         detail: None,
     };
-    let (cib, mon) = match super::read_cluster(ctx) {
+    let (cib, mon) = match crate::cluster::read_cluster(ctx) {
         Ok(x) => x,
         Err(e) => {
             m.how = "failed".into();
@@ -347,10 +349,10 @@ fn return_vm(ctx: &Ctx, v: &str, node: &str) -> VmMove {
         return m;
     }
     if p.strategy == Strategy::Pinned {
-        let budget = super::wait_budget(&cib, v, "start");
+        let budget = crate::cluster::wait_budget(&cib, v, "start");
         m.how = "return".into();
         m.detail = Some("pinned: Pacemaker starts it there again".into());
-        if let Ok(st) = super::wait_state(ctx, v, VmState::Started, budget) {
+        if let Ok(st) = crate::cluster::wait_state(ctx, v, VmState::Started, budget) {
             m.state = Some(st.state);
             m.to = st.node;
         }

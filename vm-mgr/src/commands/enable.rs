@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, name: &str, nostart: bool) -> Result<Outcome> {
         (meta, cib.join())
     });
     let begun = cib.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let meta = meta.map_err(super::vm_storage_error(name))?;
+    let meta = meta.map_err(crate::cluster::vm_storage_error(name))?;
     let fragment = stored_fragment(name, &meta, &ctx.ceph_access())?;
     enable_fragment_from(ctx, begun.transpose()?, name, &fragment, nostart)
 }
@@ -119,13 +119,13 @@ pub fn enable_fragment(
 /// [`enable_fragment`], the transaction's first attempt starting from `first` if given.
 fn enable_fragment_from(
     ctx: &Ctx,
-    first: Option<super::Begun>,
+    first: Option<crate::cluster::Begun>,
     name: &str,
     fragment: &Fragment,
     nostart: bool,
 ) -> Result<Outcome> {
     let role = if nostart { "Stopped" } else { "Started" };
-    let change = super::change_from(ctx, first, |_cib, tree| {
+    let change = crate::cluster::change_from(ctx, first, |_cib, tree| {
         if fragment::in_cib(tree, name) {
             return Ok(Edit::Unchanged(None));
         }
@@ -136,7 +136,7 @@ fn enable_fragment_from(
         Ok(Edit::Change(Some((dropped, known))))
     })?;
     if ctx.dry_run {
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "enable",
             &[],
@@ -144,8 +144,14 @@ fn enable_fragment_from(
         ));
     }
     let Some((dropped, known)) = change.value else {
-        let st = super::current_status(ctx, name)?;
-        let mut out = super::state_outcome("enable", &st, json!({"changed": false}));
+        let st = crate::cluster::current_status(ctx, name)?;
+        let mut out = crate::output::state_outcome(
+            "enable",
+            &st.name,
+            st.state,
+            st.node.as_deref(),
+            json!({"changed": false}),
+        );
         out.text = format!("{name}: already enabled ({})\n", st.state);
         return Ok(out);
     };
@@ -159,20 +165,22 @@ fn enable_fragment_from(
     } else if nostart {
         // Every caller has just read or written the VM's system image: no `rbd info` to ask
         // whether it exists.
-        let (cib, mon) = super::read_cluster(ctx)?;
+        let (cib, mon) = crate::cluster::read_cluster(ctx)?;
         crate::state::status_of(name, &cib, &mon, Some(true))
     } else {
-        let (cib, _) = super::read_cluster(ctx)?;
-        super::wait_state(
+        let (cib, _) = crate::cluster::read_cluster(ctx)?;
+        crate::cluster::wait_state(
             ctx,
             name,
             VmState::Started,
-            super::wait_budget(&cib, name, "start"),
+            crate::cluster::wait_budget(&cib, name, "start"),
         )?
     };
-    Ok(super::state_outcome(
+    Ok(crate::output::state_outcome(
         "enable",
-        &st,
+        &st.name,
+        st.state,
+        st.node.as_deref(),
         json!({"changed": true, "dropped_constraints": dropped}),
     ))
 }

@@ -69,11 +69,13 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
         }));
         actions.push("write manifest.json, domain.xml, metadata.json, fragment.xml".into());
         actions.push("remove the export snapshot".into());
-        return Ok(super::dry_run_outcome(name, "export", &actions, None));
+        return Ok(crate::output::dry_run_outcome(
+            name, "export", &actions, None,
+        ));
     }
     let meta = ctx.storage.meta_list(&ids.system_image())?;
     let snaps = snapshot::list_snaps(ctx, name)?;
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     let enabled = fragment::in_cib(cib.element(), name);
     let frag = match fragment::extract(cib.element(), name) {
         Some(f) => Some(f.to_xml()),

@@ -140,7 +140,9 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
                 fragment.constraint_ids().join(", ")
             ));
         }
-        return Ok(super::dry_run_outcome(&name, "import", &actions, None));
+        return Ok(crate::output::dry_run_outcome(
+            &name, "import", &actions, None,
+        ));
     }
     let mut made = Vec::new();
     let mut group_made = false;

@@ -10,7 +10,7 @@ use crate::state::{cib_vms, status_of};
 
 /// Runs `info`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
-    let (cib, mon) = super::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     let vms: Vec<_> = cib_vms(&cib)
         .iter()
         .map(|n| status_of(n, &cib, &mon, None))

@@ -13,7 +13,7 @@ use crate::vm::validate_name;
 
 /// Runs `list`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
-    let (cib, mon) = super::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     let images: BTreeSet<String> = ctx.storage.list_images()?.into_iter().collect();
     let mut names: Vec<String> = cib_vms(&cib);
     for image in &images {

@@ -15,7 +15,7 @@ pub fn get(ctx: &Ctx, name: &str, key: &str) -> Result<Outcome> {
     let value = ctx
         .storage
         .meta_get(&image, key)
-        .map_err(super::vm_storage_error(name))?
+        .map_err(crate::cluster::vm_storage_error(name))?
         .ok_or_else(|| Error::invalid(format!("VM {name} has no metadata key {key:?}.")))?;
     Ok(Outcome::new(
         json!({"name": name, "key": key, "value": value}),
@@ -34,7 +34,7 @@ pub fn set(ctx: &Ctx, name: &str, key: &str, value: &str) -> Result<Outcome> {
     }
     if ctx.dry_run {
         let action = format!("set metadata {key} on {}/{image}", ctx.storage.pool());
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "set-metadata",
             &[action],
@@ -43,7 +43,7 @@ pub fn set(ctx: &Ctx, name: &str, key: &str, value: &str) -> Result<Outcome> {
     }
     ctx.storage
         .meta_set(&image, key, value)
-        .map_err(super::vm_storage_error(name))?;
+        .map_err(crate::cluster::vm_storage_error(name))?;
     Ok(Outcome::new(
         json!({"name": name, "key": key, "value": value}),
         format!("{name}: {key} set\n"),
@@ -56,7 +56,7 @@ pub fn list(ctx: &Ctx, name: &str, all: bool) -> Result<Outcome> {
     let meta = ctx
         .storage
         .meta_list(&image)
-        .map_err(super::vm_storage_error(name))?;
+        .map_err(crate::cluster::vm_storage_error(name))?;
     let shown: serde_json::Map<String, serde_json::Value> = meta
         .into_iter()
         .filter(|(k, _)| all || !is_internal_key(k))

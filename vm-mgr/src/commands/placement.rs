@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
     if let Some(n) = node {
         vm::validate_node_name(n)?;
     }
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if let Some(n) = node {
         if cib.node(n).is_none() {
             return Err(Error::invalid(format!(
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
     let apply = |tree: &mut Element| edit::set_strategy(tree, name, a.strategy, node);
     let (changed, patch, actions) = if fragment::in_cib(cib.element(), name) {
         let mut after = None;
-        let change = super::change(ctx, |_cib, tree| {
+        let change = crate::cluster::change(ctx, |_cib, tree| {
             let changed = apply(tree)?;
             after = Some(tree.clone());
             Ok(if changed {
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
     };
     update_settings(ctx, name, a.strategy, node)?;
     if ctx.dry_run {
-        let mut out = super::dry_run_outcome(name, "set-placement", &[], patch.as_deref());
+        let mut out = crate::output::dry_run_outcome(name, "set-placement", &[], patch.as_deref());
         if let Some(o) = out.json.as_object_mut() {
             o.insert("simulated_actions".into(), json!(actions));
         }
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
         }
         return Ok(out);
     }
-    let (now, _) = super::read_cluster(ctx)?;
+    let (now, _) = crate::cluster::read_cluster(ctx)?;
     let stickiness = placement_of(now.element(), Some(&now), name).map(|p| p.stickiness);
     let on = node.map(|n| format!(" (node {n})")).unwrap_or_default();
     Ok(Outcome::new(
@@ -94,7 +94,7 @@ fn edit_stored(
     let meta = ctx
         .storage
         .meta_list(&ids.system_image())
-        .map_err(super::vm_storage_error(name))?;
+        .map_err(crate::cluster::vm_storage_error(name))?;
     let stored = super::enable::stored_fragment(name, &meta, &ctx.ceph_access())?;
     // A scratch CIB holding exactly the stored fragment (constraints naming other, maybe
     // disabled, resources included: `fragment::insert` would drop those).

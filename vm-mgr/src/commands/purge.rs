@@ -140,7 +140,9 @@ pub fn run(ctx: &Ctx, a: &PurgeArgs) -> Result<Outcome> {
             .iter()
             .map(|s| format!("remove snapshot {s} (group snapshot, disk snapshots, metadata)"))
             .collect();
-        return Ok(super::dry_run_outcome(name, "purge", &actions, None));
+        return Ok(crate::output::dry_run_outcome(
+            name, "purge", &actions, None,
+        ));
     }
     let disks = snapshot::vm_disks(ctx, name)?;
     let mut removed = Vec::new();

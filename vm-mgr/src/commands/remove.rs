@@ -24,7 +24,7 @@ pub fn is_vm_image(name: &str, image: &str) -> bool {
 /// Runs `remove`.
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     let ids = VmIds::new(name);
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     let in_cib = fragment::in_cib(cib.element(), name);
     let group = ids.rbd_group();
     let (images, grouped, has_group) = if ctx.storage.available() {
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         let mut patch = None;
         if in_cib {
             actions.push(format!("stop {name} and wait until it is stopped"));
-            patch = super::change(ctx, |_cib, tree| {
+            patch = crate::cluster::change(ctx, |_cib, tree| {
                 Ok(Edit::Change(fragment::remove(tree, name)?))
             })?
             .patch;
@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         if has_group {
             actions.push(format!("delete group {pool}/{group}"));
         }
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "remove",
             &actions,
@@ -87,14 +87,14 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     }
     if in_cib {
         ctx.progress.say(&format!("{name}: stopping"));
-        super::set_role(ctx, name, "Stopped")?;
-        super::wait_state(
+        crate::cluster::set_role(ctx, name, "Stopped")?;
+        crate::cluster::wait_state(
             ctx,
             name,
             VmState::Stopped,
-            super::wait_budget(&cib, name, "stop"),
+            crate::cluster::wait_budget(&cib, name, "stop"),
         )?;
-        super::change(ctx, |_cib, tree| {
+        crate::cluster::change(ctx, |_cib, tree| {
             Ok(Edit::Change(fragment::remove(tree, name)?))
         })?;
     }

@@ -47,9 +47,9 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
         .into_iter()
         .filter_map(|(key, part)| meta.get(&snap_key(snap, part)).map(|v| (key, v.clone())))
         .collect();
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     let in_cib = fragment::in_cib(cib.element(), name);
-    let st = super::current_status(ctx, name)?;
+    let st = crate::cluster::current_status(ctx, name)?;
     let was_running = in_cib
         && matches!(
             st.state,
@@ -75,21 +75,23 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
         if was_running {
             actions.push(format!("start {name} again and wait until it runs"));
         }
-        return Ok(super::dry_run_outcome(name, "rollback", &actions, None));
+        return Ok(crate::output::dry_run_outcome(
+            name, "rollback", &actions, None,
+        ));
     }
     if must_stop {
         ctx.progress
             .say(&format!("{name}: stopping before the rollback"));
-        super::set_role(ctx, name, "Stopped")?;
+        crate::cluster::set_role(ctx, name, "Stopped")?;
     }
     if in_cib {
         // Also when it looked Stopped already: wait_state confirms that on every node before
         // the disks are rewritten.
-        super::wait_state(
+        crate::cluster::wait_state(
             ctx,
             name,
             VmState::Stopped,
-            super::wait_budget(&cib, name, "stop"),
+            crate::cluster::wait_budget(&cib, name, "stop"),
         )?;
     }
     ctx.progress.say(&format!(
@@ -119,20 +121,22 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     }
     let st = if was_running {
         ctx.progress.say(&format!("{name}: starting again"));
-        super::set_role(ctx, name, "Started")?;
-        super::wait_state(
+        crate::cluster::set_role(ctx, name, "Started")?;
+        crate::cluster::wait_state(
             ctx,
             name,
             VmState::Started,
-            super::wait_budget(&cib, name, "start"),
+            crate::cluster::wait_budget(&cib, name, "start"),
         )?
     } else {
-        super::current_status(ctx, name)?
+        crate::cluster::current_status(ctx, name)?
     };
     let restored: Vec<&str> = restore.iter().map(|(k, _)| *k).collect();
-    let mut out = super::state_outcome(
+    let mut out = crate::output::state_outcome(
         "rollback",
-        &st,
+        &st.name,
+        st.state,
+        st.node.as_deref(),
         json!({"snapshot": snap, "was_running": was_running, "restored_metadata": restored,
                "disks": disks}),
     );

@@ -150,7 +150,7 @@ pub fn list_snaps(ctx: &Ctx, name: &str) -> Result<Vec<SnapInfo>> {
 
 /// Where and whether the VM runs (`None` when it does not, or is not in the cluster).
 pub fn running_node(ctx: &Ctx, name: &str) -> Result<Option<String>> {
-    let st = super::current_status(ctx, name)?;
+    let st = crate::cluster::current_status(ctx, name)?;
     Ok(match st.state {
         VmState::Started | VmState::Migrating | VmState::Stopping | VmState::Unmanaged => st.node,
         _ => None,
@@ -279,7 +279,7 @@ pub fn create(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
                 .map(|d| format!("create snapshot {pool}/{d}@{snap}")),
         );
         actions.push("thaw; keep the domain XML and settings with the snapshot".into());
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "create-snapshot",
             &actions,
@@ -349,7 +349,7 @@ pub fn remove(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
                 .map(|d| format!("remove snapshot {pool}/{d}@{snap}")),
         );
         actions.push(format!("remove the metadata kept with {snap}"));
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "remove-snapshot",
             &actions,

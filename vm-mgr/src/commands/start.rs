@@ -9,24 +9,26 @@ use crate::state::VmState;
 
 /// Runs `start`.
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if !crate::fragment::in_cib(cib.element(), name) {
-        return Err(super::not_enabled(ctx, name));
+        return Err(crate::cluster::not_enabled(ctx, name));
     }
-    let change = super::set_role(ctx, name, "Started")?;
+    let change = crate::cluster::set_role(ctx, name, "Started")?;
     if ctx.dry_run {
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "start",
             &[],
             change.patch.as_deref(),
         ));
     }
-    let budget = super::wait_budget(&cib, name, "start");
-    let st = super::wait_state(ctx, name, VmState::Started, budget)?;
-    Ok(super::state_outcome(
+    let budget = crate::cluster::wait_budget(&cib, name, "start");
+    let st = crate::cluster::wait_state(ctx, name, VmState::Started, budget)?;
+    Ok(crate::output::state_outcome(
         "start",
-        &st,
+        &st.name,
+        st.state,
+        st.node.as_deref(),
         json!({"changed": change.applied}),
     ))
 }

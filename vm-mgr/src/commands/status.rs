@@ -9,8 +9,8 @@ use crate::state::VmState;
 
 /// Runs `status`.
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
-    let (cib, mon) = super::read_cluster(ctx)?;
-    let st = crate::state::status_of(name, &cib, &mon, super::in_storage(ctx, name)?);
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
+    let st = crate::state::status_of(name, &cib, &mon, crate::cluster::in_storage(ctx, name)?);
     // Issue 7: the placement strategy and vm-mgr's colocations.
     let placement = crate::placement::placement_of(cib.element(), Some(&cib), name);
     if st.state == VmState::Undefined {

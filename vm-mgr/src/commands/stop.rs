@@ -14,12 +14,12 @@ use crate::vm::VmIds;
 
 /// Runs `stop`.
 pub fn run(ctx: &Ctx, name: &str, force: bool) -> Result<Outcome> {
-    let (cib, _) = super::read_cluster(ctx)?;
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
     if !crate::fragment::in_cib(cib.element(), name) {
-        return Err(super::not_enabled(ctx, name));
+        return Err(crate::cluster::not_enabled(ctx, name));
     }
     let domain = VmIds::new(name).domain();
-    let change = super::change(ctx, |_cib, tree| {
+    let change = crate::cluster::change(ctx, |_cib, tree| {
         let mut changed = set_target_role(tree, name, "Stopped")?;
         let mut old = None;
         if force {
@@ -33,28 +33,30 @@ pub fn run(ctx: &Ctx, name: &str, force: bool) -> Result<Outcome> {
         })
     })?;
     if ctx.dry_run {
-        return Ok(super::dry_run_outcome(
+        return Ok(crate::output::dry_run_outcome(
             name,
             "stop",
             &[],
             change.patch.as_deref(),
         ));
     }
-    let budget = super::wait_budget(&cib, name, "stop");
-    let st = super::wait_state(ctx, name, VmState::Stopped, budget);
+    let budget = crate::cluster::wait_budget(&cib, name, "stop");
+    let st = crate::cluster::wait_state(ctx, name, VmState::Stopped, budget);
     if force {
         let old = change.value.unwrap_or_else(|| "false".into());
         if old != "true" {
-            super::change(ctx, |_cib, tree| {
+            crate::cluster::change(ctx, |_cib, tree| {
                 set_param(tree, name, &domain, "force_stop", &old)?;
                 Ok(Edit::Change(()))
             })?;
         }
     }
     let st = st?;
-    Ok(super::state_outcome(
+    Ok(crate::output::state_outcome(
         "stop",
-        &st,
+        &st.name,
+        st.state,
+        st.node.as_deref(),
         json!({"changed": change.applied}),
     ))
 }

@@ -23,14 +23,11 @@ use shared::pacemaker::Cib;
 use crate::vm::VmIds;
 
 pub mod edit;
-pub mod interrupt;
 pub mod moving;
 pub mod preflight;
 pub mod probe;
 pub mod simulate;
 
-#[cfg(test)]
-mod command_tests;
 #[cfg(test)]
 mod tests;
 
@@ -142,7 +139,7 @@ impl PlacementError {
 
 /// A fragment edit's error as a vm-mgr error (for edits made outside a transaction).
 pub(crate) fn edit_error(e: crate::fragment::FragmentError) -> crate::error::Error {
-    crate::error::Error::Cib(shared::pacemaker::TransactionError::Edit(e))
+    shared::pacemaker::TransactionError::Edit(e).into()
 }
 
 /// The id of a colocation (`anti`: apart) of `vm` with `other`.

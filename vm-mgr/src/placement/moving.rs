@@ -11,11 +11,14 @@ use serde::Serialize;
 use shared::pacemaker::{Cib, Edit};
 
 use super::preflight::{self, Finding, Preflight};
-use super::{edit, interrupt, simulate, PlacementError};
-use crate::commands::{change, parse_op_timeout, read_cluster, wait_budget};
+use super::{edit, simulate, PlacementError};
+use crate::cluster::{
+    change, current_status, interrupt, migrate_budget, not_enabled, read_cluster, set_role,
+    wait_budget, wait_for, wait_state, Goal, Waited,
+};
 use crate::ctx::Ctx;
-use crate::error::{Error, Result};
-use crate::state::{status_of, VmState};
+use crate::error::Result;
+use crate::state::VmState;
 
 /// How to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,29 +116,6 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// How long a live migration of `name` may take: its members' migrate_to + migrate_from op
-/// timeouts (20 s each when not set), plus a margin for the cluster to react.
-pub fn migrate_budget(cib: &Cib, name: &str) -> Duration {
-    let Some(group) = cib.resource(name) else {
-        return Duration::from_secs(120);
-    };
-    let total: Duration = group
-        .primitives()
-        .iter()
-        .flat_map(|p| {
-            ["migrate_to", "migrate_from"].map(|op| {
-                p.operations
-                    .iter()
-                    .find(|o| o.name == op)
-                    .and_then(|o| o.timeout.as_deref())
-                    .and_then(parse_op_timeout)
-                    .unwrap_or(Duration::from_secs(20))
-            })
-        })
-        .sum();
-    total + Duration::from_secs(30)
-}
-
 /// Runs the preflight and the simulation; `Err(Blocked)` when anything blocks the move.
 pub fn preflight(
     ctx: &Ctx,
@@ -202,7 +182,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
     let start = Instant::now();
     let (cib, mon) = read_cluster(ctx)?;
     if !crate::fragment::in_cib(cib.element(), name) {
-        return Err(crate::commands::not_enabled(ctx, name));
+        return Err(not_enabled(ctx, name));
     }
     let (pf, sim) = preflight(ctx, &cib, &mon, name, target, opts)?;
     let mut report = MoveReport {
@@ -259,7 +239,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         stop_first(ctx, &cib, name, opts, &mut guard)?;
     }
     if opts.offline && !opts.start_after {
-        let st = crate::commands::current_status(ctx, name)?;
+        let st = current_status(ctx, name)?;
         report.state = st.state;
         report.node = st.node;
         report.seconds = start.elapsed().as_secs_f64();
@@ -284,7 +264,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         guard.constraint = false;
         return Err(e);
     }
-    let waited = wait_on(ctx, name, target, budget, start);
+    let waited = wait_for(ctx, name, Goal::StartedOn(target), budget, start);
     let released = guard.release();
     let cleanup = match &released {
         Ok(()) => "the move constraint was removed".to_owned(),
@@ -299,7 +279,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
             }
             .into())
         }
-        Err(Waited::Timeout(state)) => {
+        Err(Waited::Timeout { state, .. }) => {
             return Err(PlacementError::Timeout {
                 name: name.to_owned(),
                 node: target.to_owned(),
@@ -318,63 +298,6 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
     Ok(report)
 }
 
-enum Waited {
-    Interrupted,
-    Timeout(String),
-    Failed(Error),
-}
-
-/// Waits until the VM runs on `target` only, printing its state changes.
-fn wait_on(
-    ctx: &Ctx,
-    name: &str,
-    target: &str,
-    budget: Duration,
-    start: Instant,
-) -> Result<crate::state::VmStatus, Waited> {
-    let began = Instant::now();
-    let mut last = String::new();
-    let mut failed_since: Option<Instant> = None;
-    loop {
-        let (cib, mon) = read_cluster(ctx).map_err(Waited::Failed)?;
-        let st = status_of(name, &cib, &mon, Some(true));
-        let on = if st.nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", st.nodes.join("+"))
-        };
-        let now = format!("{}{on}", st.state);
-        if now != last {
-            ctx.progress.say(&format!(
-                "{name}: {now} ({:.1}s)",
-                start.elapsed().as_secs_f64()
-            ));
-            last = now.clone();
-        }
-        if ctx.offline || (st.state == VmState::Started && st.nodes == [target]) {
-            return Ok(st);
-        }
-        if st.state == VmState::Failed {
-            let since = *failed_since.get_or_insert_with(Instant::now);
-            if since.elapsed() > Duration::from_secs(15) {
-                return Err(Waited::Failed(Error::FailedWhileWaiting {
-                    name: name.to_owned(),
-                    wanted: "Started",
-                    failures: st.failures,
-                }));
-            }
-        } else {
-            failed_since = None;
-        }
-        if began.elapsed() >= budget {
-            return Err(Waited::Timeout(now));
-        }
-        if interrupt::sleep(Duration::from_millis(500)) {
-            return Err(Waited::Interrupted);
-        }
-    }
-}
-
 /// Offline: stop the VM where it runs, or with `wait_for_shutdown` let the guest power itself
 /// off (Pacemaker told not to restart it meanwhile: `is-managed=false`).
 fn stop_first(
@@ -386,8 +309,8 @@ fn stop_first(
 ) -> Result<()> {
     if !opts.wait_for_shutdown {
         ctx.progress.say(&format!("{name}: stopping"));
-        crate::commands::set_role(ctx, name, "Stopped")?;
-        crate::commands::wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+        set_role(ctx, name, "Stopped")?;
+        wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
         return Ok(());
     }
     guard.unmanaged = true;
@@ -438,13 +361,9 @@ fn stop_first(
         Ok(Edit::Change(()))
     })?;
     guard.unmanaged = false;
-    crate::commands::wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+    wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
     // The monitor that saw the guest gone counted as a failure; forget it.
-    let argv: Vec<String> = ["crm_resource", "--cleanup", "--resource", name]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if let Err(e) = ctx.tools.command(&argv, ctx.cib_deadline()).run() {
+    if let Err(e) = ctx.tools.cleanup_resource(name, ctx.cib_deadline()) {
         ctx.progress.say(&format!(
             "warning: cleaning up the failure record failed: {e}"
         ));

@@ -1,11 +1,11 @@
 //! The placement verbs against private copies of the recorded 3-VM CIB through the real
 //! Pacemaker tools (`CIB_file`: cibadmin, crm_diff, crm_mon, crm_simulate).
 
+use super::testing::{stored_vm, CibFile};
+use super::{colocation, disable, drain, enable, migrate, placement, status};
 use crate::cli_placement::{
     AddColocationArgs, DrainArgs, MigrateArgs, RemoveColocationArgs, SetPlacementArgs, UndrainArgs,
 };
-use crate::commands::testing::{stored_vm, CibFile};
-use crate::commands::{colocation, disable, drain, enable, migrate, placement, status};
 use crate::placement::Strategy;
 use crate::storage::mem::Memory;
 use crate::vm::Settings;
