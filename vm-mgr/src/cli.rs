@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::error::EXIT_CODES_HELP;
 
@@ -43,14 +43,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Readable text and tables.
-    Text,
-    /// JSON with stable keys.
-    Json,
-}
+pub use crate::output::OutputFormat;
 
 /// The verbs.
 #[derive(Debug, Subcommand)]

@@ -5,12 +5,9 @@ use std::time::{Duration, Instant};
 
 use shared::pacemaker::{Target, Tools};
 
-use crate::cli::Cli;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::output::Progress;
-use crate::storage::rbd::{parse_host_port, Rbd};
-use crate::storage::{NoStorage, Storage};
+use crate::storage::Storage;
 
 /// Time limit of one CIB read or transaction.
 pub const CIB_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,69 +38,6 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// The context for a parsed command line.
-    pub fn from_cli(cli: &Cli) -> Result<Ctx> {
-        let mut config = Config::load(cli.config.as_deref())?;
-        if let Some(p) = &cli.pool {
-            config.pool = p.clone();
-        }
-        if let Some(c) = &cli.ceph_conf {
-            config.ceph_conf = Some(c.clone());
-        }
-        if let Some(i) = &cli.ceph_id {
-            config.ceph_id = i.clone();
-        }
-        let storage: Box<dyn Storage> = if cli.no_storage {
-            Box::new(NoStorage)
-        } else {
-            let mons = match &config.mon_hosts {
-                None => None,
-                Some(list) => Some(
-                    list.split(',')
-                        .map(|h| {
-                            parse_host_port(h).ok_or_else(|| {
-                                Error::invalid(format!(
-                                    "Invalid monitor address {h:?} in mon-hosts."
-                                ))
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?,
-                ),
-            };
-            Box::new(Rbd::new(
-                &config.pool,
-                config.ceph_conf.clone(),
-                &config.ceph_id,
-                mons,
-            )?)
-        };
-        let target = match &cli.cib_file {
-            Some(path) => {
-                if !path.is_file() {
-                    return Err(Error::invalid(format!(
-                        "The CIB file {} does not exist.",
-                        path.display()
-                    )));
-                }
-                Target::File(
-                    std::fs::canonicalize(path).map_err(|source| Error::ReadFile {
-                        path: path.clone(),
-                        source,
-                    })?,
-                )
-            }
-            None => Target::Live,
-        };
-        Ok(Ctx {
-            offline: cli.cib_file.is_some(),
-            tools: Tools::new(target),
-            storage,
-            config,
-            dry_run: cli.dry_run,
-            progress: Progress::new(cli.output, cli.verbose),
-        })
-    }
-
     /// A context for tests: a CIB file, the given storage, default configuration, quiet.
     pub fn for_test(cib_file: &std::path::Path, storage: Box<dyn Storage>, dry_run: bool) -> Ctx {
         Ctx {

@@ -6,7 +6,9 @@
 //! ([`state`]), print text or JSON ([`output`]). Exit codes: [`error`].
 
 pub mod cli;
+mod cli_ctx;
 pub mod cli_placement;
+pub mod clock;
 pub mod cluster;
 pub mod commands;
 pub mod config;
@@ -18,6 +20,7 @@ pub mod fragment;
 pub mod output;
 pub mod placement;
 pub mod state;
+pub mod steps;
 pub mod storage;
 pub mod vm;
 
@@ -90,3 +93,6 @@ fn emit(text: &str) -> std::io::Result<()> {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod layering_tests;

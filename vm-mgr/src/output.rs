@@ -7,7 +7,14 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::cli::OutputFormat;
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text and tables.
+    Text,
+    /// JSON with stable keys.
+    Json,
+}
 
 /// The result of a verb, in both forms.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,74 +10,18 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::clone_xml::{self, Renaming};
-use super::snapshot::{self, snap_key};
 use crate::cli::CloneArgs;
 use crate::ctx::Ctx;
 use crate::domain::{self, RbdDisks};
 use crate::error::{Error, Result};
-use crate::fragment::{self, Fragment};
+use crate::fragment;
 use crate::output::Outcome;
 use crate::state::VmState;
+use crate::steps::clone_xml::{self, Renaming};
+use crate::steps::copying::{copy_image_name, copy_meta, refuse_existing, undo};
+use crate::steps::enabling;
+use crate::steps::snapshots::{self as snapshot, snap_key};
 use crate::vm::{self, Settings, VmIds};
-
-/// The copy's image for source image `image` (`system_SRC` → `system_DST`, `data_SRC_i` →
-/// `data_DST_i`).
-pub fn copy_image_name(src: &str, dst: &str, image: &str) -> String {
-    let (s, d) = (VmIds::new(src), VmIds::new(dst));
-    if image == s.system_image() {
-        return d.system_image();
-    }
-    match image.strip_prefix(&format!("data_{src}_")) {
-        Some(i) => format!("data_{dst}_{i}"),
-        None => format!("{image}_{dst}"),
-    }
-}
-
-/// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group).
-pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
-    let (cib, _) = crate::cluster::read_cluster(ctx)?;
-    let exists = fragment::in_cib(cib.element(), name)
-        || ctx
-            .storage
-            .list_images()?
-            .iter()
-            .any(|i| super::remove::is_vm_image(name, i))
-        || ctx.storage.list_groups()?.iter().any(|g| g == name);
-    if exists {
-        return Err(Error::AlreadyExists {
-            name: name.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// The metadata a copy of a VM gets, the XML last (an image with `xml` is a complete VM).
-pub fn copy_meta(
-    meta: &BTreeMap<String, String>,
-    name: &str,
-    settings: &Settings,
-    fragment: &Fragment,
-    xml: &str,
-) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = snapshot::meta_without_snaps(meta)
-        .into_iter()
-        .filter(|(k, _)| {
-            ![
-                vm::META_XML,
-                vm::META_VM_NAME,
-                vm::META_SETTINGS,
-                vm::META_FRAGMENT,
-            ]
-            .contains(&k.as_str())
-        })
-        .collect();
-    out.push((vm::META_VM_NAME.into(), name.to_owned()));
-    out.push((vm::META_SETTINGS.into(), settings.to_json()));
-    out.push((vm::META_FRAGMENT.into(), fragment.to_xml()));
-    out.push((vm::META_XML.into(), xml.to_owned()));
-    out
-}
 
 /// Runs `clone`.
 pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
@@ -237,32 +181,23 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
             format!("{dst}: cloned from {src} (disabled)\n"),
         ));
     }
-    match super::enable::enable_fragment(ctx, dst, &fragment, a.nostart) {
-        Ok(mut out) => {
-            if let (Some(o), Some(b)) = (out.json.as_object_mut(), base.as_object()) {
-                o.extend(
-                    b.iter()
-                        .filter(|(k, _)| *k != "name")
-                        .map(|(k, v)| (k.clone(), v.clone())),
-                );
-            }
-            out.text = out
-                .text
-                .replacen(": enable:", &format!(": cloned from {src}:"), 1);
-            Ok(out)
-        }
-        Err(e) => {
-            let undo = match super::remove::run(ctx, dst) {
-                Ok(_) => "the clone was removed again".to_owned(),
-                Err(u) => format!("removing it again failed too: {u}"),
-            };
-            Err(Error::Undone {
-                what: format!("Enabling the clone {dst}"),
-                undo,
-                source: Box::new(e),
-            })
-        }
+    let enabled = enabling::enable_or_remove(
+        ctx,
+        dst,
+        &fragment,
+        a.nostart,
+        format!("Enabling the clone {dst}"),
+        "the clone was removed again",
+    )?;
+    let mut out = enabled.outcome(dst, &format!("cloned from {src}"));
+    if let (Some(o), Some(b)) = (out.json.as_object_mut(), base.as_object()) {
+        o.extend(
+            b.iter()
+                .filter(|(k, _)| *k != "name")
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
     }
+    Ok(out)
 }
 
 /// The clone's domain XML: from `--xml` (disks replaced as create does) or the source's.
@@ -327,30 +262,4 @@ fn new_xml(
         ),
     };
     clone_xml::rewrite(&xml, &what, &renaming, &mut clone_xml::new_mac)
-}
-
-/// Removes what a failed clone made; returns what was done, for the message.
-pub fn undo(ctx: &Ctx, dst: &str, made: &[String], group_made: bool) -> String {
-    let ids = VmIds::new(dst);
-    let mut problems = Vec::new();
-    if group_made {
-        for i in made {
-            let _ = ctx.storage.group_remove(&ids.rbd_group(), i);
-        }
-        if let Err(e) = ctx.storage.remove_group(&ids.rbd_group()) {
-            problems.push(e.to_string());
-        }
-    }
-    for i in made.iter().rev() {
-        match ctx.storage.remove_image(i) {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => problems.push(format!("image {i}: {e}")),
-        }
-    }
-    if problems.is_empty() {
-        format!("removed {} image(s)", made.len())
-    } else {
-        format!("cleaning up failed: {}", problems.join("; "))
-    }
 }

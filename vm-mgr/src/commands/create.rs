@@ -4,8 +4,7 @@
 //! `--disable`. A failure after the first change undoes everything done so far.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
 use serde_json::json;
 
@@ -15,6 +14,7 @@ use crate::domain::{self, RbdDisks};
 use crate::error::{Error, Result};
 use crate::fragment::{self, Fragment};
 use crate::output::Outcome;
+use crate::steps::{copying, enabling, teardown};
 use crate::storage::StorageError;
 use crate::vm::{self, Settings, VmIds};
 
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
     if plan.replace {
         ctx.progress
             .say(&format!("{name}: replacing the existing VM (--force)"));
-        super::remove::run(ctx, &name)?;
+        teardown::remove_vm(ctx, &name)?;
     }
     let mut done = Done::default();
     if let Err(e) = store(ctx, &plan, &mut done) {
@@ -62,14 +62,15 @@ pub fn run(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
             format!("{name}: created (disabled)\n"),
         ));
     }
-    super::enable::enable_new_or_undo(
+    let enabled = enabling::enable_or_remove(
         ctx,
         &name,
         &plan.fragment,
         a.nostart,
-        "created",
         format!("Enabling the new VM {name}"),
-    )
+        "the VM was removed again",
+    )?;
+    Ok(enabled.new_vm_outcome(&name, "created"))
 }
 
 /// Checks the request and computes everything; changes nothing.
@@ -274,7 +275,7 @@ fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
     for (path, format, image) in &plan.disks {
         // Recorded first: a failed import may leave a partial image behind.
         done.images.push(image.clone());
-        import(ctx, path, format, image, &pool)?;
+        copying::import(ctx, path, format, image, &pool)?;
         s.group_add(&group, image)?;
     }
     let system = plan.ids.system_image();
@@ -290,24 +291,6 @@ fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
     for (k, v) in meta {
         s.meta_set(&system, k, &v)?;
     }
-    Ok(())
-}
-
-/// Imports one disk image with a progress bar (see [`crate::output::Progress::bar`]).
-pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
-    let name = format!("{} → {pool}/{image}", path.display());
-    ctx.progress.say(&format!("Importing {name} ({format})"));
-    let start = Instant::now();
-    let mut bar = ctx.progress.bar(&format!("Importing {name}"));
-    let res = ctx.storage.import(path, format, image, &mut |done| {
-        bar.update(done, start.elapsed())
-    });
-    bar.end();
-    res?;
-    ctx.progress.say(&format!(
-        "Imported {name} in {:.1}s",
-        start.elapsed().as_secs_f64()
-    ));
     Ok(())
 }
 

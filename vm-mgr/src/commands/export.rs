@@ -16,18 +16,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::snapshot;
 use crate::cli::ExportArgs;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::fragment;
 use crate::output::Outcome;
+use crate::steps::copying::{FORMAT, VERSION};
+use crate::steps::snapshots as snapshot;
 use crate::vm::{self, VmIds};
-
-/// The `format` of `manifest.json`.
-pub const FORMAT: &str = "vm-mgr-export";
-/// Its version.
-pub const VERSION: u64 = 1;
 
 fn write(path: PathBuf, text: &str) -> Result<()> {
     std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })
@@ -116,7 +112,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
         exported?;
         let manifest = json!({
             "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
-            "exported": now, "exported_at": super::purge::format_utc(now),
+            "exported": now, "exported_at": crate::clock::format_utc(now),
             "consistency": m.consistency, "enabled": enabled,
             "disks": files, "snapshots": snaps,
         });

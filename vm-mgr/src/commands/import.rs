@@ -10,14 +10,15 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::clone::{copy_meta, refuse_existing, undo};
-use super::clone_xml::{self, Renaming};
 use crate::cli::ImportArgs;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::fragment::{self, Fragment};
 use crate::output::Outcome;
 use crate::state::VmState;
+use crate::steps::clone_xml::{self, Renaming};
+use crate::steps::copying::{self, copy_meta, refuse_existing, undo};
+use crate::steps::{enabling, teardown};
 use crate::vm::{self, Settings, VmIds};
 
 fn read(path: &Path) -> Result<String> {
@@ -54,7 +55,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     };
     let m: Manifest = serde_json::from_str(&read(&dir.join("manifest.json"))?)
         .map_err(|e| bad(format!("manifest.json: {e}")))?;
-    if m.format != super::export::FORMAT || m.version != super::export::VERSION {
+    if m.format != copying::FORMAT || m.version != copying::VERSION {
         return Err(bad(format!("format {} version {}", m.format, m.version)));
     }
     vm::validate_name(&m.name)?;
@@ -63,7 +64,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     let renamed = name != m.name;
     let mut files = Vec::new();
     for d in &m.disks {
-        if !super::remove::is_vm_image(&m.name, &d.image) || d.file.contains("..") {
+        if !teardown::is_vm_image(&m.name, &d.image) || d.file.contains("..") {
             return Err(bad(format!("unexpected disk entry {:?}", d.image)));
         }
         let path = dir.join(&d.file);
@@ -72,7 +73,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         }
         files.push((
             path,
-            super::clone::copy_image_name(&m.name, &name, &d.image),
+            copying::copy_image_name(&m.name, &name, &d.image),
             d.image.clone(),
         ));
     }
@@ -151,7 +152,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         group_made = true;
         for (path, image, _) in &files {
             made.push(image.clone());
-            super::create::import(ctx, path, "raw", image, &pool)?;
+            copying::import(ctx, path, "raw", image, &pool)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
         for (k, v) in copy_meta(&meta, &name, &settings, &fragment, &xml) {
@@ -173,14 +174,15 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         j["node"] = json!(null);
         return Ok(Outcome::new(j, format!("{name}: imported (disabled)\n")));
     }
-    super::enable::enable_new_or_undo(
+    let enabled = enabling::enable_or_remove(
         ctx,
         &name,
         &fragment,
         a.nostart,
-        "imported",
         format!("Enabling the imported VM {name}"),
-    )
+        "the VM was removed again",
+    )?;
+    Ok(enabled.new_vm_outcome(&name, "imported"))
 }
 
 /// [`clone_xml::rewrite`] for the same VM: interfaces keep their MAC addresses.

@@ -20,11 +20,9 @@ pub mod status;
 pub mod stop;
 // Issue 6: snapshots, rollback, purge, clone, export/import.
 pub mod clone;
-pub mod clone_xml;
 pub mod export;
 pub mod import;
 pub mod purge;
-pub mod quiesce;
 pub mod rollback;
 pub mod snapshot;
 // Issue 7: placement and mobility.

@@ -95,7 +95,7 @@ fn edit_stored(
         .storage
         .meta_list(&ids.system_image())
         .map_err(crate::cluster::vm_storage_error(name))?;
-    let stored = super::enable::stored_fragment(name, &meta, &ctx.ceph_access())?;
+    let stored = crate::steps::enabling::stored_fragment(name, &meta, &ctx.ceph_access())?;
     // A scratch CIB holding exactly the stored fragment (constraints naming other, maybe
     // disabled, resources included: `fragment::insert` would drop those).
     let mut tree = Element::parse(

@@ -10,11 +10,11 @@
 
 use serde_json::json;
 
-use super::snapshot::{self, SnapInfo};
 use crate::cli::PurgeArgs;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::Outcome;
+use crate::steps::snapshots::{self as snapshot, SnapInfo};
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -25,33 +25,6 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn format_utc(secs: u64) -> String {
-    let secs = secs as i64;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
 }
 
 /// Parses SEAPATH's `--date` (`dd/mm/YYYY HH:MM:SS`, read as UTC) into seconds since the epoch.
@@ -171,6 +144,7 @@ pub fn run(ctx: &Ctx, a: &PurgeArgs) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::format_utc;
 
     fn snap(name: &str, created: u64, protected: bool) -> SnapInfo {
         SnapInfo {

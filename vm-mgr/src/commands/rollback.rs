@@ -6,12 +6,12 @@
 
 use serde_json::json;
 
-use super::snapshot::{self, snap_key};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::fragment;
 use crate::output::Outcome;
 use crate::state::VmState;
+use crate::steps::snapshots::{self as snapshot, snap_key};
 use crate::vm::{self, VmIds};
 
 /// Runs `rollback`.

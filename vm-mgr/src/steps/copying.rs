@@ -1,0 +1,121 @@
+//! Copying VMs: the steps clone, import and export share (image names of a copy, refusing an
+//! existing name, the metadata a copy gets, undoing a half-made copy, importing an image file,
+//! the export format).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use super::snapshots;
+use super::teardown;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::vm::{self, Settings, VmIds};
+
+/// The `format` of `manifest.json`.
+pub const FORMAT: &str = "vm-mgr-export";
+/// Its version.
+pub const VERSION: u64 = 1;
+
+/// The copy's image for source image `image` (`system_SRC` → `system_DST`, `data_SRC_i` →
+/// `data_DST_i`).
+pub fn copy_image_name(src: &str, dst: &str, image: &str) -> String {
+    let (s, d) = (VmIds::new(src), VmIds::new(dst));
+    if image == s.system_image() {
+        return d.system_image();
+    }
+    match image.strip_prefix(&format!("data_{src}_")) {
+        Some(i) => format!("data_{dst}_{i}"),
+        None => format!("{image}_{dst}"),
+    }
+}
+
+/// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group).
+pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
+    let (cib, _) = crate::cluster::read_cluster(ctx)?;
+    let exists = fragment::in_cib(cib.element(), name)
+        || ctx
+            .storage
+            .list_images()?
+            .iter()
+            .any(|i| teardown::is_vm_image(name, i))
+        || ctx.storage.list_groups()?.iter().any(|g| g == name);
+    if exists {
+        return Err(Error::AlreadyExists {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The metadata a copy of a VM gets, the XML last (an image with `xml` is a complete VM).
+pub fn copy_meta(
+    meta: &BTreeMap<String, String>,
+    name: &str,
+    settings: &Settings,
+    fragment: &Fragment,
+    xml: &str,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = snapshots::meta_without_snaps(meta)
+        .into_iter()
+        .filter(|(k, _)| {
+            ![
+                vm::META_XML,
+                vm::META_VM_NAME,
+                vm::META_SETTINGS,
+                vm::META_FRAGMENT,
+            ]
+            .contains(&k.as_str())
+        })
+        .collect();
+    out.push((vm::META_VM_NAME.into(), name.to_owned()));
+    out.push((vm::META_SETTINGS.into(), settings.to_json()));
+    out.push((vm::META_FRAGMENT.into(), fragment.to_xml()));
+    out.push((vm::META_XML.into(), xml.to_owned()));
+    out
+}
+
+/// Imports one disk image with a progress bar (see [`crate::output::Progress::bar`]).
+pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
+    let name = format!("{} → {pool}/{image}", path.display());
+    ctx.progress.say(&format!("Importing {name} ({format})"));
+    let start = Instant::now();
+    let mut bar = ctx.progress.bar(&format!("Importing {name}"));
+    let res = ctx.storage.import(path, format, image, &mut |done| {
+        bar.update(done, start.elapsed())
+    });
+    bar.end();
+    res?;
+    ctx.progress.say(&format!(
+        "Imported {name} in {:.1}s",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// Removes what a failed clone made; returns what was done, for the message.
+pub fn undo(ctx: &Ctx, dst: &str, made: &[String], group_made: bool) -> String {
+    let ids = VmIds::new(dst);
+    let mut problems = Vec::new();
+    if group_made {
+        for i in made {
+            let _ = ctx.storage.group_remove(&ids.rbd_group(), i);
+        }
+        if let Err(e) = ctx.storage.remove_group(&ids.rbd_group()) {
+            problems.push(e.to_string());
+        }
+    }
+    for i in made.iter().rev() {
+        match ctx.storage.remove_image(i) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => problems.push(format!("image {i}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        format!("removed {} image(s)", made.len())
+    } else {
+        format!("cleaning up failed: {}", problems.join("; "))
+    }
+}

@@ -1,0 +1,129 @@
+//! Taking a VM out of the cluster and deleting its storage: what `remove` does, and how
+//! create, clone, import and enable undo a VM they made when a later step fails.
+
+use shared::pacemaker::{Cib, Edit};
+
+use crate::cluster;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::fragment;
+use crate::state::VmState;
+use crate::vm::VmIds;
+
+/// Whether `image` is one of VM `name`'s images (`system_NAME` or `data_NAME_N`).
+pub fn is_vm_image(name: &str, image: &str) -> bool {
+    if image == VmIds::new(name).system_image() {
+        return true;
+    }
+    image
+        .strip_prefix(&format!("data_{name}_"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What there is of a VM to remove.
+pub struct Removal {
+    /// The CIB it was read from.
+    pub cib: Cib,
+    /// Whether the VM is in the CIB.
+    pub in_cib: bool,
+    /// Its images (named after it, or in its group).
+    pub images: Vec<String>,
+    /// The images in its RBD group.
+    pub grouped: Vec<String>,
+    /// Whether its RBD group exists.
+    pub has_group: bool,
+}
+
+/// Finds what there is of VM `name` (in the CIB and in storage); `NoSuchVm` when nothing.
+pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
+    let ids = VmIds::new(name);
+    let (cib, _) = cluster::read_cluster(ctx)?;
+    let in_cib = fragment::in_cib(cib.element(), name);
+    let group = ids.rbd_group();
+    let (images, grouped, has_group) = if ctx.storage.available() {
+        let mut images: Vec<String> = ctx
+            .storage
+            .list_images()?
+            .into_iter()
+            .filter(|i| is_vm_image(name, i))
+            .collect();
+        let has_group = ctx.storage.list_groups()?.contains(&group);
+        let grouped = if has_group {
+            ctx.storage.group_images(&group)?
+        } else {
+            Vec::new()
+        };
+        for g in &grouped {
+            if !images.contains(g) {
+                images.push(g.clone());
+            }
+        }
+        (images, grouped, has_group)
+    } else {
+        (Vec::new(), Vec::new(), false)
+    };
+    if !in_cib && images.is_empty() && !has_group {
+        return Err(Error::NoSuchVm {
+            name: name.to_owned(),
+        });
+    }
+    Ok(Removal {
+        cib,
+        in_cib,
+        images,
+        grouped,
+        has_group,
+    })
+}
+
+/// Removes what `find` found of VM `name`: stops it and takes it out of the CIB (one
+/// transaction), then deletes its group snapshots, images (with their snapshots) and group.
+pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
+    let group = VmIds::new(name).rbd_group();
+    let pool = ctx.storage.pool().to_owned();
+    if r.in_cib {
+        ctx.progress.say(&format!("{name}: stopping"));
+        cluster::set_role(ctx, name, "Stopped")?;
+        cluster::wait_state(
+            ctx,
+            name,
+            VmState::Stopped,
+            cluster::wait_budget(&r.cib, name, "stop"),
+        )?;
+        cluster::change(ctx, |_cib, tree| {
+            Ok(Edit::Change(fragment::remove(tree, name)?))
+        })?;
+    }
+    if !ctx.storage.available() {
+        return Err(crate::storage::StorageError::Disabled.into());
+    }
+    // Group snapshots first: an image taken out of its group keeps its part of each group
+    // snapshot, which neither `rbd snap purge` nor `rbd rm` removes.
+    if r.has_group {
+        for snap in ctx.storage.group_snap_list(&group)? {
+            ctx.storage.group_snap_remove(&group, &snap.name)?;
+        }
+    }
+    for image in &r.grouped {
+        ctx.storage.group_remove(&group, image)?;
+    }
+    for image in &r.images {
+        ctx.progress
+            .say(&format!("{name}: deleting image {pool}/{image}"));
+        match ctx.storage.remove_image(image) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if r.has_group {
+        ctx.storage.remove_group(&group)?;
+    }
+    Ok(())
+}
+
+/// Removes VM `name` entirely, whatever there is of it ([`find`], then [`remove`]).
+pub fn remove_vm(ctx: &Ctx, name: &str) -> Result<()> {
+    let r = find(ctx, name)?;
+    remove(ctx, name, &r)
+}
