@@ -1,9 +1,18 @@
 //! `vm-mgr`: the operator CLI for highly available VMs on Pacemaker and Ceph RBD.
 //!
-//! Flow of a verb (see `commands`): parse flags ([`cli`]), load the VM from storage
-//! ([`storage`], [`vm`]), do the storage work, build the CIB fragment ([`fragment`]), apply it
-//! as one CIB transaction (`shared::pacemaker::Transaction`), wait on `crm_mon`
-//! ([`state`]), print text or JSON ([`output`]). Exit codes: [`error`].
+//! Floors that only look down (each module uses only the floors below it; `layering_tests`
+//! fails on an import cycle, on a verb using another verb, and on `error` using anything):
+//! 1. [`cli`] (flags) and `main_with_args` here: parse, build the [`ctx::Ctx`], run one verb,
+//!    map its error to an exit code.
+//! 2. [`commands`]: one module per verb, read top to bottom: check, plan, storage work, one
+//!    transaction, wait, report. A verb never calls another verb.
+//! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
+//!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
+//!    [`placement`] (plan moves, preflight) and [`storage`].
+//! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
+//! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), [`clock`].
+//!
+//! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls.
 
 pub mod cli;
 mod cli_ctx;

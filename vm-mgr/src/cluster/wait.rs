@@ -1,8 +1,14 @@
-//! The one wait loop: until a VM reaches a state (or, for a move, runs on one node), printing
-//! its state changes, within a budget ([`super::budget`]), giving up on a VM that stays Failed
-//! for 15 s. A Stopped is confirmed before it counts (`stopped`).
+//! Waiting on the cluster: one loop ([`poll`]: read the cluster, look, stop at the budget,
+//! pause, end early on Ctrl-C where asked) under every wait: a VM reaching a state or, for a
+//! move, running on one node ([`wait_for`]: prints its state changes, gives up on a VM that
+//! stays Failed for 15 s, confirms a Stopped before it counts: `stopped`), VMs leaving a node
+//! ([`wait_off_node`]), a guest powering itself off ([`wait_guest_off`]). Budgets:
+//! [`super::budget`].
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use shared::pacemaker::{Cib, ClusterStatus};
 
 use super::interrupt;
 use super::read_cluster;
@@ -88,7 +94,55 @@ fn progress(goal: Goal<'_>, st: &VmStatus) -> (String, String) {
     }
 }
 
-/// The one wait loop (see the module documentation); progress times count from `since`, the
+/// What one look at the cluster found.
+pub enum Look<T> {
+    /// The wait is over.
+    Done(T),
+    /// Not yet; should the budget be spent now, the wait ends with this.
+    NotYet(Result<T, Waited>),
+}
+
+/// How a wait paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Between two looks.
+    pub every: Duration,
+    /// Whether SIGINT or SIGTERM ([`interrupt`]) ends the wait ([`Waited::Interrupted`]).
+    pub interruptible: bool,
+}
+
+/// The one wait loop: reads the cluster and hands it to `look` until that is done, the budget
+/// (counted from now) is spent, or (`pace.interruptible`) Ctrl-C.
+pub fn poll<T>(
+    ctx: &Ctx,
+    budget: Duration,
+    pace: Pace,
+    mut look: impl FnMut(&Cib, &ClusterStatus) -> Result<Look<T>, Waited>,
+) -> Result<T, Waited> {
+    let began = Instant::now();
+    loop {
+        let (cib, mon) = read_cluster(ctx).map_err(Waited::Failed)?;
+        let on_timeout = match look(&cib, &mon)? {
+            Look::Done(t) => return Ok(t),
+            Look::NotYet(r) => r,
+        };
+        if pace.interruptible && interrupt::interrupted() {
+            return Err(Waited::Interrupted);
+        }
+        if began.elapsed() >= budget {
+            return on_timeout;
+        }
+        if pace.interruptible {
+            if interrupt::sleep(pace.every) {
+                return Err(Waited::Interrupted);
+            }
+        } else {
+            std::thread::sleep(pace.every);
+        }
+    }
+}
+
+/// Waits for `goal` (see the module documentation); progress times count from `since`, the
 /// budget from now.
 pub fn wait_for(
     ctx: &Ctx,
@@ -97,21 +151,23 @@ pub fn wait_for(
     budget: Duration,
     since: Instant,
 ) -> Result<VmStatus, Waited> {
-    let began = Instant::now();
     let mut last: Option<String> = None;
     let mut failed_since: Option<Instant> = None;
     let mut told_unconfirmed = false;
-    loop {
-        let (cib, mon) = read_cluster(ctx).map_err(Waited::Failed)?;
-        let st = status_of(name, &cib, &mon, Some(true));
+    let pace = Pace {
+        every: Duration::from_millis(500),
+        interruptible: matches!(goal, Goal::StartedOn(_)),
+    };
+    poll(ctx, budget, pace, |cib, mon| {
+        let st = status_of(name, cib, mon, Some(true));
         if ctx.offline && matches!(goal, Goal::State(_)) {
-            return Ok(st);
+            return Ok(Look::Done(st));
         }
         let mut unconfirmed: Option<Vec<String>> = None;
         match goal {
             Goal::State(VmState::Stopped) if st.state == VmState::Stopped => {
-                match stopped_for_sure(ctx, name, &cib, &mon).map_err(Waited::Failed)? {
-                    Unconfirmed::No => return Ok(st),
+                match stopped_for_sure(ctx, name, cib, mon).map_err(Waited::Failed)? {
+                    Unconfirmed::No => return Ok(Look::Done(st)),
                     Unconfirmed::On(nodes) => {
                         if !told_unconfirmed && !nodes.is_empty() {
                             ctx.progress.say(&format!(
@@ -126,7 +182,7 @@ pub fn wait_for(
                     }
                 }
             }
-            Goal::State(wanted) if st.state == wanted => return Ok(st),
+            Goal::State(wanted) if st.state == wanted => return Ok(Look::Done(st)),
             _ => {}
         }
         let (key, line) = progress(goal, &st);
@@ -139,7 +195,7 @@ pub fn wait_for(
         }
         if let Goal::StartedOn(target) = goal {
             if ctx.offline || (st.state == VmState::Started && st.nodes == [target]) {
-                return Ok(st);
+                return Ok(Look::Done(st));
             }
         }
         if st.state == VmState::Failed {
@@ -154,14 +210,90 @@ pub fn wait_for(
         } else {
             failed_since = None;
         }
-        if began.elapsed() >= budget {
-            return Err(Waited::Timeout {
-                state: timed_out_state(goal, &st, key, unconfirmed),
-                node: st.node,
-            });
+        Ok(Look::NotYet(Err(Waited::Timeout {
+            state: timed_out_state(goal, &st, key, unconfirmed),
+            node: st.node,
+        })))
+    })
+}
+
+/// Waits until none of `vms` runs on `node` any more (or the budget is spent), printing each
+/// VM's state changes; returns each VM's final state and node.
+pub fn wait_off_node(
+    ctx: &Ctx,
+    node: &str,
+    vms: &[String],
+    budget: Duration,
+) -> Result<BTreeMap<String, (VmState, Option<String>)>> {
+    let start = Instant::now();
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let pace = Pace {
+        every: Duration::from_millis(500),
+        interruptible: false,
+    };
+    let waited = poll(ctx, budget, pace, |cib, mon| {
+        let mut result = BTreeMap::new();
+        let mut settled = true;
+        for v in vms {
+            let st = status_of(v, cib, mon, Some(true));
+            let now = format!(
+                "{}{}",
+                st.state,
+                st.node
+                    .as_deref()
+                    .map(|n| format!(" on {n}"))
+                    .unwrap_or_default()
+            );
+            if last.get(v) != Some(&now) {
+                ctx.progress.say(&format!(
+                    "{v}: {now} ({:.1}s)",
+                    start.elapsed().as_secs_f64()
+                ));
+                last.insert(v.clone(), now);
+            }
+            let busy = matches!(
+                st.state,
+                VmState::Migrating | VmState::Starting | VmState::Stopping
+            );
+            if busy || st.nodes.iter().any(|n| n == node) {
+                settled = false;
+            }
+            result.insert(v.clone(), (st.state, st.node));
         }
-        pause(goal)?;
-    }
+        Ok(if settled || ctx.offline {
+            Look::Done(result)
+        } else {
+            Look::NotYet(Ok(result))
+        })
+    });
+    waited.map_err(|w| match w {
+        Waited::Failed(e) => e,
+        // Not interruptible, and a timeout returns the states.
+        Waited::Interrupted | Waited::Timeout { .. } => Error::invalid("unreachable wait end"),
+    })
+}
+
+/// Waits until domain resource `domain` runs nowhere (its guest powered itself off, or it
+/// failed), looking every second; Ctrl-C ends it. A timeout names the node it still runs on.
+pub fn wait_guest_off(ctx: &Ctx, domain: &str, budget: Duration) -> Result<(), Waited> {
+    let mut node = String::new();
+    let pace = Pace {
+        every: Duration::from_secs(1),
+        interruptible: true,
+    };
+    poll(ctx, budget, pace, |_cib, mon| {
+        let rs = mon.resource(domain);
+        if let Some(n) = rs.iter().flat_map(|r| r.nodes.iter()).next() {
+            node = n.clone();
+        }
+        if rs.iter().all(|r| !r.active || r.failed) {
+            return Ok(Look::Done(()));
+        }
+        Ok(Look::NotYet(Err(Waited::Timeout {
+            state: "running".to_owned(),
+            node: Some(node.clone()),
+        })))
+    })
 }
 
 /// The state a timeout reports: for a Stopped not yet confirmed, why.
@@ -186,18 +318,4 @@ fn timed_out_state(
         ),
         None => st.state.to_string(),
     }
-}
-
-/// Half a second between two reads; a move's wait ends early on Ctrl-C.
-fn pause(goal: Goal<'_>) -> Result<(), Waited> {
-    let step = Duration::from_millis(500);
-    match goal {
-        Goal::StartedOn(_) => {
-            if interrupt::sleep(step) {
-                return Err(Waited::Interrupted);
-            }
-        }
-        Goal::State(_) => std::thread::sleep(step),
-    }
-    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::cli::CloneArgs;
 use crate::ctx::Ctx;
 use crate::domain::{self, RbdDisks};
 use crate::error::{Error, Result};
-use crate::fragment;
+use crate::fragment::{self, Fragment};
 use crate::output::Outcome;
 use crate::state::VmState;
 use crate::steps::clone_xml::{self, Renaming};
@@ -23,8 +23,64 @@ use crate::steps::enabling;
 use crate::steps::snapshots::{self as snapshot, snap_key};
 use crate::vm::{self, Settings, VmIds};
 
+/// What a clone is made of, computed before anything changes.
+struct Plan {
+    /// The source's disks.
+    disks: Vec<String>,
+    /// The source's metadata.
+    meta: BTreeMap<String, String>,
+    /// The clone's settings.
+    settings: Settings,
+    /// (source image, clone image) pairs.
+    images: Vec<(String, String)>,
+    /// The clone's domain XML.
+    xml: String,
+    /// The clone's CIB fragment.
+    fragment: Fragment,
+    /// "copy" or "clone (copy-on-write)".
+    how: &'static str,
+}
+
 /// Runs `clone`.
 pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
+    let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
+    let plan = check(ctx, a)?;
+    if ctx.dry_run {
+        return Ok(dry_run(ctx, a, &plan));
+    }
+    store(ctx, a, &plan)?;
+    let base = json!({"name": dst, "source": src, "snapshot": a.snap_name, "full": a.full,
+                      "images": plan.images.iter().map(|(_, d)| d).collect::<Vec<_>>()});
+    if a.disable {
+        let mut j = base;
+        j["state"] = json!(VmState::Disabled);
+        j["node"] = json!(null);
+        return Ok(Outcome::new(
+            j,
+            format!("{dst}: cloned from {src} (disabled)\n"),
+        ));
+    }
+    let enabled = enabling::enable_or_remove(
+        ctx,
+        dst,
+        &plan.fragment,
+        a.nostart,
+        format!("Enabling the clone {dst}"),
+        "the clone was removed again",
+    )?;
+    let mut out = enabled.outcome(dst, &format!("cloned from {src}"));
+    if let (Some(o), Some(b)) = (out.json.as_object_mut(), base.as_object()) {
+        o.extend(
+            b.iter()
+                .filter(|(k, _)| *k != "name")
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+    }
+    Ok(out)
+}
+
+/// Checks the request and computes the clone; changes nothing.
+fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
     let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
     vm::validate_name(dst)?;
     if src == dst {
@@ -40,23 +96,7 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
     let src_ids = VmIds::new(src);
     let meta = ctx.storage.meta_list(&src_ids.system_image())?;
     if let Some(s) = &a.snap_name {
-        let snaps = snapshot::list_snaps(ctx, src)?;
-        if !snaps.iter().any(|x| &x.name == s) {
-            return Err(snapshot::unknown_snapshot(src, s, &snaps));
-        }
-        for d in &disks {
-            if !ctx
-                .storage
-                .image_snaps(d)?
-                .iter()
-                .any(|x| x.is_user_snap(s))
-            {
-                return Err(Error::invalid(format!(
-                    "Disk {d} has no snapshot {s} to clone from (not taken by vm-mgr); nothing \
-                     was changed."
-                )));
-            }
-        }
+        check_snapshot(ctx, src, s, &disks)?;
     }
     let pick = |part: &str, key: &str| {
         a.snap_name
@@ -73,42 +113,85 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
         settings.pinned_host = None;
         settings.preferred_host = None;
     }
-    let pool = ctx.storage.pool().to_owned();
     let images: Vec<(String, String)> = disks
         .iter()
         .map(|d| (d.clone(), copy_image_name(src, dst, d)))
         .collect();
     let xml = new_xml(ctx, a, &pick("xml", vm::META_XML), &images, &settings)?;
-    let dst_ids = VmIds::new(dst);
-    let fragment = fragment::build(&dst_ids, &settings, &ctx.ceph_access(), "Stopped");
+    let fragment = fragment::build(&VmIds::new(dst), &settings, &ctx.ceph_access(), "Stopped");
     let how = if a.full {
         "copy"
     } else {
         "clone (copy-on-write)"
     };
-    if ctx.dry_run {
-        let at = a
-            .snap_name
-            .clone()
-            .unwrap_or_else(|| "a snapshot taken now".into());
-        let mut actions: Vec<String> = images
-            .iter()
-            .map(|(s, d)| format!("{how} {pool}/{s} at {at} into {pool}/{d}"))
-            .collect();
-        actions.push(format!("create RBD group {pool}/{dst} with those images"));
-        actions.push(format!(
-            "set the metadata of {pool}/{}",
-            dst_ids.system_image()
-        ));
-        if !a.disable {
-            actions.push(format!("enable {dst}"));
-        }
-        let mut out = crate::output::dry_run_outcome(dst, "clone", &actions, None);
-        if let Some(o) = out.json.as_object_mut() {
-            o.insert("domain_xml".into(), json!(xml));
-        }
-        return Ok(out);
+    Ok(Plan {
+        disks,
+        meta,
+        settings,
+        images,
+        xml,
+        fragment,
+        how,
+    })
+}
+
+/// Fails unless VM `src` has snapshot `s`, on every disk.
+fn check_snapshot(ctx: &Ctx, src: &str, s: &str, disks: &[String]) -> Result<()> {
+    let snaps = snapshot::list_snaps(ctx, src)?;
+    if !snaps.iter().any(|x| x.name == s) {
+        return Err(snapshot::unknown_snapshot(src, s, &snaps));
     }
+    for d in disks {
+        if !ctx
+            .storage
+            .image_snaps(d)?
+            .iter()
+            .any(|x| x.is_user_snap(s))
+        {
+            return Err(Error::invalid(format!(
+                "Disk {d} has no snapshot {s} to clone from (not taken by vm-mgr); nothing \
+                 was changed."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--dry-run`: what [`store`] and enabling would do.
+fn dry_run(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Outcome {
+    let dst = a.dst_name.as_str();
+    let pool = ctx.storage.pool().to_owned();
+    let how = plan.how;
+    let at = a
+        .snap_name
+        .clone()
+        .unwrap_or_else(|| "a snapshot taken now".into());
+    let mut actions: Vec<String> = plan
+        .images
+        .iter()
+        .map(|(s, d)| format!("{how} {pool}/{s} at {at} into {pool}/{d}"))
+        .collect();
+    actions.push(format!("create RBD group {pool}/{dst} with those images"));
+    actions.push(format!(
+        "set the metadata of {pool}/{}",
+        VmIds::new(dst).system_image()
+    ));
+    if !a.disable {
+        actions.push(format!("enable {dst}"));
+    }
+    let mut out = crate::output::dry_run_outcome(dst, "clone", &actions, None);
+    if let Some(o) = out.json.as_object_mut() {
+        o.insert("domain_xml".into(), json!(plan.xml));
+    }
+    out
+}
+
+/// Copies the disks (at the snapshot asked for, or one taken now and dropped afterwards) into
+/// the clone's images and group, and writes its metadata; undoes all that on failure.
+fn store(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Result<()> {
+    let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
+    let pool = ctx.storage.pool().to_owned();
+    let dst_ids = VmIds::new(dst);
     let (snap, temporary) = match &a.snap_name {
         Some(s) => (s.clone(), false),
         None => {
@@ -125,9 +208,11 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
     let mut made = Vec::new();
     let mut group_made = false;
     let stored = (|| -> Result<()> {
-        for (s, d) in &images {
-            ctx.progress
-                .say(&format!("{dst}: {how} of {pool}/{s}@{snap} → {pool}/{d}"));
+        for (s, d) in &plan.images {
+            ctx.progress.say(&format!(
+                "{dst}: {} of {pool}/{s}@{snap} → {pool}/{d}",
+                plan.how
+            ));
             made.push(d.clone());
             if a.full {
                 ctx.storage.copy_image(s, &snap, d)?;
@@ -137,12 +222,12 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
         }
         ctx.storage.create_group(&dst_ids.rbd_group())?;
         group_made = true;
-        for (_, d) in &images {
+        for (_, d) in &plan.images {
             ctx.storage.group_add(&dst_ids.rbd_group(), d)?;
         }
         // `rbd clone` and `rbd cp` copy the image metadata: drop what the copy must not have
         // (the source's snapshot keys) before writing its own.
-        let wanted = copy_meta(&meta, dst, &settings, &fragment, &xml);
+        let wanted = copy_meta(&plan.meta, dst, &plan.settings, &plan.fragment, &plan.xml);
         let system = dst_ids.system_image();
         for k in ctx.storage.meta_list(&system)?.into_keys() {
             if !wanted.iter().any(|(w, _)| *w == k) {
@@ -156,7 +241,7 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
     })();
     if temporary {
         // With clone v2 the disks' snapshots move to Ceph's trash while clones need them.
-        for p in snapshot::drop_snapshot(ctx, src, &snap, &disks) {
+        for p in snapshot::drop_snapshot(ctx, src, &snap, &plan.disks) {
             ctx.progress.say(&format!(
                 "warning: removing the temporary snapshot {snap}: {p}"
             ));
@@ -170,34 +255,7 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
             source: Box::new(e),
         });
     }
-    let base = json!({"name": dst, "source": src, "snapshot": a.snap_name, "full": a.full,
-                      "images": images.iter().map(|(_, d)| d).collect::<Vec<_>>()});
-    if a.disable {
-        let mut j = base;
-        j["state"] = json!(VmState::Disabled);
-        j["node"] = json!(null);
-        return Ok(Outcome::new(
-            j,
-            format!("{dst}: cloned from {src} (disabled)\n"),
-        ));
-    }
-    let enabled = enabling::enable_or_remove(
-        ctx,
-        dst,
-        &fragment,
-        a.nostart,
-        format!("Enabling the clone {dst}"),
-        "the clone was removed again",
-    )?;
-    let mut out = enabled.outcome(dst, &format!("cloned from {src}"));
-    if let (Some(o), Some(b)) = (out.json.as_object_mut(), base.as_object()) {
-        o.extend(
-            b.iter()
-                .filter(|(k, _)| *k != "name")
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The clone's domain XML: from `--xml` (disks replaced as create does) or the source's.

@@ -73,9 +73,8 @@ pub fn run(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
     Ok(enabled.new_vm_outcome(&name, "created"))
 }
 
-/// Checks the request and computes everything; changes nothing.
-fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
-    let ids = VmIds::new(&a.name);
+/// The new VM's settings, from the flags and the configuration.
+fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
     if let Some(u) = &a.migration_user {
         let ok = u.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && u.chars()
@@ -86,14 +85,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
             )));
         }
     }
-    for node in a.pinned_host.iter().chain(&a.preferred_host) {
-        vm::validate_node_name(node)?;
-    }
-    let user_meta = vm::parse_pairs("--metadata", &a.metadata)?;
-    for k in user_meta.keys() {
-        vm::validate_user_key(k)?;
-    }
-    let settings = Settings {
+    Ok(Settings {
         live_migration: a.enable_live_migration,
         migration_user: a.migration_user.clone(),
         migration_transport: ctx.config.migration_transport.clone(),
@@ -114,7 +106,20 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
             &a.pacemaker_utilization,
         )?,
         ..Settings::default()
-    };
+    })
+}
+
+/// Checks the request and computes everything; changes nothing.
+fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
+    let ids = VmIds::new(&a.name);
+    for node in a.pinned_host.iter().chain(&a.preferred_host) {
+        vm::validate_node_name(node)?;
+    }
+    let user_meta = vm::parse_pairs("--metadata", &a.metadata)?;
+    for k in user_meta.keys() {
+        vm::validate_user_key(k)?;
+    }
+    let settings = settings_of(ctx, a)?;
     let base_xml =
         shared::fsread::read_text(&a.xml, shared::fsread::XML_CAP).map_err(|source| {
             Error::ReadFile {

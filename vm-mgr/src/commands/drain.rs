@@ -9,8 +9,7 @@
 //! undrain: one transaction removes both attributes; then each recorded VM whose strategy
 //! allows it is migrated back (see [`crate::placement::moving`]), one after the other.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
@@ -164,7 +163,7 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
             .sum::<Duration>()
             + Duration::from_secs(30)
     });
-    let done = wait_off(ctx, node, &on_node, budget)?;
+    let done = crate::cluster::wait_off_node(ctx, node, &on_node, budget)?;
     for m in &mut plan {
         if let Some((state, at)) = done.get(&m.name) {
             m.state = Some(*state);
@@ -186,53 +185,6 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         text.push_str(&format!("still on {node}: {}\n", left.join(", ")));
     }
     Ok(Outcome::new(json, text))
-}
-
-/// Waits until none of `vms` runs on `node` any more (or the budget is spent), printing each
-/// VM's state changes; returns each VM's final state and node.
-fn wait_off(
-    ctx: &Ctx,
-    node: &str,
-    vms: &[String],
-    budget: Duration,
-) -> Result<BTreeMap<String, (VmState, Option<String>)>> {
-    let start = Instant::now();
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
-    loop {
-        let (cib, mon) = crate::cluster::read_cluster(ctx)?;
-        let mut result = BTreeMap::new();
-        let mut settled = true;
-        for v in vms {
-            let st = status_of(v, &cib, &mon, Some(true));
-            let now = format!(
-                "{}{}",
-                st.state,
-                st.node
-                    .as_deref()
-                    .map(|n| format!(" on {n}"))
-                    .unwrap_or_default()
-            );
-            if last.get(v) != Some(&now) {
-                ctx.progress.say(&format!(
-                    "{v}: {now} ({:.1}s)",
-                    start.elapsed().as_secs_f64()
-                ));
-                last.insert(v.clone(), now);
-            }
-            let busy = matches!(
-                st.state,
-                VmState::Migrating | VmState::Starting | VmState::Stopping
-            );
-            if busy || st.nodes.iter().any(|n| n == node) {
-                settled = false;
-            }
-            result.insert(v.clone(), (st.state, st.node));
-        }
-        if settled || ctx.offline || start.elapsed() >= budget {
-            return Ok(result);
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 fn moves_table(plan: &[VmMove]) -> String {

@@ -14,11 +14,11 @@ use super::preflight::{self, Finding, Preflight};
 use super::{edit, simulate, PlacementError};
 use crate::cluster::{
     change, current_status, interrupt, migrate_budget, not_enabled, read_cluster, set_role,
-    wait_budget, wait_for, wait_state, Goal, Waited,
+    wait_budget, wait_for, wait_guest_off, wait_state, Goal, Waited,
 };
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::state::VmState;
+use crate::state::{VmState, VmStatus};
 
 /// How to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,13 +204,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         report.how = "none";
         return Ok(report);
     }
-    let budget = opts.timeout.unwrap_or_else(|| {
-        if opts.offline {
-            wait_budget(&cib, name, "stop") + wait_budget(&cib, name, "start")
-        } else {
-            migrate_budget(&cib, name)
-        }
-    });
+    let budget = move_budget(&cib, name, opts);
     let until = edit::pacemaker_date(now_secs() + budget.as_secs() + 120);
     let add_move = |tree: &mut shared::pacemaker::xml::Element| {
         let mut changed = edit::put_move(tree, name, target, &until)?;
@@ -264,6 +258,23 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         guard.constraint = false;
         return Err(e);
     }
+    let st = wait_then_release(ctx, name, target, budget, start, guard)?;
+    report.state = st.state;
+    report.node = st.node;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Waits for the VM to run on `target` ([`Goal::StartedOn`]), then removes the move
+/// constraint whatever happened; the error says whether that removal worked.
+fn wait_then_release(
+    ctx: &Ctx,
+    name: &str,
+    target: &str,
+    budget: Duration,
+    start: Instant,
+    mut guard: MoveGuard<'_>,
+) -> Result<VmStatus> {
     let waited = wait_for(ctx, name, Goal::StartedOn(target), budget, start);
     let released = guard.release();
     let cleanup = match &released {
@@ -292,10 +303,18 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         Err(Waited::Failed(e)) => return Err(e),
     };
     released?;
-    report.state = st.state;
-    report.node = st.node;
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(st)
+}
+/// How long a move may take: `--timeout`, else (offline) stop + start or (live) the
+/// migration, from the op timeouts ([`crate::cluster::budget`]).
+fn move_budget(cib: &Cib, name: &str, opts: &MoveOptions) -> Duration {
+    opts.timeout.unwrap_or_else(|| {
+        if opts.offline {
+            wait_budget(cib, name, "stop") + wait_budget(cib, name, "start")
+        } else {
+            migrate_budget(cib, name)
+        }
+    })
 }
 
 /// Offline: stop the VM where it runs, or with `wait_for_shutdown` let the guest power itself
@@ -320,37 +339,28 @@ fn stop_first(
     })?;
     let secs = opts.shutdown_timeout.as_secs();
     let domain = crate::vm::VmIds::new(name).domain();
-    let mut node = String::new();
     ctx.progress.say(&format!(
         "{name}: waiting up to {secs}s for the guest to power itself off (shut it down from \
          inside the guest); Pacemaker will not restart it meanwhile"
     ));
-    let began = Instant::now();
-    loop {
-        let (_, mon) = read_cluster(ctx)?;
-        let rs = mon.resource(&domain);
-        if let Some(n) = rs.iter().flat_map(|r| r.nodes.iter()).next() {
-            node = n.clone();
-        }
-        if rs.iter().all(|r| !r.active || r.failed) {
-            break;
-        }
-        if interrupt::interrupted() {
+    match wait_guest_off(ctx, &domain, opts.shutdown_timeout) {
+        Ok(()) => {}
+        Err(Waited::Interrupted) => {
             return Err(PlacementError::Interrupted {
                 name: name.to_owned(),
                 cleanup: "Pacemaker manages it again".into(),
             }
-            .into());
+            .into())
         }
-        if began.elapsed() >= opts.shutdown_timeout {
+        Err(Waited::Timeout { node, .. }) => {
             return Err(PlacementError::NoShutdown {
                 name: name.to_owned(),
-                node,
+                node: node.unwrap_or_default(),
                 secs,
             }
-            .into());
+            .into())
         }
-        interrupt::sleep(Duration::from_secs(1));
+        Err(Waited::Failed(e)) => return Err(e),
     }
     ctx.progress.say(&format!(
         "{name}: the guest is off; recording it as stopped"
