@@ -65,6 +65,12 @@ pub fn migrate_budget(cib: &Cib, name: &str) -> Duration {
     )
 }
 
+/// How long a drain may take to move `vms` off their node: their live migrations one after
+/// the other ([`migrate_budget`] each), plus a margin.
+pub fn drain_budget(cib: &Cib, vms: &[String]) -> Duration {
+    vms.iter().map(|v| migrate_budget(cib, v)).sum::<Duration>() + MARGIN
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

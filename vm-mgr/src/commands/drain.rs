@@ -14,15 +14,16 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 use shared::pacemaker::xml::Element;
-use shared::pacemaker::Edit;
+use shared::pacemaker::{Cib, Edit};
 
 use crate::cli_placement::{DrainArgs, UndrainArgs};
-use crate::cluster::migrate_budget;
+use crate::cluster::budget::drain_budget;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{table, Outcome};
 use crate::placement::moving::{move_vm, MoveOptions};
 use crate::placement::preflight::allows_migration;
+use crate::placement::simulate::Simulation;
 use crate::placement::{edit, placement_of, simulate, PlacementError, Strategy, DRAINED_ATTRIBUTE};
 use crate::state::{cib_vms, status_of, VmState};
 
@@ -97,29 +98,7 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
     let mut tree = cib.element().clone();
     apply(&mut tree).map_err(crate::placement::edit_error)?;
     let sim = simulate::simulate(&tree)?;
-    let mut plan: Vec<VmMove> = Vec::new();
-    for v in &on_node {
-        let after = sim.vm_nodes(v);
-        let how = if after.is_empty() {
-            "stop"
-        } else if allows_migration(&cib, v) {
-            "live"
-        } else {
-            "restart"
-        };
-        plan.push(VmMove {
-            name: v.clone(),
-            from: Some(node.to_owned()),
-            to: after.first().cloned(),
-            how: how.into(),
-            state: Some(if after.is_empty() {
-                VmState::Stopped
-            } else {
-                VmState::Started
-            }),
-            detail: None,
-        });
-    }
+    let mut plan = plan_moves(&cib, &sim, node, &on_node);
     let unmovable: Vec<String> = plan
         .iter()
         .filter(|m| m.how == "stop")
@@ -140,29 +119,16 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         })
     })?;
     if ctx.dry_run {
-        let mut out = crate::output::dry_run_outcome(node, "drain", &[], change.patch.as_deref());
-        if let Some(o) = out.json.as_object_mut() {
-            o.insert("node".into(), json!(node));
-            o.insert("vms".into(), json!(plan));
-            o.insert("simulated_actions".into(), json!(sim.describe()));
-        }
-        out.text.push_str(&moves_table(&plan));
-        for act in sim.describe() {
-            out.text.push_str(&format!("Pacemaker would: {act}\n"));
-        }
-        return Ok(out);
+        return Ok(dry_run(node, change.patch.as_deref(), &plan, &sim));
     }
     ctx.progress.say(&format!(
         "{node}: standby; moving {} VM(s) away",
         on_node.len()
     ));
-    let budget = a.timeout.map(Duration::from_secs).unwrap_or_else(|| {
-        on_node
-            .iter()
-            .map(|v| migrate_budget(&cib, v))
-            .sum::<Duration>()
-            + Duration::from_secs(30)
-    });
+    let budget = a
+        .timeout
+        .map(Duration::from_secs)
+        .unwrap_or_else(|| drain_budget(&cib, &on_node));
     let done = crate::cluster::wait_off_node(ctx, node, &on_node, budget)?;
     for m in &mut plan {
         if let Some((state, at)) = done.get(&m.name) {
@@ -185,6 +151,50 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         text.push_str(&format!("still on {node}: {}\n", left.join(", ")));
     }
     Ok(Outcome::new(json, text))
+}
+
+/// Where each VM on `node` goes once it is in standby, as `crm_simulate` (`sim`) says: live,
+/// restart (no live migration), or stop (nowhere to go).
+fn plan_moves(cib: &Cib, sim: &Simulation, node: &str, on_node: &[String]) -> Vec<VmMove> {
+    let mut plan: Vec<VmMove> = Vec::new();
+    for v in on_node {
+        let after = sim.vm_nodes(v);
+        let how = if after.is_empty() {
+            "stop"
+        } else if allows_migration(cib, v) {
+            "live"
+        } else {
+            "restart"
+        };
+        plan.push(VmMove {
+            name: v.clone(),
+            from: Some(node.to_owned()),
+            to: after.first().cloned(),
+            how: how.into(),
+            state: Some(if after.is_empty() {
+                VmState::Stopped
+            } else {
+                VmState::Started
+            }),
+            detail: None,
+        });
+    }
+    plan
+}
+
+/// `--dry-run`: the CIB patch, the planned moves and what Pacemaker would do.
+fn dry_run(node: &str, patch: Option<&str>, plan: &[VmMove], sim: &Simulation) -> Outcome {
+    let mut out = crate::output::dry_run_outcome(node, "drain", &[], patch);
+    if let Some(o) = out.json.as_object_mut() {
+        o.insert("node".into(), json!(node));
+        o.insert("vms".into(), json!(plan));
+        o.insert("simulated_actions".into(), json!(sim.describe()));
+    }
+    out.text.push_str(&moves_table(plan));
+    for act in sim.describe() {
+        out.text.push_str(&format!("Pacemaker would: {act}\n"));
+    }
+    out
 }
 
 fn moves_table(plan: &[VmMove]) -> String {

@@ -56,18 +56,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
     usable_dir(&a.to)?;
     let pool = ctx.storage.pool().to_owned();
     if ctx.dry_run {
-        let mut actions = vec![format!("take a snapshot of {name} for the export")];
-        actions.extend(disks.iter().map(|d| {
-            format!(
-                "export {pool}/{d} to {}",
-                a.to.join("disks").join(format!("{d}.raw")).display()
-            )
-        }));
-        actions.push("write manifest.json, domain.xml, metadata.json, fragment.xml".into());
-        actions.push("remove the export snapshot".into());
-        return Ok(crate::output::dry_run_outcome(
-            name, "export", &actions, None,
-        ));
+        return Ok(dry_run(name, &pool, &disks, &a.to));
     }
     let meta = ctx.storage.meta_list(&ids.system_image())?;
     let snaps = snapshot::list_snaps(ctx, name)?;
@@ -140,29 +129,48 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
                    "snapshots": snaps.iter().map(|s| &s.name).collect::<Vec<_>>()}),
             format!("{name}: exported to {} ({consistency})\n", a.to.display()),
         )),
-        Err(e) => {
-            let cleaned = if created {
-                std::fs::remove_dir_all(&a.to)
-            } else {
-                std::fs::remove_dir_all(&disk_dir).map(|()| {
-                    for f in [
-                        "manifest.json",
-                        "domain.xml",
-                        "metadata.json",
-                        "fragment.xml",
-                    ] {
-                        let _ = std::fs::remove_file(a.to.join(f));
-                    }
-                })
-            };
-            Err(Error::Undone {
-                what: format!("Exporting VM {name}"),
-                undo: match cleaned {
-                    Ok(()) => format!("{} was emptied", a.to.display()),
-                    Err(c) => format!("emptying {} failed too: {c}", a.to.display()),
-                },
-                source: Box::new(e),
-            })
-        }
+        Err(e) => Err(Error::Undone {
+            what: format!("Exporting VM {name}"),
+            undo: empty_dir(&a.to, created),
+            source: Box::new(e),
+        }),
+    }
+}
+
+/// `--dry-run`: what exporting `disks` to `to` would do.
+fn dry_run(name: &str, pool: &str, disks: &[String], to: &Path) -> Outcome {
+    let mut actions = vec![format!("take a snapshot of {name} for the export")];
+    actions.extend(disks.iter().map(|d| {
+        format!(
+            "export {pool}/{d} to {}",
+            to.join("disks").join(format!("{d}.raw")).display()
+        )
+    }));
+    actions.push("write manifest.json, domain.xml, metadata.json, fragment.xml".into());
+    actions.push("remove the export snapshot".into());
+    crate::output::dry_run_outcome(name, "export", &actions, None)
+}
+
+/// Empties the export directory `to` after a failure (removes it if the export `created` it);
+/// says what was done, for the message.
+fn empty_dir(to: &Path, created: bool) -> String {
+    let disk_dir = to.join("disks");
+    let cleaned = if created {
+        std::fs::remove_dir_all(to)
+    } else {
+        std::fs::remove_dir_all(&disk_dir).map(|()| {
+            for f in [
+                "manifest.json",
+                "domain.xml",
+                "metadata.json",
+                "fragment.xml",
+            ] {
+                let _ = std::fs::remove_file(to.join(f));
+            }
+        })
+    };
+    match cleaned {
+        Ok(()) => format!("{} was emptied", to.display()),
+        Err(c) => format!("emptying {} failed too: {c}", to.display()),
     }
 }

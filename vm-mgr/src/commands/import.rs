@@ -6,7 +6,7 @@
 //! A failure undoes everything made so far.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -84,37 +84,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         None => Settings::default(),
     };
     let pool = ctx.storage.pool().to_owned();
-    let xml_text = read(&dir.join("domain.xml"))?;
-    let xml = if renamed || pool != m.pool {
-        let uuid = clone_xml::new_uuid()?;
-        let disks: BTreeMap<String, String> = files
-            .iter()
-            .map(|(_, new, old)| (format!("{}/{old}", m.pool), format!("{pool}/{new}")))
-            .collect();
-        let r = Renaming {
-            name: &name,
-            uuid: &uuid,
-            disks: &disks,
-        };
-        if renamed {
-            clone_xml::rewrite(&xml_text, "domain.xml", &r, &mut clone_xml::new_mac)?
-        } else {
-            // Same VM in another pool: only the disk sources change.
-            let keep_uuid = shared::libvirt::DomainXml::parse(&xml_text)
-                .ok()
-                .and_then(|d| d.uuid)
-                .unwrap_or_else(|| uuid.clone());
-            rewrite_keeping_macs(
-                &xml_text,
-                &Renaming {
-                    uuid: &keep_uuid,
-                    ..r
-                },
-            )?
-        }
-    } else {
-        xml_text
-    };
+    let xml = new_xml(&m, &name, &pool, &files, read(&dir.join("domain.xml"))?)?;
     let ids = VmIds::new(&name);
     let fragment = match (
         renamed,
@@ -129,21 +99,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     };
     refuse_existing(ctx, &name)?;
     if ctx.dry_run {
-        let mut actions: Vec<String> = files
-            .iter()
-            .map(|(p, i, _)| format!("import {} into {pool}/{i}", p.display()))
-            .collect();
-        actions.push(format!("create RBD group {pool}/{name} with those images"));
-        actions.push(format!("set the metadata of {pool}/{}", ids.system_image()));
-        if !a.disable {
-            actions.push(format!(
-                "enable {name} (constraints: {})",
-                fragment.constraint_ids().join(", ")
-            ));
-        }
-        return Ok(crate::output::dry_run_outcome(
-            &name, "import", &actions, None,
-        ));
+        return Ok(dry_run(ctx, a, &name, &files, &fragment));
     }
     let mut made = Vec::new();
     let mut group_made = false;
@@ -183,6 +139,73 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         "the VM was removed again",
     )?;
     Ok(enabled.new_vm_outcome(&name, "imported"))
+}
+
+/// The imported VM's domain XML: as exported, or (another name or pool) with a new name, UUID
+/// and MAC addresses, or only new disk sources.
+fn new_xml(
+    m: &Manifest,
+    name: &str,
+    pool: &str,
+    files: &[(PathBuf, String, String)],
+    xml_text: String,
+) -> Result<String> {
+    let renamed = name != m.name;
+    Ok(if renamed || pool != m.pool {
+        let uuid = clone_xml::new_uuid()?;
+        let disks: BTreeMap<String, String> = files
+            .iter()
+            .map(|(_, new, old)| (format!("{}/{old}", m.pool), format!("{pool}/{new}")))
+            .collect();
+        let r = Renaming {
+            name,
+            uuid: &uuid,
+            disks: &disks,
+        };
+        if renamed {
+            clone_xml::rewrite(&xml_text, "domain.xml", &r, &mut clone_xml::new_mac)?
+        } else {
+            // Same VM in another pool: only the disk sources change.
+            let keep_uuid = shared::libvirt::DomainXml::parse(&xml_text)
+                .ok()
+                .and_then(|d| d.uuid)
+                .unwrap_or_else(|| uuid.clone());
+            rewrite_keeping_macs(
+                &xml_text,
+                &Renaming {
+                    uuid: &keep_uuid,
+                    ..r
+                },
+            )?
+        }
+    } else {
+        xml_text
+    })
+}
+
+/// `--dry-run`: what an import would do.
+fn dry_run(
+    ctx: &Ctx,
+    a: &ImportArgs,
+    name: &str,
+    files: &[(PathBuf, String, String)],
+    fragment: &Fragment,
+) -> Outcome {
+    let pool = ctx.storage.pool();
+    let ids = VmIds::new(name);
+    let mut actions: Vec<String> = files
+        .iter()
+        .map(|(p, i, _)| format!("import {} into {pool}/{i}", p.display()))
+        .collect();
+    actions.push(format!("create RBD group {pool}/{name} with those images"));
+    actions.push(format!("set the metadata of {pool}/{}", ids.system_image()));
+    if !a.disable {
+        actions.push(format!(
+            "enable {name} (constraints: {})",
+            fragment.constraint_ids().join(", ")
+        ));
+    }
+    crate::output::dry_run_outcome(name, "import", &actions, None)
 }
 
 /// [`clone_xml::rewrite`] for the same VM: interfaces keep their MAC addresses.

@@ -24,24 +24,7 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     if !snaps.iter().any(|s| s.name == snap && s.complete) {
         return Err(snapshot::unknown_snapshot(name, snap, &snaps));
     }
-    let mut lacking = Vec::new();
-    for d in &disks {
-        if !ctx
-            .storage
-            .image_snaps(d)?
-            .iter()
-            .any(|s| s.is_group_snap(snap))
-        {
-            lacking.push(d.clone());
-        }
-    }
-    if !lacking.is_empty() {
-        return Err(Error::invalid(format!(
-            "Disk(s) {} of VM {name} lack snapshot {snap} (added to the VM after it); nothing \
-             was changed.",
-            lacking.join(", ")
-        )));
-    }
+    check_disks(ctx, name, snap, &disks)?;
     let meta = ctx.storage.meta_list(&system)?;
     let restore: Vec<(&str, String)> = [(vm::META_XML, "xml"), (vm::META_SETTINGS, "settings")]
         .into_iter()
@@ -56,27 +39,14 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
             VmState::Started | VmState::Starting | VmState::Migrating
         );
     let must_stop = in_cib && st.state != VmState::Stopped;
-    let pool = ctx.storage.pool();
     if ctx.dry_run {
-        let mut actions = Vec::new();
-        if must_stop {
-            actions.push(format!("stop {name} and wait until it is stopped"));
-        }
-        actions.push(format!(
-            "roll group {pool}/{} ({}) back to snapshot {snap}",
-            ids.rbd_group(),
-            disks.join(", ")
-        ));
-        for (key, _) in &restore {
-            actions.push(format!(
-                "restore metadata {key} of {pool}/{system} from {snap}"
-            ));
-        }
-        if was_running {
-            actions.push(format!("start {name} again and wait until it runs"));
-        }
-        return Ok(crate::output::dry_run_outcome(
-            name, "rollback", &actions, None,
+        return Ok(dry_run(
+            ctx,
+            name,
+            snap,
+            &disks,
+            &restore,
+            (must_stop, was_running),
         ));
     }
     if must_stop {
@@ -98,27 +68,7 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
         "{name}: rolling {} disk(s) back to {snap}",
         disks.len()
     ));
-    let rolled = ctx
-        .storage
-        .group_snap_rollback(&ids.rbd_group(), snap)
-        .map_err(Error::from)
-        .and_then(|()| {
-            for (key, value) in &restore {
-                ctx.storage.meta_set(&system, key, value)?;
-            }
-            Ok(())
-        });
-    if let Err(e) = rolled {
-        // Leave it stopped: a half-rolled-back VM must not run.
-        return Err(Error::invalid(format!(
-            "Rolling VM {name} back to {snap} failed{}: {e}",
-            if must_stop {
-                "; it was left stopped"
-            } else {
-                ""
-            }
-        )));
-    }
+    roll_back(ctx, name, snap, &restore, must_stop)?;
     let st = if was_running {
         ctx.progress.say(&format!("{name}: starting again"));
         crate::cluster::set_role(ctx, name, "Started")?;
@@ -142,4 +92,96 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     );
     out.text = format!("{name}: rolled back to {snap}; {}\n", st.state);
     Ok(out)
+}
+
+/// Fails, changing nothing, when a disk lacks the group snapshot `snap` (added after it).
+fn check_disks(ctx: &Ctx, name: &str, snap: &str, disks: &[String]) -> Result<()> {
+    let mut lacking = Vec::new();
+    for d in disks {
+        if !ctx
+            .storage
+            .image_snaps(d)?
+            .iter()
+            .any(|s| s.is_group_snap(snap))
+        {
+            lacking.push(d.clone());
+        }
+    }
+    if !lacking.is_empty() {
+        return Err(Error::invalid(format!(
+            "Disk(s) {} of VM {name} lack snapshot {snap} (added to the VM after it); nothing \
+             was changed.",
+            lacking.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// `--dry-run`: what a rollback of `disks` would do (`restore`: the metadata kept with the
+/// snapshot; `stop_start`: whether the VM must stop, whether it is started again afterwards).
+fn dry_run(
+    ctx: &Ctx,
+    name: &str,
+    snap: &str,
+    disks: &[String],
+    restore: &[(&str, String)],
+    stop_start: (bool, bool),
+) -> Outcome {
+    let (must_stop, was_running) = stop_start;
+    let ids = VmIds::new(name);
+    let system = ids.system_image();
+    let pool = ctx.storage.pool();
+    let mut actions = Vec::new();
+    if must_stop {
+        actions.push(format!("stop {name} and wait until it is stopped"));
+    }
+    actions.push(format!(
+        "roll group {pool}/{} ({}) back to snapshot {snap}",
+        ids.rbd_group(),
+        disks.join(", ")
+    ));
+    for (key, _) in restore {
+        actions.push(format!(
+            "restore metadata {key} of {pool}/{system} from {snap}"
+        ));
+    }
+    if was_running {
+        actions.push(format!("start {name} again and wait until it runs"));
+    }
+    crate::output::dry_run_outcome(name, "rollback", &actions, None)
+}
+
+/// Rolls the VM's group back to `snap` and restores the metadata kept with it; on failure
+/// the VM is left stopped (a half-rolled-back VM must not run).
+fn roll_back(
+    ctx: &Ctx,
+    name: &str,
+    snap: &str,
+    restore: &[(&str, String)],
+    must_stop: bool,
+) -> Result<()> {
+    let ids = VmIds::new(name);
+    let system = ids.system_image();
+    let rolled = ctx
+        .storage
+        .group_snap_rollback(&ids.rbd_group(), snap)
+        .map_err(Error::from)
+        .and_then(|()| {
+            for (key, value) in restore {
+                ctx.storage.meta_set(&system, key, value)?;
+            }
+            Ok(())
+        });
+    if let Err(e) = rolled {
+        // Leave it stopped: a half-rolled-back VM must not run.
+        return Err(Error::invalid(format!(
+            "Rolling VM {name} back to {snap} failed{}: {e}",
+            if must_stop {
+                "; it was left stopped"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
 }
