@@ -4,7 +4,9 @@
 //! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`pacemaker`]: typed views of `crm_mon --output-as=xml` and `cibadmin --query`, and
 //!   wrappers around the Pacemaker command-line tools.
-//! - [`libvirt`]: libvirt connections with deadlines, domain state and XML.
+//! - [`libvirt`]: domain state and XML, and libvirt's RPC protocol on the local socket; libvirt
+//!   connections with deadlines through the `virt` crate only with the `libvirt-api` feature
+//!   (the full VirtualDomain agent alone enables it).
 //! - [`ceph`]: `rbd`/`ceph` calls with JSON output: images, locks, watchers, metadata.
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
