@@ -18,6 +18,7 @@
 //! the group or its members (a colocation made with crm, ...), so that enable restores them.
 //! It is kept as `<vmmgr-fragment>` XML in RBD metadata.
 
+use shared::pacemaker::cib::tree::{section_children, Section};
 use shared::pacemaker::xml::Element;
 
 use crate::vm::{Settings, VmIds, OBSERVER, ROLE_ATTRIBUTE};
@@ -331,20 +332,14 @@ impl Fragment {
                 root.attr("vm").unwrap_or("")
             )));
         }
-        let resources = root
-            .child("resources")
-            .map(|r| r.children.clone())
-            .unwrap_or_default();
+        let resources = section_children(&root, Section::Resources);
         if resources.len() != 1 || resources[0].attr("id") != Some(name) {
             return Err(bad(format!("it does not hold exactly the group {name}")));
         }
         Ok(Fragment {
             name: name.to_owned(),
             resources,
-            constraints: root
-                .child("constraints")
-                .map(|c| c.children.clone())
-                .unwrap_or_default(),
+            constraints: section_children(&root, Section::Constraints),
         })
     }
 
