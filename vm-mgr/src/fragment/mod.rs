@@ -343,6 +343,18 @@ impl Fragment {
         })
     }
 
+    /// A scratch CIB holding exactly this fragment, its constraints all kept (even those
+    /// naming other resources, which [`insert`] would drop), for the CIB edits to work on.
+    pub fn scratch_cib(&self) -> Element {
+        let mut tree = shared::pacemaker::cib::tree::empty_cib();
+        // The scratch tree has both sections.
+        let _ = shared::pacemaker::cib::tree::add_resources(&mut tree, &self.resources);
+        for c in &self.constraints {
+            let _ = shared::pacemaker::cib::tree::add_constraint(&mut tree, c.clone());
+        }
+        tree
+    }
+
     /// Ids of its constraints.
     pub fn constraint_ids(&self) -> Vec<String> {
         self.constraints

@@ -53,6 +53,18 @@ pub fn section_mut(tree: &mut Element, s: Section) -> Option<&mut Element> {
     tree.child_mut("configuration")?.child_mut(s.name())
 }
 
+/// A `<cib>` holding only an empty `<configuration>` with empty `<nodes>`, `<resources>` and
+/// `<constraints>`: a scratch tree to apply the edits here to a few resources alone.
+pub fn empty_cib() -> Element {
+    let mut config = Element::new("configuration");
+    for s in [Section::Nodes, Section::Resources, Section::Constraints] {
+        config.children.push(Element::new(s.name()));
+    }
+    let mut cib = Element::new("cib");
+    cib.children.push(config);
+    cib
+}
+
 /// Every element with an `id` in the configuration of `tree` (not the status section, which
 /// keeps the history of removed resources under their old ids), in document order.
 pub fn configuration_ids(tree: &Element) -> Vec<&str> {
@@ -112,6 +124,14 @@ pub fn nvpair<'a>(parent: &'a Element, kind: SetKind, name: &str) -> Option<&'a 
         .flat_map(|s| s.children_named("nvpair"))
         .find(|nv| nv.attr("name") == Some(name))
         .and_then(|nv| nv.attr("value"))
+}
+
+/// Whether one of the `kind` sets of `parent` has an nvpair `name` (with a value or not).
+pub fn has_nvpair(parent: &Element, kind: SetKind, name: &str) -> bool {
+    parent
+        .children_named(kind.name())
+        .flat_map(|s| s.children_named("nvpair"))
+        .any(|nv| nv.attr("name") == Some(name))
 }
 
 /// Sets (or with `None` removes) nvpair `name` in the first `kind` set of `parent`. A missing

@@ -27,6 +27,12 @@ fn sections_are_found_by_name_and_missing_ones_are_none() {
     );
     assert!(section(&t, Section::OpDefaults).is_none());
     assert!(section_mut(&mut t, Section::Nodes).is_some());
+    let scratch = Element::parse(
+        "<cib><configuration><nodes/><resources/><constraints/></configuration></cib>",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(empty_cib(), scratch);
     let empty = Element::parse("<cib><configuration/></cib>", "t").unwrap();
     assert!(section(&empty, Section::Constraints).is_none());
     assert!(constraints(&empty).is_empty());
@@ -50,6 +56,11 @@ fn nvpairs_are_read_set_and_removed_with_pacemaker_ids() {
     // The second utilization set (made by crm_resource -z) is read too.
     assert_eq!(nvpair(d, SetKind::Utilization, "cpu"), Some("2"));
     assert_eq!(nvpair(d, SetKind::Meta, "nope"), None);
+    assert!(has_nvpair(d, SetKind::Utilization, "cpu"));
+    assert!(
+        !has_nvpair(d, SetKind::Meta, "fake"),
+        "fake is an instance attribute"
+    );
 
     // Same value: no change. New value: in place. New name: in the first set, id from its id.
     assert!(!set_nvpair(
