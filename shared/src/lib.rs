@@ -8,6 +8,8 @@
 //! - [`ceph`]: `rbd`/`ceph` calls with JSON output: images, locks, watchers, metadata.
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
+//! - [`xml`]: the small owned XML tree (parse, read, edit, write back) the Pacemaker layer
+//!   reads every tool output and the CIB into, and vm-mgr edits domain XML with.
 
 pub mod ceph;
 pub mod cmd;
@@ -16,3 +18,4 @@ pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
 pub mod tempdir;
+pub mod xml;

@@ -8,8 +8,8 @@ use shared::pacemaker::cib::history::histories;
 use shared::pacemaker::cib::tree;
 use shared::pacemaker::cib::CibResource;
 use shared::pacemaker::status::base_id;
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{Cib, ClusterStatus, PacemakerError, Role};
+use shared::xml::Element;
 
 use crate::vm::VmIds;
 
@@ -266,7 +266,7 @@ mod tests {
     ));
 
     fn cib_with(name: &str, role: &str) -> Cib {
-        let mut t = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let mut t = shared::xml::Element::parse(CIB, "t").unwrap();
         let f = fragment::build(
             &VmIds::new(name),
             &Settings::default(),
@@ -420,7 +420,7 @@ mod tests {
     /// real `crm_mon` computes from the same CIB (through `CIB_file`).
     #[test]
     fn just_enabled_stopped_agrees_with_crm_mon_on_the_same_cib() {
-        let mut tree = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let mut tree = shared::xml::Element::parse(CIB, "t").unwrap();
         let settings = Settings {
             pinned_host: Some("sim1".into()),
             ..Settings::default()

@@ -14,7 +14,7 @@
 //! - [`argv`] and [`output`]: the pure halves of those wrappers (command lines; exit code and
 //!   output interpretation), tested against recorded Pacemaker 2.1.5 outputs in
 //!   `tests/fixtures/pacemaker/`.
-//! - [`xml`]: the small owned XML tree everything is read into; [`types`]: roles, scores.
+//! - [`types`]: roles, scores. Everything is read into the XML tree of [`crate::xml`].
 //!
 //! Parsers never run anything and ignore elements and attributes they do not know, so a newer
 //! Pacemaker adding some does not break them.
@@ -41,7 +41,10 @@ pub mod status;
 pub mod tools;
 pub mod transaction;
 pub mod types;
-pub mod xml;
+
+/// The XML tree, which moved to [`crate::xml`]; kept here so that `pacemaker::xml::Element`
+/// paths still work.
+pub use crate::xml;
 
 pub use argv::{AttrOp, Lifetime};
 pub use cib::{Cib, CibResource, CibVersion};

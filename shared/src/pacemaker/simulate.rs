@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::error::PacemakerError;
-use super::xml::Element;
+use crate::xml::Element;
 
 /// One action of the simulated transition (`<rsc_action>` of `<actions>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use shared::pacemaker::cib::tree::{self, NvpairId, SetKind};
-use shared::pacemaker::xml::Element;
+use shared::xml::Element;
 
 use super::Fragment;
 

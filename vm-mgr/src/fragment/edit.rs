@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use shared::pacemaker::cib::tree::{self, NvpairId, Section, SetKind};
-use shared::pacemaker::xml::Element;
+use shared::xml::Element;
 
 use super::{Fragment, FragmentError};
 

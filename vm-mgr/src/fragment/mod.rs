@@ -19,7 +19,7 @@
 //! It is kept as `<vmmgr-fragment>` XML in RBD metadata.
 
 use shared::pacemaker::cib::tree::{section_children, Section};
-use shared::pacemaker::xml::Element;
+use shared::xml::Element;
 
 use crate::vm::{Settings, VmIds, OBSERVER, ROLE_ATTRIBUTE};
 

@@ -2,7 +2,7 @@
 //! attributes (standby, the drained list). Each returns whether it changed something.
 
 use shared::pacemaker::cib::tree::{self, NodeEdit, NvpairId, Section, SetKind};
-use shared::pacemaker::xml::Element;
+use shared::xml::Element;
 
 use super::{colocation_id, move_id, Strategy, PREFER_AUTO_SCORE, PREFER_FAILOVER_SCORE};
 use crate::fragment::FragmentError;

@@ -18,8 +18,8 @@
 
 use serde::Serialize;
 use shared::pacemaker::cib::tree::{self, SetKind};
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::Cib;
+use shared::xml::Element;
 
 use crate::vm::VmIds;
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use shared::pacemaker::cib::tree::{self, SetKind};
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{Cib, ClusterStatus, Score};
+use shared::xml::Element;
 
 use super::{move_id, pin_node};
 use crate::state::{status_of, VmState};

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{ClusterStatus, PacemakerError, Target, Tools};
 use shared::tempdir::PrivateDir;
+use shared::xml::Element;
 
 pub use shared::pacemaker::SimAction;
 

@@ -2,8 +2,8 @@
 //! pairs (tests/fixtures/vm-mgr/placement/: p1 live-migratable on sim2, p2 live on sim3, p3
 //! pinned to sim3). The crm_simulate parser's test is in shared::pacemaker::simulate.
 
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{Cib, ClusterStatus};
+use shared::xml::Element;
 
 use super::preflight::{check, remote_uri};
 use super::*;

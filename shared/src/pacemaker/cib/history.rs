@@ -5,7 +5,7 @@
 //! replace the status section for a while, so history missing on a node means "not known
 //! there", not "stopped there".
 
-use crate::pacemaker::xml::Element;
+use crate::xml::Element;
 
 /// One node's operation history.
 #[derive(Debug, Clone, PartialEq, Eq)]

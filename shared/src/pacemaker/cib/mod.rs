@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::types::Role;
-use super::xml::Element;
+use crate::xml::Element;
 
 mod constraints;
 pub mod history;

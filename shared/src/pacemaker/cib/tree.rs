@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::pacemaker::xml::Element;
+use crate::xml::Element;
 
 /// A section of the CIB's `<configuration>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

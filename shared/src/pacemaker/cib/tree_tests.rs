@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use super::history::{forget_history, histories, nodes_with_history};
 use super::tree::*;
-use crate::pacemaker::xml::Element;
 use crate::pacemaker::Cib;
+use crate::xml::Element;
 
 fn tree() -> Element {
     Element::parse(fixture!("cib-query.xml"), "t").unwrap()
