@@ -12,6 +12,8 @@
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
+//! - [`xml`]: the small owned XML tree (parse, read, edit, write back) the Pacemaker layer
+//!   reads every tool output and the CIB into, and vm-mgr edits domain XML with.
 
 pub mod ceph;
 pub mod cmd;
@@ -21,3 +23,4 @@ pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
 pub mod tempdir;
+pub mod xml;
