@@ -82,7 +82,7 @@ impl Element {
                 Event::Start(start) => {
                     check_no_second_root(&root, &stack, what, pos)?;
                     if stack.len() >= MAX_DEPTH {
-                        return Err(PacemakerError::parse(
+                        return Err(XmlError::new(
                             what,
                             format!("elements nested deeper than {MAX_DEPTH} levels at byte {pos}"),
                         ));
