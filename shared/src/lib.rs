@@ -1,5 +1,6 @@
 //! `shared`: the library every vm-mgr binary uses.
 //!
+//! - [`clock`]: durations (op timeouts), now, UTC timestamps and `purge --date` parsing.
 //! - [`cmd`]: the one way to run an external program (argv only, deadline, captured output).
 //! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`pacemaker`]: typed views of `crm_mon --output-as=xml` and `cibadmin --query`, and
@@ -12,6 +13,7 @@
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
 
 pub mod ceph;
+pub mod clock;
 pub mod cmd;
 pub mod drbd;
 pub mod fsread;
