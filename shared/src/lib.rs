@@ -1,5 +1,6 @@
 //! `shared`: the library every vm-mgr binary uses.
 //!
+//! - [`clock`]: durations (op timeouts), now, UTC timestamps and `purge --date` parsing.
 //! - [`cmd`]: the one way to run an external program (argv only, deadline, captured output).
 //! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`pacemaker`]: typed views of `crm_mon --output-as=xml` and `cibadmin --query`, and
@@ -16,6 +17,7 @@
 //!   reads every tool output and the CIB into, and vm-mgr edits domain XML with.
 
 pub mod ceph;
+pub mod clock;
 pub mod cmd;
 pub mod drbd;
 pub mod fsread;

@@ -5,9 +5,10 @@
 //! `date_expression` retires it by itself should vm-mgr die first. Used by `migrate` and
 //! `undrain`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use shared::clock;
 use shared::pacemaker::{Cib, Edit};
 
 use super::preflight::{self, Finding, Preflight};
@@ -105,14 +106,6 @@ impl Drop for MoveGuard<'_> {
     }
 }
 
-/// Seconds since the Unix epoch.
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// How long a live migration of `name` may take: its members' migrate_to + migrate_from op
 /// timeouts (20 s each when not set), plus a margin for the cluster to react.
 pub fn migrate_budget(cib: &Cib, name: &str) -> Duration {
@@ -161,7 +154,7 @@ pub fn preflight(
             &mut tree,
             name,
             target,
-            &edit::pacemaker_date(now_secs() + 3600),
+            &clock::pacemaker_date(clock::unix_secs() + 3600),
         )
         .map_err(super::edit_error)?;
         if opts.offline && opts.start_after {
@@ -231,7 +224,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
             migrate_budget(&cib, name)
         }
     });
-    let until = edit::pacemaker_date(now_secs() + budget.as_secs() + 120);
+    let until = clock::pacemaker_date(clock::unix_secs() + budget.as_secs() + 120);
     let add_move = |tree: &mut shared::pacemaker::xml::Element| {
         let mut changed = edit::put_move(tree, name, target, &until)?;
         if opts.offline && opts.start_after {

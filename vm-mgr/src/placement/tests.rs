@@ -42,13 +42,6 @@ fn checks(cib: &Cib, mon: &ClusterStatus, vm: &str, node: &str, live: bool) -> V
 }
 
 #[test]
-fn pacemaker_dates_are_utc_civil_time() {
-    assert_eq!(edit::pacemaker_date(0), "1970-01-01 00:00:00Z");
-    assert_eq!(edit::pacemaker_date(1_700_000_000), "2023-11-14 22:13:20Z");
-    assert_eq!(edit::pacemaker_date(951_782_400), "2000-02-29 00:00:00Z");
-}
-
-#[test]
 fn colocation_constraints_are_built_and_replaced() {
     let c = edit::colocation("p1", "p2", true, "-INFINITY");
     assert_eq!(
