@@ -1,7 +1,8 @@
 //! Property tests (issue 13): every parser of outside data — CIB and `crm_mon` XML, domain XML,
-//! DRBD `events2` and `drbdadm` output, Ceph JSON, the OCF environment — takes arbitrary input
-//! without panicking, and within a time bound (a guard against quadratic or worse behaviour on
-//! hostile input, not a performance goal: the bound is ~100x what a parse takes).
+//! DRBD `events2` and `drbdadm` output, Ceph JSON, the OCF environment, durations and dates
+//! typed by people — takes arbitrary input without panicking, and within a time bound (a guard
+//! against quadratic or worse behaviour on hostile input, not a performance goal: the bound is
+//! ~100x what a parse takes).
 //!
 //! Inputs are of three kinds: arbitrary text; recorded real outputs (`tests/fixtures/`) cut,
 //! spliced and corrupted at random places (which reaches the parsers' deeper paths); and
@@ -188,6 +189,15 @@ fn ceph_parsers(s: &str) {
     let _ = bounded("rbd device map", s, t::parse_map_output);
 }
 
+fn clock_parsers(s: &str) {
+    use shared::clock::{parse_date, parse_duration, Unit, MAX_DURATION};
+    for unit in [Unit::Secs, Unit::Millis] {
+        let d = bounded("duration", s, |s| parse_duration(s, unit));
+        assert!(d.map_or(true, |d| d <= MAX_DURATION), "{s:?}");
+    }
+    let _ = bounded("date", s, parse_date);
+}
+
 fn config() -> Config {
     Config {
         cases: 192,
@@ -205,6 +215,7 @@ proptest! {
         domain_parsers(&s);
         drbd_parsers(&s);
         ceph_parsers(&s);
+        clock_parsers(&s);
     }
 
     #[test]
@@ -238,6 +249,19 @@ proptest! {
         for s in [&a, &b, &c, &d] {
             ceph_parsers(s);
         }
+    }
+
+    #[test]
+    fn durations_and_dates_of_any_size_never_panic(
+        duration in "[0-9]{1,45} ?(ms|us|s|sec|m|min|h|hr|days)?",
+        seapath in "[0-9]{1,12}/[0-9]{1,12}/-?[0-9]{1,12} [0-9]{1,4}:[0-9]{1,4}:[0-9]{1,4}",
+        iso in "[+-]?[0-9]{1,8}-[0-9]{1,3}-[0-9]{1,3}([T ][0-9]{1,3}:[0-9]{1,3}(:[0-9]{1,3}(\\.[0-9]{1,12})?)?)?(Z|[+-][0-9]{1,2}(:[0-9]{1,2})?)?",
+        secs in any::<u64>(),
+    ) {
+        for s in [&duration, &seapath, &iso] {
+            clock_parsers(s);
+        }
+        let _ = (shared::clock::utc_secs(secs), shared::clock::pacemaker_date(secs));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use shared::clock;
 use shared::drbd::adm::parse_dump_xml;
 
 use crate::model::{
@@ -88,13 +88,7 @@ fn load_config(config: Option<&str>, res: &str) -> Result<Config, (u8, String)> 
 /// Gives this node a new "kernel" token for `res` and a fresh heartbeat; the caller saves the
 /// state, then calls [`spawn_kernel`] (in that order, so the kernel finds its token).
 fn new_kernel(res: &str, node: &str, state: &mut NodeState) {
-    state.kernel = format!(
-        "{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    state.kernel = format!("{}-{}", std::process::id(), clock::since_epoch().as_nanos());
     beat(res, node);
 }
 

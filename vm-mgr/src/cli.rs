@@ -353,7 +353,9 @@ pub struct PurgeArgs {
     /// The VM name.
     #[arg(short, long)]
     pub name: String,
-    /// Remove the snapshots created before this instant, "dd/mm/YYYY HH:MM:SS" (UTC).
+    /// Remove the snapshots created before this instant: "dd/mm/YYYY HH:MM:SS" in local time
+    /// (as SEAPATH), "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" in local time, or RFC 3339 with Z or
+    /// an offset ("2026-11-01T00:00:00Z", "2026-11-01T00:00:00+01:00").
     #[arg(long, value_name = "DATE", conflicts_with = "number")]
     pub date: Option<String>,
     /// Remove the N oldest snapshots.

@@ -10,14 +10,13 @@
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
 //!    [`placement`] (plan moves, preflight) and [`storage`].
 //! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
-//! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), [`clock`].
+//! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
 //! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls.
 
 pub mod cli;
 mod cli_ctx;
 pub mod cli_placement;
-pub mod clock;
 pub mod cluster;
 pub mod commands;
 pub mod config;

@@ -4,10 +4,12 @@
 use std::fmt;
 
 use serde::Serialize;
+use shared::pacemaker::cib::history::histories;
+use shared::pacemaker::cib::tree;
 use shared::pacemaker::cib::CibResource;
 use shared::pacemaker::status::base_id;
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{Cib, ClusterStatus, PacemakerError, Role};
+use shared::xml::Element;
 
 use crate::vm::VmIds;
 
@@ -195,17 +197,10 @@ pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<
 /// The ids whose operation history is VM `name`'s: its group's members in the configuration
 /// of `tree`, or the guard and domain ids vm-mgr gives them when the group is not there.
 fn member_ids(tree: &Element, name: &str) -> Vec<String> {
-    let group = tree
-        .child("configuration")
-        .and_then(|c| c.child("resources"))
-        .and_then(|r| {
-            r.children_named("group")
-                .find(|g| g.attr("id") == Some(name))
-        });
-    let members: Vec<String> = group
-        .iter()
-        .flat_map(|g| g.children.iter().filter(|m| m.name == "primitive"))
-        .filter_map(|m| m.attr("id"))
+    let members: Vec<String> = tree::group(tree, name)
+        .map(tree::group_members)
+        .unwrap_or_default()
+        .into_iter()
         .map(str::to_owned)
         .collect();
     if members.is_empty() {
@@ -215,31 +210,15 @@ fn member_ids(tree: &Element, name: &str) -> Vec<String> {
     members
 }
 
-/// The `node_state` elements of `tree`'s status section, with the ids of the resources each
-/// holds operation history (an `lrm_resource`) of.
-fn histories(tree: &Element) -> impl Iterator<Item = (&Element, Vec<&str>)> {
-    tree.child("status")
-        .into_iter()
-        .flat_map(|s| s.children_named("node_state"))
-        .map(|n| {
-            let ids = n
-                .child("lrm")
-                .and_then(|l| l.child("lrm_resources"))
-                .into_iter()
-                .flat_map(|r| r.children_named("lrm_resource"))
-                .filter_map(|r| r.attr("id"))
-                .collect();
-            (n, ids)
-        })
-}
-
-/// Whether the status section of CIB `tree` holds operation history (an `lrm_resource`) of VM
-/// `name`'s group members on any node.
+/// Whether the status section of CIB `tree` holds operation history of VM `name`'s group
+/// members on any node.
 pub fn has_history(tree: &Element, name: &str) -> bool {
     let mut members = member_ids(tree, name);
     let ids = VmIds::new(name);
     members.extend([ids.guard(), ids.domain()]);
-    histories(tree).any(|(_, held)| held.iter().any(|h| members.iter().any(|m| m == h)))
+    histories(tree)
+        .iter()
+        .any(|n| members.iter().any(|m| n.holds(m)))
 }
 
 /// The nodes of `nodes` whose status in CIB `tree` lacks operation history of one of VM
@@ -248,19 +227,13 @@ pub fn has_history(tree: &Element, name: &str) -> bool {
 /// re-sent theirs yet). A Stopped computed from such a CIB is not known to be true there.
 pub fn unknown_on<'a>(tree: &Element, name: &str, nodes: &[&'a str]) -> Vec<&'a str> {
     let members = member_ids(tree, name);
-    let held: Vec<(&str, Vec<&str>)> = histories(tree)
-        .filter_map(|(n, ids)| Some((n.attr("uname")?, ids)))
-        .collect();
+    let held = histories(tree);
     nodes
         .iter()
         .copied()
         .filter(|node| {
-            let ids = held
-                .iter()
-                .find(|(uname, _)| uname == node)
-                .map(|(_, ids)| ids.as_slice())
-                .unwrap_or_default();
-            !members.iter().all(|m| ids.contains(&m.as_str()))
+            let history = held.iter().find(|n| n.uname == Some(*node));
+            !members.iter().all(|m| history.is_some_and(|h| h.holds(m)))
         })
         .collect()
 }
@@ -277,6 +250,7 @@ pub fn just_enabled_stopped(name: &str, tree: Element) -> Result<VmStatus, Pacem
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::pacemaker::cib::history::forget_history;
     use shared::pacemaker::status::ResourceStatus;
 
     use crate::fragment;
@@ -292,7 +266,7 @@ mod tests {
     ));
 
     fn cib_with(name: &str, role: &str) -> Cib {
-        let mut t = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let mut t = shared::xml::Element::parse(CIB, "t").unwrap();
         let f = fragment::build(
             &VmIds::new(name),
             &Settings::default(),
@@ -436,21 +410,7 @@ mod tests {
         // The recorded CIB with sim3's history of the domain gone, as when a rejoining node's
         // CIB copy replaced the status section and sim3 has not re-sent its history yet.
         let mut wiped = started.clone();
-        let sim3 = wiped
-            .children
-            .iter_mut()
-            .filter(|c| c.name == "status")
-            .flat_map(|s| s.children.iter_mut())
-            .find(|n| n.attr("uname") == Some("sim3"))
-            .unwrap();
-        let lrm = sim3
-            .children
-            .iter_mut()
-            .find(|c| c.name == "lrm")
-            .and_then(|l| l.children.iter_mut().find(|c| c.name == "lrm_resources"))
-            .unwrap();
-        lrm.children
-            .retain(|r| r.attr("id") != Some("vmmgr-domain-t1"));
+        assert!(forget_history(&mut wiped, "sim3", "vmmgr-domain-t1"));
         assert_eq!(unknown_on(&wiped, "t1", &all), ["sim3"]);
         // Some history is still there: that is all has_history asks.
         assert!(has_history(&wiped, "t1"));
@@ -460,7 +420,7 @@ mod tests {
     /// real `crm_mon` computes from the same CIB (through `CIB_file`).
     #[test]
     fn just_enabled_stopped_agrees_with_crm_mon_on_the_same_cib() {
-        let mut tree = shared::pacemaker::xml::Element::parse(CIB, "t").unwrap();
+        let mut tree = shared::xml::Element::parse(CIB, "t").unwrap();
         let settings = Settings {
             pinned_host: Some("sim1".into()),
             ..Settings::default()

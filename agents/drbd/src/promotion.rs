@@ -12,8 +12,9 @@
 //! cache so the next action retries.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use shared::clock;
 use shared::drbd::ScoreAction;
 use shared::ocf::{log, Context};
 use shared::pacemaker::{Score, Tools};
@@ -41,12 +42,6 @@ pub fn cache_path(ctx: &Context, instance: &str) -> PathBuf {
     dir.join(format!("vmmgr-drbd-{safe}.promotion"))
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The cache entry text of an action: `set 10000` or `removed`.
 fn entry(action: ScoreAction) -> Option<String> {
     match action {
@@ -63,7 +58,7 @@ fn read_cache(path: &std::path::Path) -> Option<(String, Duration)> {
     let at: u64 = stamp.parse().ok()?;
     Some((
         value.to_owned(),
-        Duration::from_secs(now_secs().saturating_sub(at)),
+        Duration::from_secs(clock::unix_secs().saturating_sub(at)),
     ))
 }
 
@@ -98,7 +93,7 @@ pub fn apply(ctx: &Context, action: ScoreAction, force: bool) {
                 let _ = std::fs::create_dir_all(dir);
             }
             let tmp = path.with_extension("tmp");
-            let ok = std::fs::write(&tmp, format!("{} {want}\n", now_secs()))
+            let ok = std::fs::write(&tmp, format!("{} {want}\n", clock::unix_secs()))
                 .and_then(|()| std::fs::rename(&tmp, &path));
             if let Err(e) = ok {
                 log::warn(format!(

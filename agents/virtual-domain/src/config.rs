@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use shared::cmd::Cmd;
-use shared::libvirt::{DomainXml, LibvirtError};
+use shared::libvirt::{DomainXml, DomainXmlError};
 use shared::ocf::{OcfError, OcfRc};
 
 use crate::params::RbdSource;
@@ -29,7 +29,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         #[source]
-        source: LibvirtError,
+        source: DomainXmlError,
     },
 }
 

@@ -8,7 +8,7 @@
 //! | Invocation | Who answers |
 //! |---|---|
 //! | `meta-data`, `usage`, no action | this binary (same [`VirtualDomain::meta`] as the full agent) |
-//! | `monitor` / `status`, `qemu:///system` (or no `hypervisor`), no `save_config_on_stop`, domain name known (config or state directory) | this binary, through libvirt's RPC protocol on the daemon's socket ([`shared::libvirt::rpc`]), with the full monitor's semantics ([`crate::monitor`]): same codes, same `/proc` fallback when libvirtd is down or hung, same utilization cache and `monitor_scripts` |
+//! | `monitor` / `status`, `qemu:///system` (or no `hypervisor`), no `save_config_on_stop`, domain name known (config or state directory) | this binary, through libvirt's RPC protocol on the daemon's socket ([`shared::libvirt::rpc`]), with the full monitor's check ([`crate::monitor::check_with`], the RPC client as its state source): same codes, same `/proc` fallback when libvirtd is down or hung, same utilization cache and `monitor_scripts` |
 //! | any other action, or a monitor this binary cannot decide (other URI, name unknown, libvirt answering with an error, authentication required, protocol surprise) | the full agent, by `exec` (same arguments and environment, the operation timeout reduced by the time already spent) |
 //!
 //! The full agent is looked up next to this binary as invoked (`argv[0]`'s directory) and as
@@ -23,14 +23,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use shared::libvirt::rpc::{self, Client};
+use shared::libvirt::rpc::{self, Client, RpcError};
+use shared::libvirt::DomainStatus;
 use shared::ocf::{Action, Agent, AgentMeta, Context, OcfError, OcfRc};
 
 use crate::agent::VirtualDomain;
 use crate::libvirt_ops::{Name, Vd, FALLBACK_RESERVE};
-use crate::monitor::{self, Seen};
+use crate::monitor::{self, DomainStateSource};
 use crate::params::Settings;
-use crate::utilization;
 
 /// The full agent's installed (hidden) file name.
 pub const FULL_AGENT_INSTALLED: &str = ".VirtualDomain-libvirt";
@@ -213,35 +213,46 @@ fn monitor(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
     check(&vd, &name)
 }
 
-/// [`monitor::check`] through the RPC client.
+/// The RPC client as the monitor's state source; released (closed) once the state is read.
+struct RpcSource(Option<Client>);
+
+impl DomainStateSource for RpcSource {
+    type Error = RpcError;
+
+    fn status(&mut self, name: &str, deadline: Instant) -> Result<Option<DomainStatus>, RpcError> {
+        match self.0.as_mut() {
+            Some(client) => client.domain_status(name, deadline),
+            None => Err(RpcError::Protocol {
+                what: format!("reading the state of domain {name}"),
+                detail: "the connection is already closed".into(),
+            }),
+        }
+    }
+
+    fn is_unreachable(e: &RpcError) -> bool {
+        e.is_unreachable()
+    }
+
+    fn release(&mut self, deadline: Instant) {
+        if let Some(client) = self.0.take() {
+            client.close(deadline);
+        }
+    }
+}
+
+/// [`monitor::check_with`] through the RPC client; libvirt answering with an error (or
+/// anything this client does not handle) hands the monitor over to the full agent.
 fn check(vd: &Vd<'_>, name: &str) -> Result<Result<OcfRc, OcfError>, Delegate> {
     let deadline = vd.deadline_minus(FALLBACK_RESERVE);
     let trace = vd.ctx.env.var(TRACE_VAR).map(PathBuf::from);
     let socket = rpc::system_socket();
-    let mut client = match Client::connect_traced(&socket, URI, deadline, trace.as_deref()) {
+    let client = match Client::connect_traced(&socket, URI, deadline, trace.as_deref()) {
         Ok(c) => c,
         Err(e) if e.is_unreachable() => return Ok(monitor::libvirt_unavailable(vd, name, &e)),
         Err(e) => return Err(Delegate(shared::ocf::error_chain(&e))),
     };
-    let seen = monitor::observe_with(|d| client.domain_status(name, d), name, deadline);
-    let st = match seen {
-        Ok(Seen::Stopped) => {
-            client.close(deadline);
-            return Ok(Ok(OcfRc::NotRunning));
-        }
-        Ok(Seen::Active(st)) => {
-            client.close(deadline);
-            st
-        }
-        Err(Ok(e)) if e.is_unreachable() => return Ok(monitor::libvirt_unavailable(vd, name, &e)),
-        Err(Ok(e)) => return Err(Delegate(shared::ocf::error_chain(&e))),
-        Err(Err(e)) => return Ok(Err(e)),
-    };
-    if let Err(e) = monitor::run_scripts(vd, name) {
-        return Ok(Err(e));
-    }
-    utilization::update(vd, &st);
-    Ok(Ok(OcfRc::Success))
+    monitor::check_with(vd, name, &mut RpcSource(Some(client)), deadline)
+        .map_err(|e| Delegate(shared::ocf::error_chain(&e)))
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@
 //! migrate_from: waits until the domain runs here and the monitor scripts pass, no longer than
 //! its own deadline (heartbeat defect #3: unbounded loop).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use shared::clock;
 use shared::cmd::Cmd;
 use shared::libvirt::{Connection, MigrateFlag, MigrateRequest, MigrateTarget};
 use shared::ocf::{OcfError, OcfRc};
@@ -67,10 +68,7 @@ pub fn request(vd: &Vd<'_>, data_uri: Option<String>) -> MigrateRequest {
 }
 
 fn random_seed() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = clock::since_epoch().subsec_nanos();
     u64::from(nanos) ^ u64::from(std::process::id())
 }
 

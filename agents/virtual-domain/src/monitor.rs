@@ -10,10 +10,11 @@
 //! | no state / unknown | retried until the deadline, then 1 |
 //! | no answer | see [`crate::libvirt_ops`]: `/proc` fallback, else 1 |
 //!
-//! The `VirtualDomain` binary Pacemaker runs does the same through libvirt's RPC protocol
-//! without loading libvirt ([`crate::light`], sharing [`observe_with`], [`libvirt_unavailable`],
-//! [`run_scripts`] and [`crate::utilization::update`]); this module's [`run`] serves the full
-//! agent, which the light one `exec`s for the cases it cannot decide.
+//! One check ([`check_with`]) serves both ways of asking libvirt, behind
+//! [`DomainStateSource`]: the full agent's [`Connection`] (this module's [`run`]) and the
+//! `VirtualDomain` binary Pacemaker runs, which asks through libvirt's RPC protocol without
+//! loading libvirt ([`crate::light`]) and `exec`s the full agent for the cases it cannot
+//! decide. The table above is unit-tested on a fake source (`monitor_tests.rs`).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,6 +25,52 @@ use shared::ocf::{OcfError, OcfRc};
 
 use crate::libvirt_ops::{generic, Name, Vd, FALLBACK_RESERVE};
 use crate::{config, utilization};
+
+/// Where the monitor reads a domain's state: libvirt's client library ([`Connection`], the full
+/// agent) or libvirt's RPC protocol (the light `VirtualDomain` binary, [`crate::light`]).
+pub trait DomainStateSource {
+    /// Why a read failed.
+    type Error: std::error::Error + 'static;
+
+    /// One round trip: the domain's state, vCPUs and memory; `Ok(None)`: no such domain.
+    fn status(
+        &mut self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<DomainStatus>, Self::Error>;
+
+    /// True when `e` means libvirt could not be reached or did not answer (the state is
+    /// unknown: the `/proc` fallback decides), as opposed to libvirt answering with an error.
+    fn is_unreachable(e: &Self::Error) -> bool;
+
+    /// The state is read: let go of the daemon before the monitor scripts run (the RPC client
+    /// closes its connection). Nothing by default.
+    fn release(&mut self, _deadline: Instant) {}
+
+    /// The last step for an active domain whose scripts passed (the full agent saves the
+    /// domain's configuration when `save_config_on_stop` is set). Nothing by default.
+    fn active(&mut self, _vd: &Vd<'_>, _name: &str) {}
+}
+
+impl DomainStateSource for Connection {
+    type Error = LibvirtError;
+
+    fn status(
+        &mut self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<DomainStatus>, LibvirtError> {
+        self.domain_status(name, deadline)
+    }
+
+    fn is_unreachable(e: &LibvirtError) -> bool {
+        e.is_unreachable()
+    }
+
+    fn active(&mut self, vd: &Vd<'_>, name: &str) {
+        save_config(vd, self, name);
+    }
+}
 
 /// What libvirt says about the domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,28 +214,53 @@ pub fn save_config(vd: &Vd<'_>, conn: &Connection, name: &str) {
     }
 }
 
-/// Checks a known domain: state, then (when active) scripts, utilization and config saving.
+/// Checks a known domain through the full agent's connection (see [`check_with`]); libvirt
+/// answering with an error is an `OCF_ERR_GENERIC`.
 pub fn check(vd: &Vd<'_>, name: &str) -> Result<OcfRc, OcfError> {
     let deadline = vd.deadline_minus(FALLBACK_RESERVE);
-    let conn = match vd.connect(deadline) {
+    let mut conn = match vd.connect(deadline) {
         Ok(c) => c,
         Err(e) => return libvirt_unavailable(vd, name, &e),
     };
-    match observe(&conn, name, deadline) {
-        Ok(Seen::Stopped) => Ok(OcfRc::NotRunning),
-        Ok(Seen::Active(st)) => {
-            run_scripts(vd, name)?;
-            utilization::update(vd, &st);
-            save_config(vd, &conn, name);
-            Ok(OcfRc::Success)
-        }
-        Err(Ok(e)) if e.is_unreachable() => libvirt_unavailable(vd, name, &e),
-        Err(Ok(e)) => Err(generic(
+    check_with(vd, name, &mut conn, deadline).unwrap_or_else(|e| {
+        Err(generic(
             &e,
             format!("cannot determine the state of domain {name}"),
-        )),
-        Err(Err(e)) => Err(e),
+        ))
+    })
+}
+
+/// The monitor's check of a known domain, whatever the source: the state (the table in the
+/// [module docs](self)), then for an active domain the `monitor_scripts`, the utilization and
+/// the source's own last step ([`DomainStateSource::active`]).
+///
+/// `Err`: libvirt answered the state query with an error; the full agent reports it
+/// ([`check`]), the light one hands the monitor over to the full agent.
+pub fn check_with<S: DomainStateSource>(
+    vd: &Vd<'_>,
+    name: &str,
+    source: &mut S,
+    deadline: Instant,
+) -> Result<Result<OcfRc, OcfError>, S::Error> {
+    let st = match observe_with(|d| source.status(name, d), name, deadline) {
+        Ok(Seen::Stopped) => {
+            source.release(deadline);
+            return Ok(Ok(OcfRc::NotRunning));
+        }
+        Ok(Seen::Active(st)) => {
+            source.release(deadline);
+            st
+        }
+        Err(Ok(e)) if S::is_unreachable(&e) => return Ok(libvirt_unavailable(vd, name, &e)),
+        Err(Ok(e)) => return Err(e),
+        Err(Err(e)) => return Ok(Err(e)),
+    };
+    if let Err(e) = run_scripts(vd, name) {
+        return Ok(Err(e));
     }
+    utilization::update(vd, &st);
+    source.active(vd, name);
+    Ok(Ok(OcfRc::Success))
 }
 
 /// The monitor action.
@@ -224,3 +296,7 @@ fn unknown_name(vd: &Vd<'_>, probe: bool, why: &str) -> Result<OcfRc, OcfError> 
         )),
     }
 }
+
+#[cfg(test)]
+#[path = "monitor_tests.rs"]
+mod tests;

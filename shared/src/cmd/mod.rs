@@ -46,7 +46,6 @@ use quote::{lossy, quote};
 
 pub use awaiting::AwaitingStdin;
 pub use output::{CmdError, Output};
-pub use timeout::{deadline_from_timeout, parse_timeout_ms};
 
 /// Time limit of a [`Cmd`] given neither a deadline nor a timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -394,7 +393,6 @@ mod awaiting;
 mod child;
 mod output;
 mod quote;
-mod timeout;
 
 #[cfg(test)]
 mod tests;

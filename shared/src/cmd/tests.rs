@@ -306,58 +306,6 @@ fn stderr_tail_cuts_at_char_boundary_and_trims() {
 }
 
 #[test]
-fn deadline_from_timeout_table() {
-    let start = Instant::now();
-    for (timeout_ms, usable_ms) in [
-        (20_000, 18_000),
-        (60_000, 54_000),
-        (100_000, 90_000),
-        (600_000, 540_000),
-        (5_000, 3_000),
-        (3_000, 1_000),
-        (2_500, 1_000),
-        (1_500, 750),
-        (0, 0),
-    ] {
-        let d = deadline_from_timeout(start, Duration::from_millis(timeout_ms));
-        assert_eq!(
-            d - start,
-            Duration::from_millis(usable_ms),
-            "timeout {timeout_ms} ms"
-        );
-    }
-}
-
-#[test]
-fn parse_timeout_ms_table() {
-    let ms = |n| Some(Duration::from_millis(n));
-    for (input, want) in [
-        ("20000", ms(20_000)),
-        (" 20000\n", ms(20_000)),
-        ("20s", ms(20_000)),
-        ("20 sec", ms(20_000)),
-        ("2min", ms(120_000)),
-        ("2m", ms(120_000)),
-        ("1h", ms(3_600_000)),
-        ("1HR", ms(3_600_000)),
-        ("1500ms", ms(1_500)),
-        ("1500msec", ms(1_500)),
-        ("2000us", ms(2)),
-        ("0", None),
-        ("0s", None),
-        ("", None),
-        ("s", None),
-        ("-5", None),
-        ("1.5s", None),
-        ("20 days", None),
-        ("99999999999999999999", None),
-        ("999999999999999999h", None),
-    ] {
-        assert_eq!(parse_timeout_ms(input), want, "{input:?}");
-    }
-}
-
-#[test]
 fn observed_runs_see_stdout_as_it_comes_and_on_the_clock() {
     let mut seen: Vec<(Duration, String)> = Vec::new();
     let start = Instant::now();

@@ -1,4 +1,4 @@
-//! The error type of [`crate::libvirt`].
+//! The error type of [`crate::libvirt::Connection`] (feature `libvirt-api`).
 
 use std::fmt;
 use std::time::Duration;
@@ -83,37 +83,6 @@ pub enum LibvirtError {
         what: String,
         #[source]
         source: VirtError,
-    },
-    /// The domain XML is not well-formed.
-    #[error("The domain XML is malformed at byte {at}: {message}")]
-    XmlMalformed {
-        /// Byte offset of the problem.
-        at: u64,
-        /// The parser's description.
-        message: String,
-    },
-    /// The root element is not `<domain>`.
-    #[error("The XML is not a libvirt domain (root element <{root}>)")]
-    NotDomain {
-        /// The root element found.
-        root: String,
-    },
-    /// `<name>` is missing or empty.
-    #[error("The domain XML has no <name>")]
-    NoName,
-    /// `<name>` holds something that cannot be a domain name.
-    #[error("The domain name {name:?} is not usable (it must not contain '/' or control characters, nor be '.' or '..')")]
-    BadName {
-        /// The name found.
-        name: String,
-    },
-    /// `<memory>` has a value or unit that cannot be read.
-    #[error("The domain memory {value:?} (unit {unit:?}) cannot be read")]
-    BadMemory {
-        /// The text.
-        value: String,
-        /// The unit.
-        unit: String,
     },
     /// The worker thread could not be started.
     #[error("Cannot start the libvirt worker thread")]

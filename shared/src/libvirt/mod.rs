@@ -1,4 +1,15 @@
-//! libvirt through the `virt` crate, with a deadline on every call.
+//! libvirt: domain states and XML, libvirt's RPC protocol spoken directly, and (feature
+//! `libvirt-api`) libvirt's client library through the `virt` crate, with a deadline on every
+//! call.
+//!
+//! # The `libvirt-api` feature
+//!
+//! `Connection`, `LibvirtError`, `VirtError` and the migration types (`MigrateFlag`,
+//! `MigrateRequest`, `MigrateTarget`) need the `virt` crate, which links `libvirt.so` (~57
+//! shared libraries); they are built only with the `libvirt-api` feature, which the full
+//! VirtualDomain agent alone enables. Everything else here ([`rpc`], [`xml`], [`process`],
+//! [`DomainState`], [`DomainStatus`], [`ShutdownMode`]) is always available, so `vm-mgr` and
+//! the rbd and drbd agents carry no `virt` in their dependency tree.
 //!
 //! # Why a worker thread
 //!
@@ -9,10 +20,10 @@
 //! loop, which would cost a thread anyway and only detects a dead peer after
 //! `interval × count` seconds.
 //!
-//! [`Connection`] therefore owns its `virt::connect::Connect` on a dedicated thread; each call is
+//! `Connection` therefore owns its `virt::connect::Connect` on a dedicated thread; each call is
 //! a closure sent to that thread, and the caller waits for the answer only until the deadline it
-//! passes. When a call does not answer in time the caller gets [`LibvirtError::Timeout`] and the
-//! connection is marked hung: every later call fails at once with [`LibvirtError::Hung`]
+//! passes. When a call does not answer in time the caller gets `LibvirtError::Timeout` and the
+//! connection is marked hung: every later call fails at once with `LibvirtError::Hung`
 //! instead of queueing behind the stuck one. **The stuck thread is left behind**: an OCF agent
 //! exits within seconds and the kernel then closes the socket, so nothing leaks beyond the
 //! process. Long-running programs must not use this module for many calls against a hung
@@ -20,28 +31,35 @@
 //!
 //! # Contents
 //!
-//! - [`Connection`]: open with a deadline, then [`Connection::call`] any `virt` code;
-//!   typed helpers for the operations the VirtualDomain agent needs (lookup and state, create,
-//!   shutdown with modes, destroy, XML, migration, storage pools and networks).
+//! - `Connection` (feature `libvirt-api`): open with a deadline, then `Connection::call` any
+//!   `virt` code; typed helpers for the operations the VirtualDomain agent needs (lookup and
+//!   state, create, shutdown with modes, destroy, XML, migration, storage pools and networks);
+//!   `LibvirtError`, its error type.
 //! - [`DomainState`]: libvirt's domain states as a typed enum, and what they mean for a cluster
-//!   ([`DomainState::is_active`]).
-//! - [`xml`]: pure reading of domain XML (name, UUID, vCPUs, memory, pools, networks).
+//!   ([`DomainState::is_active`]); [`DomainStatus`], one `virDomainGetInfo` answer.
+//! - [`xml`]: pure reading of domain XML (name, UUID, vCPUs, memory, pools, networks), with its
+//!   error [`DomainXmlError`].
 //! - [`rpc`]: libvirt's RPC protocol spoken directly on the local daemon's UNIX socket, for
 //!   callers that must not load `libvirt.so` (the VirtualDomain agent's monitor, `vm-mgr`).
 //! - [`process`]: the qemu process of a domain found through `/proc`, for when libvirtd cannot
 //!   answer (qemu driver on the local host only).
-//! - [`LibvirtError`]: the one error type of the module.
 
+#[cfg(feature = "libvirt-api")]
 mod conn;
+#[cfg(feature = "libvirt-api")]
 mod domain;
+#[cfg(feature = "libvirt-api")]
 mod error;
 pub mod process;
 pub mod rpc;
+mod state;
 pub mod xml;
 
+#[cfg(feature = "libvirt-api")]
 pub use conn::Connection;
-pub use domain::{
-    DomainState, DomainStatus, MigrateFlag, MigrateRequest, MigrateTarget, ShutdownMode,
-};
+#[cfg(feature = "libvirt-api")]
+pub use domain::{MigrateFlag, MigrateRequest, MigrateTarget};
+#[cfg(feature = "libvirt-api")]
 pub use error::{LibvirtError, VirtError};
-pub use xml::{check_domain_name, parse_domain_xml, DomainXml};
+pub use state::{DomainState, DomainStatus, ShutdownMode};
+pub use xml::{check_domain_name, parse_domain_xml, DomainXml, DomainXmlError};

@@ -9,7 +9,41 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::error::LibvirtError;
+/// Why a domain XML or name cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainXmlError {
+    /// The domain XML is not well-formed.
+    #[error("The domain XML is malformed at byte {at}: {message}")]
+    XmlMalformed {
+        /// Byte offset of the problem.
+        at: u64,
+        /// The parser's description.
+        message: String,
+    },
+    /// The root element is not `<domain>`.
+    #[error("The XML is not a libvirt domain (root element <{root}>)")]
+    NotDomain {
+        /// The root element found.
+        root: String,
+    },
+    /// `<name>` is missing or empty.
+    #[error("The domain XML has no <name>")]
+    NoName,
+    /// `<name>` holds something that cannot be a domain name.
+    #[error("The domain name {name:?} is not usable (it must not contain '/' or control characters, nor be '.' or '..')")]
+    BadName {
+        /// The name found.
+        name: String,
+    },
+    /// `<memory>` has a value or unit that cannot be read.
+    #[error("The domain memory {value:?} (unit {unit:?}) cannot be read")]
+    BadMemory {
+        /// The text.
+        value: String,
+        /// The unit.
+        unit: String,
+    },
+}
 
 /// The facts of a domain XML the agents use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,12 +68,12 @@ pub struct DomainXml {
 
 /// Checks that `name` can be a domain name and be used as a file name component: not empty,
 /// not `.` or `..`, no `/`, no control characters.
-pub fn check_domain_name(name: &str) -> Result<(), LibvirtError> {
+pub fn check_domain_name(name: &str) -> Result<(), DomainXmlError> {
     if name.is_empty() {
-        return Err(LibvirtError::NoName);
+        return Err(DomainXmlError::NoName);
     }
     if name == "." || name == ".." || name.contains('/') || name.chars().any(char::is_control) {
-        return Err(LibvirtError::BadName {
+        return Err(DomainXmlError::BadName {
             name: name.to_owned(),
         });
     }
@@ -86,7 +120,7 @@ fn local_name(start: &BytesStart<'_>) -> String {
 }
 
 /// Parses a domain XML document (pure; see the [module docs](self) for what is read).
-pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
+pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, DomainXmlError> {
     let mut reader = Reader::from_str(xml);
     let mut path: Vec<String> = Vec::new();
     let mut out = DomainXml::default();
@@ -100,7 +134,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
     loop {
         let event = reader
             .read_event()
-            .map_err(|e| LibvirtError::XmlMalformed {
+            .map_err(|e| DomainXmlError::XmlMalformed {
                 at: reader.error_position(),
                 message: e.to_string(),
             })?;
@@ -114,7 +148,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
             if !seen_root {
                 seen_root = true;
                 if tag != "domain" {
-                    return Err(LibvirtError::NotDomain { root: tag });
+                    return Err(DomainXmlError::NotDomain { root: tag });
                 }
                 out.domain_type = attr(s, "type");
             }
@@ -167,7 +201,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
         }
     }
     if !seen_root {
-        return Err(LibvirtError::XmlMalformed {
+        return Err(DomainXmlError::XmlMalformed {
             at: 0,
             message: "no root element".into(),
         });
@@ -181,7 +215,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
     if !memory.is_empty() {
         out.memory_kib = Some(
             memory_to_kib(memory, memory_unit.as_deref()).ok_or_else(|| {
-                LibvirtError::BadMemory {
+                DomainXmlError::BadMemory {
                     value: memory.to_owned(),
                     unit: memory_unit.clone().unwrap_or_else(|| "KiB".into()),
                 }
@@ -198,7 +232,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, LibvirtError> {
 
 impl DomainXml {
     /// Parses a domain XML document; see [`parse_domain_xml`].
-    pub fn parse(xml: &str) -> Result<DomainXml, LibvirtError> {
+    pub fn parse(xml: &str) -> Result<DomainXml, DomainXmlError> {
         parse_domain_xml(xml)
     }
 }
@@ -272,31 +306,31 @@ mod tests {
     fn errors() {
         assert!(matches!(
             parse_domain_xml("<network><name>x</name></network>"),
-            Err(LibvirtError::NotDomain { root }) if root == "network"
+            Err(DomainXmlError::NotDomain { root }) if root == "network"
         ));
         assert!(matches!(
             parse_domain_xml("<domain><uuid>x</uuid></domain>"),
-            Err(LibvirtError::NoName)
+            Err(DomainXmlError::NoName)
         ));
         assert!(matches!(
             parse_domain_xml("<domain><name>../etc</name></domain>"),
-            Err(LibvirtError::BadName { .. })
+            Err(DomainXmlError::BadName { .. })
         ));
         assert!(matches!(
             parse_domain_xml("<domain><name>x</name>"),
-            Ok(_) | Err(LibvirtError::XmlMalformed { .. })
+            Ok(_) | Err(DomainXmlError::XmlMalformed { .. })
         ));
         assert!(matches!(
             parse_domain_xml("<domain><name>x</nam></domain>"),
-            Err(LibvirtError::XmlMalformed { .. })
+            Err(DomainXmlError::XmlMalformed { .. })
         ));
         assert!(matches!(
             parse_domain_xml(""),
-            Err(LibvirtError::XmlMalformed { .. })
+            Err(DomainXmlError::XmlMalformed { .. })
         ));
         assert!(matches!(
             parse_domain_xml("<domain><name>x</name><memory unit='zz'>1</memory></domain>"),
-            Err(LibvirtError::BadMemory { .. })
+            Err(DomainXmlError::BadMemory { .. })
         ));
     }
 }

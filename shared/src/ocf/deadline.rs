@@ -55,16 +55,19 @@ mod tests {
             // (timeout, expected budget)
             (ms(0), ms(0)),
             (ms(1_000), ms(500)),
+            (ms(1_500), ms(750)),
             (ms(3_000), ms(1_500)),
             (ms(4_000), ms(2_000)),
             (ms(5_000), ms(3_000)),
             (ms(10_000), ms(8_000)),
             (ms(20_000), ms(18_000)),
             (ms(30_000), ms(27_000)),
+            (ms(60_000), ms(54_000)),
             (ms(90_000), ms(81_000)),
             (ms(100_000), ms(90_000)),
             (ms(120_000), ms(108_000)),
             (ms(240_000), ms(216_000)),
+            (ms(600_000), ms(540_000)),
         ];
         for (timeout, expected) in table {
             assert_eq!(budget(timeout), expected, "timeout {timeout:?}");
@@ -88,5 +91,7 @@ mod tests {
     fn deadline_adds_budget() {
         let start = Instant::now();
         assert_eq!(deadline(start, ms(20_000)), start + ms(18_000));
+        assert_eq!(deadline(start, ms(100_000)), start + ms(90_000));
+        assert_eq!(deadline(start, ms(0)), start);
     }
 }

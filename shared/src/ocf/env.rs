@@ -17,6 +17,7 @@ use super::action::Action;
 use super::deadline::{self, FALLBACK_TIMEOUT};
 use super::notify::Notify;
 use super::spec::parse_bool;
+use crate::clock::{self, Unit};
 
 const RESKEY: &str = "OCF_RESKEY_";
 const META: &str = "CRM_meta_";
@@ -41,11 +42,7 @@ impl Metas {
     }
 
     fn millis(&self, name: &str) -> Option<Duration> {
-        self.get(name)?
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_millis)
+        clock::parse_duration(self.get(name)?, Unit::Millis).ok()
     }
 
     fn number(&self, name: &str) -> Option<u32> {
@@ -56,7 +53,7 @@ impl Metas {
         self.get(name).and_then(parse_bool).unwrap_or(false)
     }
 
-    /// The operation timeout (`timeout`, milliseconds).
+    /// The operation timeout (`timeout`, milliseconds; a unit as in a CIB, "20s", is read too).
     pub fn timeout(&self) -> Option<Duration> {
         self.millis("timeout")
     }

@@ -190,3 +190,37 @@ fn notify_is_parsed_from_metas() {
     assert!(e.notify().is_pre());
     assert_eq!(e.notify().start.uname, ["a", "b"]);
 }
+
+#[test]
+fn meta_timeout_in_milliseconds_or_with_a_unit() {
+    // `None`: the caller's default applies (a sentinel no row expects).
+    let default = Duration::from_millis(7);
+    let ms = |n| Some(Duration::from_millis(n));
+    for (input, want) in [
+        ("20000", ms(20_000)),
+        (" 20000\n", ms(20_000)),
+        ("20s", ms(20_000)),
+        ("20 sec", ms(20_000)),
+        ("2min", ms(120_000)),
+        ("2m", ms(120_000)),
+        ("1h", ms(3_600_000)),
+        ("1HR", ms(3_600_000)),
+        ("1500ms", ms(1_500)),
+        ("1500msec", ms(1_500)),
+        ("2000us", ms(2)),
+        ("0", None),
+        ("0s", None),
+        ("", None),
+        ("s", None),
+        ("-5", None),
+        ("1.5s", None),
+        ("20 days", None),
+        ("99999999999999999999", None),
+        ("999999999999999999h", None),
+    ] {
+        let e = env(&[("OCF_RESKEY_CRM_meta_timeout", input)]);
+        assert_eq!(e.op_timeout(default), want.unwrap_or(default), "{input:?}");
+    }
+    let e = env(&[("OCF_RESKEY_CRM_meta_interval", "10s")]);
+    assert_eq!(e.meta().interval(), Some(Duration::from_secs(10)));
+}

@@ -19,9 +19,10 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::env::OcfEnv;
+use crate::clock;
 
 /// The prefix Pacemaker looks for on stderr (`PCMK_OCF_REASON_PREFIX`).
 pub const EXIT_REASON_PREFIX: &str = "ocf-exit-reason:";
@@ -130,7 +131,7 @@ impl Logger {
                 let _ = writeln!(
                     f,
                     "{} {}[{}]: {}: {}",
-                    utc_timestamp(SystemTime::now()),
+                    clock::utc_millis(SystemTime::now()),
                     self.tag,
                     std::process::id(),
                     level.as_str(),
@@ -226,39 +227,9 @@ macro_rules! ocf_error {
     ($($arg:tt)*) => { $crate::ocf::log::error(::std::format_args!($($arg)*)) };
 }
 
-/// Formats a time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC; no time-zone database needed).
-pub fn utc_timestamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-/// Converts days since 1970-01-01 to a (year, month, day) date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn exit_reason_is_one_line() {
@@ -329,14 +300,5 @@ mod tests {
             lines[0].starts_with("20") && lines[0].contains('T'),
             "{text}"
         );
-    }
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_123); // leap day 2000
-        assert_eq!(utc_timestamp(t), "2000-02-29T00:00:00.123Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_763_777_160); // 2025-11-22 02:06:00
-        assert_eq!(utc_timestamp(t), "2025-11-22T02:06:00.000Z");
     }
 }

@@ -190,6 +190,16 @@ pub fn cib_patch(patch: &Path) -> Result<Vec<String>, PacemakerError> {
     Ok(argv)
 }
 
+/// `crm_simulate --simulate --xml-file=IN --save-output=OUT --output-as=xml`: the transition
+/// Pacemaker would run on the CIB in `input`, the CIB after it written to `output`.
+pub fn crm_simulate(input: &Path, output: &Path) -> Result<Vec<String>, PacemakerError> {
+    let mut argv = strings(&["crm_simulate", "--simulate"]);
+    argv.push(format!("--xml-file={}", path_str(input)?));
+    argv.push(format!("--save-output={}", path_str(output)?));
+    argv.push("--output-as=xml".to_string());
+    Ok(argv)
+}
+
 fn push_op(argv: &mut Vec<String>, op: AttrOp<'_>) {
     match op {
         AttrOp::Query => argv.push("--query".to_string()),
@@ -324,6 +334,19 @@ mod tests {
         assert_eq!(joined(d), "crm_diff --original=/tmp/a.xml --new=/tmp/b.xml");
         let p = cib_patch(Path::new("/tmp/p.xml")).unwrap();
         assert_eq!(joined(p), "cibadmin --patch --xml-file=/tmp/p.xml");
+    }
+
+    #[test]
+    fn simulation() {
+        let s = crm_simulate(Path::new("/tmp/in.xml"), Path::new("/tmp/out.xml")).unwrap();
+        assert_eq!(
+            joined(s),
+            "crm_simulate --simulate --xml-file=/tmp/in.xml --save-output=/tmp/out.xml \
+             --output-as=xml"
+        );
+        use std::os::unix::ffi::OsStrExt;
+        let bad = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff.xml"));
+        assert!(crm_simulate(bad, Path::new("/tmp/out.xml")).is_err());
     }
 
     #[test]

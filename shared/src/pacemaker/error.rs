@@ -123,6 +123,16 @@ pub enum PacemakerError {
     },
 }
 
+impl From<crate::xml::XmlError> for PacemakerError {
+    /// Output that is not XML is output that cannot be parsed.
+    fn from(e: crate::xml::XmlError) -> PacemakerError {
+        PacemakerError::Parse {
+            what: e.what,
+            detail: e.detail,
+        }
+    }
+}
+
 impl PacemakerError {
     pub(crate) fn parse(what: impl Into<String>, detail: impl Into<String>) -> PacemakerError {
         PacemakerError::Parse {
@@ -178,6 +188,15 @@ mod tests {
     fn messages_are_sentences() {
         let e = PacemakerError::parse("crm_mon XML", "no <summary>");
         assert_eq!(e.to_string(), "Could not parse crm_mon XML: no <summary>.");
+        // A document that is not XML reads the same through the XML tree's own error.
+        let xml = crate::xml::Element::parse("<a>", "the CIB").unwrap_err();
+        let e = PacemakerError::from(xml.clone());
+        assert!(matches!(&e, PacemakerError::Parse { what, .. } if what == "the CIB"));
+        assert_eq!(e.to_string(), xml.to_string());
+        assert_eq!(
+            e.to_string(),
+            "Could not parse the CIB: document ends inside <a>."
+        );
         let e = PacemakerError::ToolFailed {
             cmdline: "crm_mon --output-as=xml".into(),
             code: 102,

@@ -7,7 +7,7 @@
 use super::cib::Cib;
 use super::error::{exit_text, PacemakerError, EXIT_NOSUCH, EXIT_OLD, EXIT_QUORUM};
 use super::status::ClusterStatus;
-use super::xml::Element;
+use crate::xml::Element;
 
 /// What a finished tool produced, borrowed for interpretation.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +75,7 @@ fn xml_result(out: &Outcome<'_>, what: &str) -> Result<(Element, ToolStatus), Pa
     let root = match Element::parse(out.stdout, what) {
         Ok(root) => root,
         Err(_) if code != 0 => return Err(plain_failure(out)),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let status = tool_status(&root).unwrap_or_else(|| ToolStatus {
         code,

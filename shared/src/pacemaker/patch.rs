@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use super::xml::Element;
+use crate::xml::Element;
 
 /// The v2 patch turning `old` into `new` (whole `<cib>` documents), or `None` if they are the
 /// same. `new` must carry its target version (a raised `epoch` for a configuration change).

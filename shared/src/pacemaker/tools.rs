@@ -14,6 +14,7 @@ use super::argv::{self, AttrOp, Lifetime};
 use super::cib::Cib;
 use super::error::PacemakerError;
 use super::output::{self, ClusterNode, ControllerState, Outcome};
+use super::simulate::{self, SimAction};
 use super::status::ClusterStatus;
 use super::types::Score;
 use crate::cmd::{AwaitingStdin, Cmd};
@@ -336,6 +337,20 @@ impl Tools {
     /// [`PacemakerError::PatchRejected`] if the CIB is no longer the one it was made against.
     pub fn cib_patch(&self, patch: &Path, deadline: Instant) -> Result<(), PacemakerError> {
         self.run(&argv::cib_patch(patch)?, deadline, output::cib_patch)
+    }
+
+    /// `crm_simulate --simulate` on the CIB file `input` (whatever the target: the file is the
+    /// whole input), saving the CIB after the transition to `output`: the actions it would run.
+    /// The `CIB_file` of [`Target::File`] is passed on but `--xml-file` takes precedence.
+    pub fn crm_simulate(
+        &self,
+        input: &Path,
+        output: &Path,
+        deadline: Instant,
+    ) -> Result<Vec<SimAction>, PacemakerError> {
+        let argv = argv::crm_simulate(input, output)?;
+        let xml = self.command(&argv, deadline).run_string()?;
+        simulate::parse_actions(&xml)
     }
 
     /// `cibadmin --patch --xml-pipe`, started now so that it has loaded by the time the patch

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use super::cib::{Cib, CibVersion};
 use super::error::PacemakerError;
 use super::tools::{PendingPatch, Target, Tools};
-use super::xml::Element;
+use crate::xml::Element;
 
 /// Default number of attempts before giving up on a busy CIB.
 pub const DEFAULT_ATTEMPTS: u32 = 8;

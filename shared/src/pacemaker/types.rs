@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::PacemakerError;
-use super::xml::Element;
+use crate::xml::Element;
 
 /// The role of a resource instance.
 ///

@@ -6,17 +6,7 @@ use shared::pacemaker::Cib;
 
 /// Parses a CIB op timeout ("120s", "2min", "90", "1500ms"; bare numbers are seconds).
 pub fn parse_op_timeout(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    Some(match unit.trim() {
-        "" | "s" | "sec" => Duration::from_secs(n),
-        "ms" | "msec" => Duration::from_millis(n),
-        "m" | "min" => Duration::from_secs(n * 60),
-        "h" | "hr" => Duration::from_secs(n * 3600),
-        _ => return None,
-    })
+    shared::clock::parse_duration(s, shared::clock::Unit::Secs).ok()
 }
 
 /// Pacemaker's default op timeout, for a member without one.

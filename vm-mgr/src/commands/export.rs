@@ -12,9 +12,9 @@
 //! Snapshots themselves are listed, not exported. A failure removes the directory's content.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use shared::clock;
 
 use crate::cli::ExportArgs;
 use crate::ctx::Ctx;
@@ -72,10 +72,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
         path: disk_dir.clone(),
         source,
     })?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = clock::unix_secs();
     let snap = format!("vmmgr-export-{now}");
     let done = (|| -> Result<String> {
         let (m, warnings) = snapshot::take(ctx, name, &snap)?;
@@ -101,7 +98,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
         exported?;
         let manifest = json!({
             "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
-            "exported": now, "exported_at": crate::clock::format_utc(now),
+            "exported": now, "exported_at": clock::utc_secs(now),
             "consistency": m.consistency, "enabled": enabled,
             "disks": files, "snapshots": snaps,
         });

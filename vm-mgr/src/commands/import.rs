@@ -44,6 +44,42 @@ struct DiskEntry {
     file: String,
 }
 
+/// The disk file `file` of the export in `dir` (`disks/NAME.raw`): a relative path that stays
+/// inside `dir` (no `/etc/shadow`, no `..`), through no symbolic link, to a regular file. An
+/// export directory may come from anywhere; without this, its manifest could have any readable
+/// file of this host copied into RBD.
+fn disk_file(dir: &Path, file: &str) -> std::result::Result<PathBuf, String> {
+    use std::path::Component;
+    let rel = Path::new(file);
+    let plain = !file.is_empty()
+        && !file.contains('\0')
+        && rel.components().all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(format!(
+            "disk file {file:?} is not a relative path inside the export directory"
+        ));
+    }
+    let mut path = dir.to_path_buf();
+    for part in rel.components() {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link; an export holds its disks as regular files",
+                    path.display()
+                ))
+            }
+            Ok(_) => {}
+            Err(_) => return Err(format!("{} is missing", path.display())),
+        }
+    }
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+        Ok(path)
+    } else {
+        Err(format!("{} is not a regular file", path.display()))
+    }
+}
+
 /// Runs `import`.
 pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     let dir = &a.from;
@@ -64,13 +100,10 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     let renamed = name != m.name;
     let mut files = Vec::new();
     for d in &m.disks {
-        if !teardown::is_vm_image(&m.name, &d.image) || d.file.contains("..") {
+        if !teardown::is_vm_image(&m.name, &d.image) {
             return Err(bad(format!("unexpected disk entry {:?}", d.image)));
         }
-        let path = dir.join(&d.file);
-        if !path.is_file() {
-            return Err(bad(format!("{} is missing", path.display())));
-        }
+        let path = disk_file(dir, &d.file).map_err(bad)?;
         files.push((
             path,
             copying::copy_image_name(&m.name, &name, &d.image),
@@ -233,4 +266,45 @@ fn rewrite_keeping_macs(xml: &str, r: &Renaming<'_>) -> Result<String> {
         it.next()
             .ok_or_else(|| Error::invalid("MAC addresses changed while rewriting"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disk_file;
+
+    #[test]
+    fn an_export_names_its_disks_as_regular_files_inside_it() {
+        let dir = std::env::temp_dir().join(format!("vmmgr-import-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("disks/sub")).unwrap();
+        std::fs::write(dir.join("disks/system_web1.raw"), "x").unwrap();
+        let _ = std::fs::remove_file(dir.join("disks/link.raw"));
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("disks/link.raw")).unwrap();
+        let _ = std::fs::remove_file(dir.join("elsewhere"));
+        std::os::unix::fs::symlink("/etc", dir.join("elsewhere")).unwrap();
+
+        assert_eq!(
+            disk_file(&dir, "disks/system_web1.raw").unwrap(),
+            dir.join("disks/system_web1.raw")
+        );
+        for hostile in [
+            "/etc/passwd",
+            "../etc/passwd",
+            "disks/../../x",
+            "./x",
+            "..",
+            "",
+        ] {
+            let e = disk_file(&dir, hostile).unwrap_err();
+            assert!(e.contains("not a relative path inside"), "{hostile:?}: {e}");
+        }
+        for link in ["disks/link.raw", "elsewhere/passwd"] {
+            let e = disk_file(&dir, link).unwrap_err();
+            assert!(e.contains("is a symbolic link"), "{link}: {e}");
+        }
+        let e = disk_file(&dir, "disks/sub").unwrap_err();
+        assert!(e.contains("is not a regular file"), "{e}");
+        let e = disk_file(&dir, "disks/gone.raw").unwrap_err();
+        assert!(e.contains("is missing"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -98,18 +98,7 @@ fn edit_stored(
     let stored = crate::steps::enabling::stored_fragment(name, &meta, &ctx.ceph_access())?;
     // A scratch CIB holding exactly the stored fragment (constraints naming other, maybe
     // disabled, resources included: `fragment::insert` would drop those).
-    let mut tree = Element::parse(
-        "<cib><configuration><nodes/><resources/><constraints/></configuration></cib>",
-        "a scratch CIB",
-    )?;
-    if let Some(conf) = tree.child_mut("configuration") {
-        if let Some(r) = conf.child_mut("resources") {
-            r.children = stored.resources.clone();
-        }
-        if let Some(c) = conf.child_mut("constraints") {
-            c.children = stored.constraints.clone();
-        }
-    }
+    let mut tree = stored.scratch_cib();
     if !apply(&mut tree).map_err(to_error)? {
         return Ok(false);
     }

@@ -1,14 +1,16 @@
 //! `purge -n VM [--date "dd/mm/YYYY HH:MM:SS" | --number N] [--keep N]`: remove many
 //! snapshots at once, SEAPATH's way. Only unprotected snapshots are candidates; `--date` takes
-//! those created before that instant (UTC), `--number` the N oldest, neither all of them;
+//! those created before that instant, `--number` the N oldest, neither all of them;
 //! `--keep K` then spares the K newest candidates. The selection is a pure function
 //! ([`select`]).
 //!
-//! `--date` is read as UTC, not in the node's local time zone as SEAPATH does: the creation
-//! times `list-snapshots` shows are UTC, and a purge run from any node of a cluster (or from a
-//! timer) then means the same instant whatever the nodes' time zones.
+//! `--date` is read as SEAPATH's vm_manager reads it: `dd/mm/YYYY HH:MM:SS` in the node's local
+//! time zone. ISO 8601 / RFC 3339 is accepted too; with `Z` or an offset
+//! (`2026-11-01T00:00:00Z`) it means the same instant on every node whatever its time zone,
+//! which is what a timer run on any node of a cluster wants. Parsing is [`shared::clock`]'s.
 
 use serde_json::json;
+use shared::clock;
 
 use crate::cli::PurgeArgs;
 use crate::ctx::Ctx;
@@ -16,46 +18,12 @@ use crate::error::{Error, Result};
 use crate::output::Outcome;
 use crate::steps::snapshots::{self as snapshot, SnapInfo};
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses SEAPATH's `--date` (`dd/mm/YYYY HH:MM:SS`, read as UTC) into seconds since the epoch.
+/// Parses `--date` (see [`clock::DATE_FORMATS`]; without an offset, local time) into the
+/// instant before which snapshots are removed, in seconds since the epoch (0 for a date before
+/// 1970: no snapshot is older).
 pub fn parse_date(s: &str) -> Result<u64> {
-    let bad = || {
-        Error::invalid(format!(
-            "Invalid --date {s:?}: expected \"dd/mm/YYYY HH:MM:SS\" (UTC), e.g. \"31/12/2024 23:59:00\"."
-        ))
-    };
-    let (date, time) = s.trim().split_once(' ').ok_or_else(bad)?;
-    let num = |p: &str| p.parse::<u32>().map_err(|_| bad());
-    let dp: Vec<&str> = date.split('/').collect();
-    let tp: Vec<&str> = time.trim().split(':').collect();
-    if dp.len() != 3 || tp.len() != 3 || dp[2].len() != 4 {
-        return Err(bad());
-    }
-    let (d, m, y) = (num(dp[0])?, num(dp[1])?, num(dp[2])?);
-    let (hh, mm, ss) = (num(tp[0])?, num(tp[1])?, num(tp[2])?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_len = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if y < 1970 || d == 0 || d > month_len || hh > 23 || mm > 59 || ss > 59 {
-        return Err(bad());
-    }
-    let days = days_from_civil(i64::from(y), m, d);
-    Ok(days as u64 * 86_400 + u64::from(hh * 3600 + mm * 60 + ss))
+    let secs = clock::parse_date(s).map_err(|e| Error::invalid(format!("--date: {e}.")))?;
+    Ok(u64::try_from(secs).unwrap_or(0))
 }
 
 /// Which snapshots a purge removes, oldest first. `snaps` must be sorted oldest first.
@@ -144,13 +112,12 @@ pub fn run(ctx: &Ctx, a: &PurgeArgs) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::format_utc;
 
     fn snap(name: &str, created: u64, protected: bool) -> SnapInfo {
         SnapInfo {
             name: name.into(),
             created: Some(created),
-            created_at: Some(format_utc(created)),
+            created_at: Some(clock::utc_secs(created)),
             consistency: Some("stopped".into()),
             protected,
             complete: true,
@@ -168,23 +135,29 @@ mod tests {
     }
 
     #[test]
-    fn dates_round_trip_through_seapath_format() {
-        assert_eq!(parse_date("01/01/1970 00:00:00").unwrap(), 0);
-        assert_eq!(parse_date("29/02/2024 12:34:56").unwrap(), 1_709_210_096);
-        assert_eq!(format_utc(1_709_210_096), "2024-02-29T12:34:56Z");
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+    fn bad_dates_are_usage_errors() {
+        // The formats, time zones and calendar are tested in shared::clock.
+        assert_eq!(parse_date("2026-11-01T00:00:00Z").unwrap(), 1_793_491_200);
+        assert_eq!(
+            parse_date("29/02/2024 12:34:56Z").unwrap_err().exit_code(),
+            2
+        );
         for bad in [
-            "2024-02-29 12:00:00",
             "29/02/2023 12:00:00",
             "31/04/2024 00:00:00",
             "01/01/2024",
             "01/13/2024 00:00:00",
             "01/01/2024 24:00:00",
             "x/01/2024 00:00:00",
+            "2024-02-30 12:00:00",
         ] {
             let e = parse_date(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains("dd/mm/YYYY HH:MM:SS"), "{e}");
         }
+        // Before 1970 (any time zone): nothing is older.
+        assert_eq!(parse_date("01/01/1900 00:00:00").unwrap(), 0);
+        assert_eq!(parse_date("1969-12-31T23:59:59Z").unwrap(), 0);
     }
 
     #[test]

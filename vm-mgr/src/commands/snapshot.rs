@@ -2,6 +2,7 @@
 //! purge, clone and export are in [`crate::steps::snapshots`]).
 
 use serde_json::json;
+use shared::clock;
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ pub fn create(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     }
     Ok(Outcome::new(
         json!({"name": name, "snapshot": snap, "created": m.created,
-               "created_at": crate::clock::format_utc(m.created),
+               "created_at": clock::utc_secs(m.created),
                "consistency": m.consistency, "disks": m.disks, "warnings": warnings}),
         format!("{name}: snapshot {snap} created ({})\n", m.consistency),
     ))

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use shared::pacemaker::xml::Element;
+use shared::pacemaker::cib::tree::{self, NvpairId, SetKind};
+use shared::xml::Element;
 
-use super::{el, Fragment};
+use super::Fragment;
 
 /// How the agents reach Ceph: vm-mgr's own `pool`, `ceph-id` and `ceph-conf`, passed on to the
 /// guard (`pool`, `user`, `cephconf`) and to the domain (`rbd_xml_source`, `rbd_xml_user`,
@@ -105,26 +106,14 @@ fn add_missing_params(
     if missing.is_empty() {
         return Vec::new();
     }
-    if prim.child("instance_attributes").is_none() {
-        let id = format!("{}.params", prim.attr("id").unwrap_or_default());
-        prim.children
-            .insert(0, el("instance_attributes", &[("id", &id)]));
-    }
-    let Some(set) = prim.child_mut("instance_attributes") else {
-        return Vec::new();
-    };
-    let set_id = set.attr("id").unwrap_or_default().to_owned();
+    let set_id = format!("{}.params", prim.attr("id").unwrap_or_default());
     for (k, v) in &missing {
-        let nv_id = format!("{set_id}.{k}");
-        set.children
-            .push(el("nvpair", &[("id", &nv_id), ("name", k), ("value", v)]));
+        tree::set_nvpair(prim, SetKind::Instance, &set_id, NvpairId::Dot, k, Some(v));
     }
     missing.into_iter().map(|(k, _)| k).collect()
 }
 
 /// Whether primitive `prim` has parameter `name`.
 fn has_param(prim: &Element, name: &str) -> bool {
-    prim.children_named("instance_attributes")
-        .flat_map(|set| set.children_named("nvpair"))
-        .any(|nv| nv.attr("name") == Some(name))
+    tree::has_nvpair(prim, SetKind::Instance, name)
 }

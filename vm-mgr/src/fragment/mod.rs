@@ -18,7 +18,8 @@
 //! the group or its members (a colocation made with crm, ...), so that enable restores them.
 //! It is kept as `<vmmgr-fragment>` XML in RBD metadata.
 
-use shared::pacemaker::xml::Element;
+use shared::pacemaker::cib::tree::{section_children, Section};
+use shared::xml::Element;
 
 use crate::vm::{Settings, VmIds, OBSERVER, ROLE_ATTRIBUTE};
 
@@ -331,21 +332,27 @@ impl Fragment {
                 root.attr("vm").unwrap_or("")
             )));
         }
-        let resources = root
-            .child("resources")
-            .map(|r| r.children.clone())
-            .unwrap_or_default();
+        let resources = section_children(&root, Section::Resources);
         if resources.len() != 1 || resources[0].attr("id") != Some(name) {
             return Err(bad(format!("it does not hold exactly the group {name}")));
         }
         Ok(Fragment {
             name: name.to_owned(),
             resources,
-            constraints: root
-                .child("constraints")
-                .map(|c| c.children.clone())
-                .unwrap_or_default(),
+            constraints: section_children(&root, Section::Constraints),
         })
+    }
+
+    /// A scratch CIB holding exactly this fragment, its constraints all kept (even those
+    /// naming other resources, which [`insert`] would drop), for the CIB edits to work on.
+    pub fn scratch_cib(&self) -> Element {
+        let mut tree = shared::pacemaker::cib::tree::empty_cib();
+        // The scratch tree has both sections.
+        let _ = shared::pacemaker::cib::tree::add_resources(&mut tree, &self.resources);
+        for c in &self.constraints {
+            let _ = shared::pacemaker::cib::tree::add_constraint(&mut tree, c.clone());
+        }
+        tree
     }
 
     /// Ids of its constraints.

@@ -344,3 +344,31 @@ fn fill_ceph_keeps_what_the_fragment_says() {
     assert!(xml.contains(&nv("vmmgr-disk-t1", "user", "other")), "{xml}");
     assert!(!xml.contains("rbd_xml_user"), "{xml}");
 }
+
+#[test]
+fn a_scratch_cib_holds_the_fragment_with_all_its_constraints() {
+    let mut f = build(
+        &VmIds::new("s1"),
+        &pinned(),
+        &CephAccess::default(),
+        "Stopped",
+    );
+    // A colocation with a VM that is not there: insert would drop it, the scratch CIB keeps it.
+    let mut colo = Element::new("rsc_colocation");
+    for (k, v) in [
+        ("id", "vmmgr-colo-s1.other"),
+        ("rsc", "s1"),
+        ("with-rsc", "other"),
+    ] {
+        colo.set_attr(k, v);
+    }
+    f.constraints.push(colo);
+    let scratch = f.scratch_cib();
+    assert!(in_cib(&scratch, "s1"));
+    assert_eq!(extract(&scratch, "s1").unwrap(), f);
+    let mut into = tree();
+    assert_eq!(
+        insert(&mut into, &f, "Stopped").unwrap(),
+        ["vmmgr-colo-s1.other"]
+    );
+}

@@ -1,7 +1,8 @@
 //! Pure edits of a CIB tree for placement: colocations, strategy, the move constraint, node
 //! attributes (standby, the drained list). Each returns whether it changed something.
 
-use shared::pacemaker::xml::Element;
+use shared::pacemaker::cib::tree::{self, NodeEdit, NvpairId, Section, SetKind};
+use shared::xml::Element;
 
 use super::{colocation_id, move_id, Strategy, PREFER_AUTO_SCORE, PREFER_FAILOVER_SCORE};
 use crate::fragment::FragmentError;
@@ -15,56 +16,23 @@ fn el(name: &str, attrs: &[(&str, &str)]) -> Element {
     e
 }
 
-fn section_mut<'a>(
-    tree: &'a mut Element,
-    name: &'static str,
-) -> Result<&'a mut Element, FragmentError> {
-    tree.child_mut("configuration")
-        .and_then(|c| c.child_mut(name))
-        .ok_or(FragmentError::NoSection { section: name })
+fn no_section(s: Section) -> FragmentError {
+    FragmentError::NoSection { section: s.name() }
 }
 
 /// Removes the constraints with these ids; returns the ids removed.
 fn remove_constraints(tree: &mut Element, ids: &[String]) -> Result<Vec<String>, FragmentError> {
-    let cons = section_mut(tree, "constraints")?;
-    let mut removed = Vec::new();
-    cons.children.retain(|c| match c.attr("id") {
-        Some(id) if ids.iter().any(|i| i == id) => {
-            removed.push(id.to_owned());
-            false
-        }
-        _ => true,
-    });
-    Ok(removed)
+    tree::remove_constraints(tree, ids).ok_or(no_section(Section::Constraints))
 }
 
 /// Replaces (or adds) the constraint with `c`'s id; returns whether the CIB changed.
 fn put_constraint(tree: &mut Element, c: Element) -> Result<bool, FragmentError> {
-    let cons = section_mut(tree, "constraints")?;
-    let id = c.attr("id").unwrap_or_default().to_owned();
-    match cons
-        .children
-        .iter_mut()
-        .find(|x| x.attr("id") == Some(id.as_str()))
-    {
-        Some(old) if *old == c => Ok(false),
-        Some(old) => {
-            *old = c;
-            Ok(true)
-        }
-        None => {
-            cons.children.push(c);
-            Ok(true)
-        }
-    }
+    tree::put_constraint(tree, c).ok_or(no_section(Section::Constraints))
 }
 
 /// Whether the tree has a top-level resource (or one at any depth) called `id`.
 pub fn has_resource(tree: &Element, id: &str) -> bool {
-    tree.child("configuration")
-        .and_then(|c| c.child("resources"))
-        .and_then(|r| r.find_id(id))
-        .is_some()
+    tree::in_resources(tree, id)
 }
 
 /// The `rsc_colocation` of `vm` with `other` (`anti`: apart) at `score`.
@@ -110,8 +78,10 @@ pub fn remove_colocations(
 ) -> Result<Vec<String>, FragmentError> {
     let ids: Vec<String> = if others.is_empty() {
         let prefixes = [format!("vmmgr-colo-{vm}."), format!("vmmgr-anti-{vm}.")];
-        section_mut(tree, "constraints")?
-            .children
+        if tree::section(tree, Section::Constraints).is_none() {
+            return Err(no_section(Section::Constraints));
+        }
+        tree::constraints(tree)
             .iter()
             .filter_map(|c| c.attr("id"))
             .filter(|id| prefixes.iter().any(|p| id.starts_with(p.as_str())))
@@ -133,61 +103,20 @@ pub fn set_group_meta(
     key: &str,
     value: Option<&str>,
 ) -> Result<bool, FragmentError> {
-    let group = section_mut(tree, "resources")?
-        .children
-        .iter_mut()
-        .find(|c| c.name == "group" && c.attr("id") == Some(vm))
-        .ok_or_else(|| FragmentError::NotInCib {
-            name: vm.to_owned(),
-        })?;
-    Ok(set_nvpair(
+    if tree::section(tree, Section::Resources).is_none() {
+        return Err(no_section(Section::Resources));
+    }
+    let group = tree::group_mut(tree, vm).ok_or_else(|| FragmentError::NotInCib {
+        name: vm.to_owned(),
+    })?;
+    Ok(tree::set_nvpair(
         group,
-        "meta_attributes",
+        SetKind::Meta,
         &format!("{vm}.meta"),
+        NvpairId::Dash,
         key,
         value,
     ))
-}
-
-/// Sets (or with `None` removes) `key` in the first `kind` set of `parent`.
-pub fn set_nvpair(
-    parent: &mut Element,
-    kind: &str,
-    set_id: &str,
-    key: &str,
-    value: Option<&str>,
-) -> bool {
-    let before = parent.clone();
-    if parent.child(kind).is_none() {
-        if value.is_none() {
-            return false;
-        }
-        parent.children.insert(0, el(kind, &[("id", set_id)]));
-    }
-    let Some(set) = parent.child_mut(kind) else {
-        return false;
-    };
-    let set_id = set.attr("id").unwrap_or(set_id).to_owned();
-    let pos = set
-        .children
-        .iter()
-        .position(|nv| nv.name == "nvpair" && nv.attr("name") == Some(key));
-    match (pos, value) {
-        (Some(i), Some(v)) => set.children[i].set_attr("value", v),
-        (Some(i), None) => {
-            set.children.remove(i);
-        }
-        (None, Some(v)) => set.children.push(el(
-            "nvpair",
-            &[
-                ("id", &format!("{set_id}-{key}")),
-                ("name", key),
-                ("value", v),
-            ],
-        )),
-        (None, None) => {}
-    }
-    *parent != before
 }
 
 /// The `vmmgr-pin-VM` constraint: -INFINITY on every node but `node`.
@@ -320,46 +249,16 @@ pub fn set_node_attribute(
     key: &str,
     value: Option<&str>,
 ) -> Result<bool, FragmentError> {
-    let node = section_mut(tree, "nodes")?
-        .children
-        .iter_mut()
-        .find(|n| n.name == "node" && n.attr("uname") == Some(uname))
-        .ok_or_else(|| FragmentError::UnknownNode {
+    match tree::set_node_attribute(tree, uname, key, value) {
+        NodeEdit::Done(changed) => Ok(changed),
+        NodeEdit::NoSection => Err(no_section(Section::Nodes)),
+        NodeEdit::UnknownNode => Err(FragmentError::UnknownNode {
             node: uname.to_owned(),
-        })?;
-    let set_id = format!("nodes-{}", node.attr("id").unwrap_or(uname));
-    Ok(set_nvpair(node, "instance_attributes", &set_id, key, value))
+        }),
+    }
 }
 
 /// A permanent attribute of node `uname`.
 pub fn node_attribute(tree: &Element, uname: &str, key: &str) -> Option<String> {
-    tree.child("configuration")?
-        .child("nodes")?
-        .children
-        .iter()
-        .find(|n| n.attr("uname") == Some(uname))
-        .and_then(|n| super::nvpair(n, "instance_attributes", key))
-        .map(str::to_owned)
-}
-
-/// A Pacemaker date (`YYYY-MM-DD HH:MM:SSZ`, UTC) `secs` seconds after the Unix epoch.
-pub fn pacemaker_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    tree::node_attribute(tree, uname, key).map(str::to_owned)
 }

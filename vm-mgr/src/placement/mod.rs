@@ -17,8 +17,9 @@
 //! | pinned | `vmmgr-pin-VM`: -INFINITY on every node but `--node` (never restarted elsewhere) |
 
 use serde::Serialize;
-use shared::pacemaker::xml::Element;
+use shared::pacemaker::cib::tree::{self, SetKind};
 use shared::pacemaker::Cib;
+use shared::xml::Element;
 
 use crate::vm::VmIds;
 
@@ -181,14 +182,6 @@ pub struct ColocationInfo {
     pub score: String,
 }
 
-/// The value of nvpair `key` in the first `kind` set of `e`.
-pub(crate) fn nvpair<'a>(e: &'a Element, kind: &'a str, key: &str) -> Option<&'a str> {
-    e.children_named(kind)
-        .flat_map(|s| s.children_named("nvpair"))
-        .find(|nv| nv.attr("name") == Some(key))
-        .and_then(|nv| nv.attr("value"))
-}
-
 /// The node of a `vmmgr-pin-VM` constraint (its `#uname ne NODE` expression).
 pub fn pin_node(pin: &Element) -> Option<String> {
     pin.descendants()
@@ -200,19 +193,11 @@ pub fn pin_node(pin: &Element) -> Option<String> {
 
 /// The VM's placement, from the CIB tree (`None` when the VM's group is not in it).
 pub fn placement_of(tree: &Element, cib_defaults: Option<&Cib>, name: &str) -> Option<Placement> {
-    let config = tree.child("configuration")?;
-    let group = config
-        .child("resources")?
-        .children
-        .iter()
-        .find(|c| c.name == "group" && c.attr("id") == Some(name))?;
+    let group = tree::group(tree, name)?;
     let ids = VmIds::new(name);
-    let constraints: Vec<&Element> = config
-        .child("constraints")
-        .map(|c| c.children.iter().collect())
-        .unwrap_or_default();
-    let by_id = |id: &str| constraints.iter().find(|c| c.attr("id") == Some(id));
-    let stickiness = nvpair(group, "meta_attributes", "resource-stickiness")
+    let constraints = tree::constraints(tree);
+    let by_id = |id: &str| tree::constraint(tree, id);
+    let stickiness = tree::nvpair(group, SetKind::Meta, "resource-stickiness")
         .map(str::to_owned)
         .or_else(|| cib_defaults.and_then(|c| c.rsc_defaults.get("resource-stickiness").cloned()))
         .unwrap_or_else(|| "0".to_owned());

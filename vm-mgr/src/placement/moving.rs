@@ -5,9 +5,10 @@
 //! `date_expression` retires it by itself should vm-mgr die first. Used by `migrate` and
 //! `undrain`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use shared::clock;
 use shared::pacemaker::{Cib, Edit};
 
 use super::preflight::{self, Finding, Preflight};
@@ -108,14 +109,6 @@ impl Drop for MoveGuard<'_> {
     }
 }
 
-/// Seconds since the Unix epoch.
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Runs the preflight and the simulation; `Err(Blocked)` when anything blocks the move.
 pub fn preflight(
     ctx: &Ctx,
@@ -141,7 +134,7 @@ pub fn preflight(
             &mut tree,
             name,
             target,
-            &edit::pacemaker_date(now_secs() + 3600),
+            &clock::pacemaker_date(clock::unix_secs() + 3600),
         )
         .map_err(super::edit_error)?;
         if opts.offline && opts.start_after {
@@ -205,7 +198,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         return Ok(report);
     }
     let budget = move_budget(&cib, name, opts);
-    let until = edit::pacemaker_date(now_secs() + budget.as_secs() + 120);
+    let until = clock::pacemaker_date(clock::unix_secs() + budget.as_secs() + 120);
     let add_move = |tree: &mut shared::pacemaker::xml::Element| {
         let mut changed = edit::put_move(tree, name, target, &until)?;
         if opts.offline && opts.start_after {

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shared::pacemaker::xml::Element;
+use shared::pacemaker::cib::tree::{self, SetKind};
 use shared::pacemaker::{Cib, ClusterStatus, Score};
+use shared::xml::Element;
 
-use super::{move_id, nvpair, pin_node};
+use super::{move_id, pin_node};
 use crate::state::{status_of, VmState};
 use crate::vm::VmIds;
 
@@ -263,12 +264,7 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
         .unwrap_or_default();
     members.push(name.to_owned());
     let facts = node_facts(cib, mon, target);
-    let tree_cons: Vec<&Element> = cib
-        .element()
-        .child("configuration")
-        .and_then(|c| c.child("constraints"))
-        .map(|c| c.children.iter().collect())
-        .unwrap_or_default();
+    let tree_cons = tree::constraints(cib.element());
     for loc in tree_cons.iter().filter(|c| c.name == "rsc_location") {
         let (Some(id), Some(rsc)) = (loc.attr("id"), loc.attr("rsc")) else {
             continue;
@@ -461,7 +457,6 @@ pub fn libvirt_check(cib: &Cib, name: &str, target: &str) -> Option<Finding> {
 
 /// Whether the group's meta says `key` (for the strategy's stickiness in messages).
 pub fn group_meta(cib: &Cib, name: &str, key: &str) -> Option<String> {
-    let tree = cib.element().child("configuration")?.child("resources")?;
-    let g = tree.children.iter().find(|c| c.attr("id") == Some(name))?;
-    nvpair(g, "meta_attributes", key).map(str::to_owned)
+    let g = tree::top_level(cib.element(), name)?;
+    tree::nvpair(g, SetKind::Meta, key).map(str::to_owned)
 }

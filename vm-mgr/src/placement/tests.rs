@@ -1,12 +1,11 @@
 //! Placement: pure edits, strategy derivation, preflight decisions on recorded CIB/crm_mon
 //! pairs (tests/fixtures/vm-mgr/placement/: p1 live-migratable on sim2, p2 live on sim3, p3
-//! pinned to sim3), and the crm_simulate parser.
+//! pinned to sim3). The crm_simulate parser's test is in shared::pacemaker::simulate.
 
-use shared::pacemaker::xml::Element;
 use shared::pacemaker::{Cib, ClusterStatus};
+use shared::xml::Element;
 
 use super::preflight::{check, remote_uri};
-use super::simulate::parse_actions;
 use super::*;
 
 macro_rules! fixture {
@@ -40,13 +39,6 @@ fn checks(cib: &Cib, mon: &ClusterStatus, vm: &str, node: &str, live: bool) -> V
         .iter()
         .map(|b| b.check)
         .collect()
-}
-
-#[test]
-fn pacemaker_dates_are_utc_civil_time() {
-    assert_eq!(edit::pacemaker_date(0), "1970-01-01 00:00:00Z");
-    assert_eq!(edit::pacemaker_date(1_700_000_000), "2023-11-14 22:13:20Z");
-    assert_eq!(edit::pacemaker_date(951_782_400), "2000-02-29 00:00:00Z");
 }
 
 #[test]
@@ -286,22 +278,4 @@ fn remote_uri_follows_the_agent() {
     let cib = Cib::parse(CIB).unwrap();
     assert_eq!(remote_uri(&cib, "p1", "sim3"), "qemu+tcp://sim3/system");
     assert_eq!(remote_uri(&cib, "p3", "sim1"), "qemu://sim1/system");
-}
-
-#[test]
-fn crm_simulate_actions_are_parsed() {
-    let a = parse_actions(fixture!("crm_simulate-standby-sim2.xml")).unwrap();
-    let lines: Vec<String> = a.iter().map(|a| a.describe()).collect();
-    assert_eq!(
-        lines,
-        [
-            "move sandbox-fence sim2 → sim1",
-            "migrate vmmgr-disk-p1 sim2 → sim3",
-            "migrate vmmgr-domain-p1 sim2 → sim3"
-        ]
-    );
-    assert!(parse_actions("<nope").is_err());
-    let failed =
-        r#"<pacemaker-result><status code="105" message="Error occurred"/></pacemaker-result>"#;
-    assert!(parse_actions(failed).is_err());
 }

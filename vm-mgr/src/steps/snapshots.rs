@@ -9,9 +9,9 @@
 //! (`_snap_S_xml`, `_snap_S_settings`, `_snap_S_meta`).
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use shared::clock;
 
 use super::quiesce;
 use crate::ctx::Ctx;
@@ -136,7 +136,7 @@ pub fn list_snaps(ctx: &Ctx, name: &str) -> Result<Vec<SnapInfo>> {
                 protected: protected.contains(&g.name),
                 complete: g.state == "ok",
                 created: m.as_ref().map(|m| m.created),
-                created_at: m.as_ref().map(|m| crate::clock::format_utc(m.created)),
+                created_at: m.as_ref().map(|m| clock::utc_secs(m.created)),
                 consistency: m.map(|m| m.consistency),
                 name: g.name,
             }
@@ -153,13 +153,6 @@ pub fn running_node(ctx: &Ctx, name: &str) -> Result<Option<String>> {
         VmState::Started | VmState::Migrating | VmState::Stopping | VmState::Unmanaged => st.node,
         _ => None,
     })
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Takes snapshot `snap` of VM `name` (checked not to exist); undoes itself on failure.
@@ -199,7 +192,7 @@ pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)
     })();
     warnings.extend(q.end(ctx));
     let m = SnapMeta {
-        created: now(),
+        created: clock::unix_secs(),
         consistency: consistency.as_str().to_owned(),
         node,
         disks: disks.clone(),

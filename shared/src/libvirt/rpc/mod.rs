@@ -22,11 +22,12 @@
 //! Every step is bounded by the caller's deadline (connect on a helper thread, socket read and
 //! write timeouts), so a frozen daemon gives [`RpcError::Timeout`] instead of a hang. Errors
 //! say whether the daemon could not be reached ([`RpcError::is_unreachable`]: the state is
-//! unknown, exactly like [`crate::libvirt::LibvirtError::is_unreachable`]) or answered with an
-//! error.
+//! unknown, exactly like `LibvirtError::is_unreachable` of the `libvirt-api` feature) or
+//! answered with an error.
 //!
 //! Only for the local system instance of a libvirt daemon (`qemu:///system` or the default URI
-//! as root); everything else goes through [`crate::libvirt::Connection`] or `virsh`.
+//! as root); everything else goes through `shared::libvirt::Connection` (feature
+//! `libvirt-api`) or `virsh`.
 //!
 //! Layout: [`xdr`] (encoding, message framing), [`error`] ([`RpcError`]), `client` (the
 //! connection and [`Client::call`]), `procs` (the typed procedures and their structures).

@@ -44,7 +44,7 @@ pub struct DomainInfo {
 }
 
 impl DomainInfo {
-    /// The typed status ([`crate::libvirt::Connection::domain_status`]'s answer).
+    /// The typed status (`Connection::domain_status`'s answer).
     pub fn status(&self) -> DomainStatus {
         DomainStatus {
             state: DomainState::from_raw(self.state),
@@ -140,7 +140,7 @@ pub fn decode_secret_list(r: &mut XdrReader<'_>) -> Result<Vec<RemoteSecret>, Xd
 
 impl Client {
     /// The state, vCPUs and maximum memory of domain `name` (`Ok(None)`: no such domain), as
-    /// [`crate::libvirt::Connection::domain_status`] gives them: lookup by name, then get-info.
+    /// `Connection::domain_status` gives them: lookup by name, then get-info.
     pub fn domain_status(
         &mut self,
         name: &str,

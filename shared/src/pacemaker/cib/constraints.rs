@@ -2,7 +2,7 @@
 
 use crate::pacemaker::error::PacemakerError;
 use crate::pacemaker::types::{opt_flag, opt_score, opt_string, required, Role, Score};
-use crate::pacemaker::xml::Element;
+use crate::xml::Element;
 
 const WHAT: &str = "the CIB";
 

@@ -12,12 +12,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::types::Role;
-use super::xml::Element;
+use crate::xml::Element;
 
 mod constraints;
+pub mod history;
 mod parse;
 #[cfg(test)]
 mod tests;
+pub mod tree;
+#[cfg(test)]
+mod tree_tests;
 
 pub use constraints::{Colocation, Constraints, Location, Order, OtherConstraint, ResourceSet};
 pub use parse::{parse_constraints_section, parse_resources_section, patch_versions};

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::pacemaker::error::PacemakerError;
 use crate::pacemaker::types::{flag, is_true, opt_flag, opt_num, opt_string, required, Role};
-use crate::pacemaker::xml::Element;
+use crate::xml::Element;
 
 const WHAT: &str = "the CIB";
 

@@ -298,7 +298,7 @@ fn tree_and_raw_text_are_kept() {
     // Written back and read again, the tree gives the same typed view.
     let written = cib.element().to_xml();
     let again = Cib::from_element(
-        crate::pacemaker::xml::Element::parse(&written, "t").unwrap(),
+        crate::xml::Element::parse(&written, "t").unwrap(),
         xml.to_string(),
     )
     .unwrap();

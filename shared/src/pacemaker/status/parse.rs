@@ -9,7 +9,7 @@ use crate::pacemaker::output::tool_status;
 use crate::pacemaker::types::{
     flag, num_or_zero, opt_ms, opt_num, opt_score, opt_string, required, Role, Score,
 };
-use crate::pacemaker::xml::Element;
+use crate::xml::Element;
 
 const WHAT: &str = "crm_mon XML";
 

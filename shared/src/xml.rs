@@ -1,7 +1,8 @@
 //! A small owned XML tree, read with quick-xml's pull parser.
 //!
 //! Pacemaker's outputs (`crm_mon --output-as=xml`, `cibadmin --query`, the `pacemaker-result`
-//! envelope of the other tools) are read into [`Element`]s first and only then into typed views,
+//! envelope of the other tools; [`crate::pacemaker`]) and the domain XML vm-mgr edits are read
+//! into [`Element`]s first and only then into typed views,
 //! so that unknown elements and attributes are simply never looked at (a newer Pacemaker adding
 //! some does no harm), repeated or interleaved children are no problem, and the tree can be
 //! changed and written back with [`Element::to_xml`] (for CIB transactions: read the CIB, edit
@@ -15,7 +16,24 @@ use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::error::PacemakerError;
+/// A document that is not well-formed XML with one root element.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Could not parse {what}: {detail}.")]
+pub struct XmlError {
+    /// What was being parsed ("crm_mon XML", "the CIB", "domain.xml").
+    pub what: String,
+    /// What was wrong with it.
+    pub detail: String,
+}
+
+impl XmlError {
+    fn new(what: &str, detail: impl Into<String>) -> XmlError {
+        XmlError {
+            what: what.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
 
 /// The deepest nesting [`Element::parse`] accepts (libxml2's default limit, which Pacemaker's
 /// own parser applies too). A tree is walked, cloned, written and dropped recursively, so this
@@ -50,7 +68,7 @@ impl Element {
     /// `what` names the document in errors ("crm_mon XML", "the CIB", ...). A document must
     /// have exactly one root element, every element must be closed with its own name, and
     /// nothing but whitespace, comments or processing instructions may follow the root.
-    pub fn parse(xml: &str, what: &str) -> Result<Element, PacemakerError> {
+    pub fn parse(xml: &str, what: &str) -> Result<Element, XmlError> {
         let mut reader = Reader::from_str(xml);
         let mut stack: Vec<Element> = Vec::new();
         let mut root: Option<Element> = None;
@@ -58,13 +76,13 @@ impl Element {
             let pos = reader.buffer_position();
             let event = reader.read_event().map_err(|e| {
                 let at = reader.error_position();
-                PacemakerError::parse(what, format!("malformed XML at byte {at}: {e}"))
+                XmlError::new(what, format!("malformed XML at byte {at}: {e}"))
             })?;
             match event {
                 Event::Start(start) => {
                     check_no_second_root(&root, &stack, what, pos)?;
                     if stack.len() >= MAX_DEPTH {
-                        return Err(PacemakerError::parse(
+                        return Err(XmlError::new(
                             what,
                             format!("elements nested deeper than {MAX_DEPTH} levels at byte {pos}"),
                         ));
@@ -82,7 +100,7 @@ impl Element {
                 Event::End(_) => {
                     // quick-xml checks that the end tag matches the open one.
                     let Some(mut element) = stack.pop() else {
-                        return Err(PacemakerError::parse(
+                        return Err(XmlError::new(
                             what,
                             format!("unexpected closing tag at byte {pos}"),
                         ));
@@ -109,14 +127,14 @@ impl Element {
                         Ok(Some(c)) => c.to_string(),
                         Ok(None) => resolve_predefined_entity(&reference)
                             .ok_or_else(|| {
-                                PacemakerError::parse(
+                                XmlError::new(
                                     what,
                                     format!("unknown entity &{}; at byte {pos}", &*reference),
                                 )
                             })?
                             .to_string(),
                         Err(e) => {
-                            return Err(PacemakerError::parse(
+                            return Err(XmlError::new(
                                 what,
                                 format!("bad character reference at byte {pos}: {e}"),
                             ))
@@ -129,12 +147,12 @@ impl Element {
             }
         }
         if let Some(open) = stack.last() {
-            return Err(PacemakerError::parse(
+            return Err(XmlError::new(
                 what,
                 format!("document ends inside <{}>", open.name),
             ));
         }
-        root.ok_or_else(|| PacemakerError::parse(what, "no XML element found (empty output?)"))
+        root.ok_or_else(|| XmlError::new(what, "no XML element found (empty output?)"))
     }
 
     /// The value of attribute `name`, if present.
@@ -254,18 +272,18 @@ impl Element {
     }
 }
 
-fn element_from_start(start: &BytesStart<'_>, what: &str) -> Result<Element, PacemakerError> {
+fn element_from_start(start: &BytesStart<'_>, what: &str) -> Result<Element, XmlError> {
     let name = start.name().as_ref().to_string();
     let mut element = Element::new(name);
     for attr in start.attributes() {
         let attr = attr.map_err(|e| {
-            PacemakerError::parse(what, format!("bad attribute in <{}>: {e}", element.name))
+            XmlError::new(what, format!("bad attribute in <{}>: {e}", element.name))
         })?;
         let key = attr.key.as_ref().to_string();
         let value = attr
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|e| {
-                PacemakerError::parse(
+                XmlError::new(
                     what,
                     format!("bad value of {key} in <{}>: {e}", element.name),
                 )
@@ -281,9 +299,9 @@ fn check_no_second_root(
     stack: &[Element],
     what: &str,
     pos: u64,
-) -> Result<(), PacemakerError> {
+) -> Result<(), XmlError> {
     if root.is_some() && stack.is_empty() {
-        return Err(PacemakerError::parse(
+        return Err(XmlError::new(
             what,
             format!("a second root element starts at byte {pos}"),
         ));
@@ -297,18 +315,18 @@ fn push_text(
     text: &str,
     what: &str,
     pos: u64,
-) -> Result<(), PacemakerError> {
+) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(current) => current.text.push_str(text),
         None if text.trim().is_empty() => {}
         None if root.is_some() => {
-            return Err(PacemakerError::parse(
+            return Err(XmlError::new(
                 what,
                 format!("text after the root element at byte {pos}"),
             ))
         }
         None => {
-            return Err(PacemakerError::parse(
+            return Err(XmlError::new(
                 what,
                 format!("text before the root element at byte {pos} (not XML?)"),
             ))

@@ -1,0 +1,97 @@
+//! The wall clock, timestamps, and dates typed by people.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::{excerpt, ClockError};
+
+/// The date formats [`parse_date`] accepts, for help texts and error messages.
+pub const DATE_FORMATS: &str = "\"dd/mm/YYYY HH:MM:SS\" (local time, as SEAPATH), \
+     \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\" (local time), \
+     RFC 3339 with Z or an offset (\"2026-11-01T00:00:00Z\", \"2026-11-01T00:00:00+01:00\")";
+
+/// The wall clock as time since the Unix epoch (zero if the clock is set before 1970).
+pub fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The wall clock in whole seconds since the Unix epoch.
+pub fn unix_secs() -> u64 {
+    since_epoch().as_secs()
+}
+
+/// The instant `secs` seconds after the epoch, clamped to the years 0001–9999.
+fn instant(secs: u64) -> Timestamp {
+    let max = Timestamp::MAX.as_second();
+    Timestamp::from_second(i64::try_from(secs).unwrap_or(max).min(max)).unwrap_or(Timestamp::MAX)
+}
+
+/// `t` in UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`, for log lines. A time before the
+/// epoch is shown as the epoch.
+pub fn utc_millis(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let ts = instant(d.as_secs())
+        .checked_add(Duration::from_millis(u64::from(d.subsec_millis())))
+        .unwrap_or(Timestamp::MAX);
+    format!("{ts:.3}")
+}
+
+/// `secs` seconds after the epoch in UTC, RFC 3339: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_secs(secs: u64) -> String {
+    format!("{:.0}", instant(secs))
+}
+
+/// `secs` seconds after the epoch as a Pacemaker date (`YYYY-MM-DD HH:MM:SSZ`, UTC), as in a
+/// `date_expression`'s `end`.
+pub fn pacemaker_date(secs: u64) -> String {
+    instant(secs).strftime("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+/// Parses a date typed by a person (`purge --date`) into seconds since the epoch (negative
+/// before 1970), reading a date without an offset in the system time zone (`TZ`, else
+/// `/etc/localtime`; UTC when neither is usable). Accepted: [`DATE_FORMATS`].
+///
+/// A local time that a daylight-saving change skips or repeats is read as Python's
+/// `datetime.timestamp()` (so SEAPATH's vm_manager) reads it: a skipped time as if the change
+/// had not happened yet (02:30 in a 02:00→03:00 gap is 03:30 in summer time), a repeated time
+/// as its first occurrence.
+pub fn parse_date(s: &str) -> Result<i64, ClockError> {
+    parse_date_in(s, &TimeZone::system())
+}
+
+/// [`parse_date`] with `tz` as the local time zone.
+pub(crate) fn parse_date_in(s: &str, tz: &TimeZone) -> Result<i64, ClockError> {
+    let t = s.trim();
+    if t.chars().count() > super::MAX_DATE_LEN {
+        return Err(ClockError::DateTooLong { input: excerpt(t) });
+    }
+    let instant = if t.contains('/') {
+        DateTime::strptime("%d/%m/%Y %H:%M:%S", t).and_then(|dt| tz.to_timestamp(dt))
+    } else {
+        t.parse::<Timestamp>().or_else(|with_offset| {
+            // No offset: local time. Keep the first error for a text that has an offset.
+            let has_offset = t.ends_with(['Z', 'z']) || t.get(10..).is_some_and(has_utc_offset);
+            match t.parse::<DateTime>() {
+                Ok(dt) if !has_offset => tz.to_timestamp(dt),
+                Ok(_) => Err(with_offset),
+                Err(e) => Err(if has_offset { with_offset } else { e }),
+            }
+        })
+    };
+    instant
+        .map(Timestamp::as_second)
+        .map_err(|source| ClockError::Date {
+            input: excerpt(s),
+            source,
+        })
+}
+
+/// Whether the time part of an ISO 8601 text carries a `+HH:MM` or `-HH:MM` offset.
+fn has_utc_offset(time: &str) -> bool {
+    time.contains(['+', '-'])
+}
