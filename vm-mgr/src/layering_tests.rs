@@ -3,7 +3,8 @@
 //! The modules are the top-level modules of `src/` (a directory counts as one module) and,
 //! inside `commands/`, each verb's file. A file depends on module `M` where its code (comments
 //! left out) names `crate::M`; a verb's file also where it names `super::V` (the verb `V`, or
-//! `commands` itself for anything else). `commands/mod.rs` depends on every verb it declares.
+//! `commands` itself for anything else; a `super::` inside an inline module such as `mod tests`
+//! names the file itself). `commands/mod.rs` depends on every verb it declares.
 //! `cli*.rs` are one module, `cli` (the flags, split in files).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,7 +113,9 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             }
         }
         if module.starts_with("commands::") {
-            for name in names_after(&code, "super::") {
+            // In an inline module (`mod tests { use super::x; }`), `super` is the file itself.
+            let outer = code.find("\nmod ").map_or(code.as_str(), |at| &code[..at]);
+            for name in names_after(outer, "super::") {
                 if name != "super" && !name.is_empty() {
                     deps.insert(verb_of(name));
                 }
