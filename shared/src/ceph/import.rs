@@ -12,7 +12,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::client::{Ceph, Span};
+use super::bound::Span;
+use super::client::Ceph;
 use super::error::CephError;
 use super::names::{validate_conf_path, validate_user, ImageSpec};
 use crate::cmd::{Cmd, CmdError};

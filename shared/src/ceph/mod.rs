@@ -6,7 +6,7 @@
 //!   before it passed these checks.
 //! - [`types`]: pure parsers of the tools' JSON output, tested on recorded Ceph 16.2.15 outputs
 //!   in `tests/fixtures/ceph/` (one format: `.out`/`.err`/`.rc`; see its README).
-//! - [`client`]: [`Ceph`], connection options ([`Conn`]: `-c`, `-m`, `--id`,
+//! - [`bound`], [`client`]: [`Ceph`], connection options ([`Conn`]: `-c`, `-m`, `--id`,
 //!   `--keyfile`/`--keyring`; the key itself never appears on an argv), the bound of every call
 //!   ([`Bound`]: one absolute deadline for an agent action, or per-call [`Timeouts`] for a
 //!   command-line tool), and the agents' calls (info, watchers, locks, devices, blocklist).
@@ -42,6 +42,7 @@ macro_rules! fixture {
     };
 }
 
+pub mod bound;
 pub mod client;
 pub mod error;
 pub mod import;
@@ -55,7 +56,8 @@ mod tests;
 #[cfg(test)]
 mod tests_pool;
 
-pub use client::{Bound, Ceph, Conn, DeviceType, LockType, Timeouts};
+pub use bound::{Bound, Timeouts};
+pub use client::{Ceph, Conn, DeviceType, LockType};
 pub use error::CephError;
 pub use names::{
     validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,

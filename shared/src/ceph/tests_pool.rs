@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::client::{Ceph, Conn, Span, Timeouts};
+use super::bound::{Span, Timeouts};
+use super::client::{Ceph, Conn};
 use super::error::classify;
 use super::import::{parse_qemu_img_format, qemu_img_progress};
 use super::names::ImageSpec;

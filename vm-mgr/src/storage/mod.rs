@@ -68,7 +68,6 @@ impl StorageError {
                 | StorageError::UnsupportedFormat { .. }
                 | StorageError::InvalidSetting { .. }
                 | StorageError::Ceph(CephError::InvalidName { .. })
-                | StorageError::Ceph(CephError::UnreadableImage { .. })
         )
     }
 

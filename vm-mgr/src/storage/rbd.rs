@@ -38,6 +38,16 @@ pub(super) fn named<T>(
     }
 }
 
+/// An error about a local image file as vm-mgr words it; any other error as it is.
+fn image_file(e: CephError) -> StorageError {
+    match e {
+        CephError::UnreadableImage { path, detail } => {
+            StorageError::ImageUnreadable { path, detail }
+        }
+        other => other.into(),
+    }
+}
+
 /// `r`, with ENOENT as success (removing what is already gone).
 pub(super) fn gone_is_ok(r: std::result::Result<(), CephError>) -> Result<()> {
     match r {
@@ -160,7 +170,7 @@ impl Storage for Rbd {
     }
 
     fn probe_format(&self, path: &Path) -> Result<String> {
-        let format = import::probe_format(path)?;
+        let format = import::probe_format(path).map_err(image_file)?;
         if format != "qcow2" && format != "raw" {
             return Err(StorageError::UnsupportedFormat {
                 path: path.to_owned(),
@@ -177,9 +187,9 @@ impl Storage for Rbd {
         image: &str,
         progress: &mut dyn FnMut(Option<f64>),
     ) -> Result<()> {
-        Ok(self
-            .ceph
-            .import(path, format, &self.image(image)?, progress)?)
+        self.ceph
+            .import(path, format, &self.image(image)?, progress)
+            .map_err(image_file)
     }
 
     fn remove_image(&self, image: &str) -> Result<()> {
@@ -255,5 +265,16 @@ mod tests {
         // a refused setting is the user's input (exit code 2)
         let e = Rbd::new("rbd;x", None, "admin", None).unwrap_err();
         assert!(e.is_invalid_input(), "{e}");
+    }
+
+    #[test]
+    fn a_missing_image_file_is_the_users_input() {
+        let r = Rbd::new("rbd", None, "admin", None).unwrap();
+        let e = r
+            .probe_format(Path::new("/var/tmp/vmmgr-unit-nosuch.qcow2"))
+            .unwrap_err();
+        assert!(matches!(e, StorageError::ImageUnreadable { .. }), "{e:?}");
+        assert!(e.is_invalid_input());
+        assert!(e.to_string().starts_with("Cannot use image"), "{e}");
     }
 }
