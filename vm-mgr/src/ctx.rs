@@ -9,7 +9,9 @@ use crate::cli::Cli;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::output::Progress;
-use crate::storage::rbd::{parse_host_port, Rbd};
+use shared::ceph::types::parse_host_port;
+
+use crate::storage::rbd::Rbd;
 use crate::storage::{NoStorage, Storage};
 
 /// Time limit of one CIB read or transaction.
