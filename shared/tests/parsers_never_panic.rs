@@ -31,6 +31,9 @@ const CEPH_INFO: &str = fixture!("ceph/rbd-info-in-group.out");
 const CEPH_META: &str = fixture!("ceph/rbd-image-meta-list.out");
 const CEPH_LOCK: &str = fixture!("ceph/rados-lock-info-held.out");
 const CEPH_GROUP: &str = fixture!("ceph/rbd-group-image-list.out");
+const CEPH_MON_DUMP: &str = fixture!("ceph/ceph-mon-dump.out");
+const CEPH_SNAPS: &str = fixture!("ceph/rbd-snap-ls-all-trash.out");
+const CEPH_GROUP_SNAPS: &str = fixture!("ceph/rbd-group-snap-ls.out");
 
 /// The most one parse of these inputs may take.
 const BOUND: Duration = Duration::from_secs(2);
@@ -187,6 +190,19 @@ fn ceph_parsers(s: &str) {
     let _ = bounded("rbd image-meta list", s, t::parse_image_meta);
     let _ = bounded("ceph osd blocklist ls", s, t::parse_blocklist);
     let _ = bounded("rbd device map", s, t::parse_map_output);
+    let _ = bounded("rbd ls", s, |s| t::parse_names("rbd ls", s));
+    let _ = bounded("ceph mon dump", s, t::parse_mon_dump);
+    let _ = bounded("mon host", s, t::parse_host_port);
+    let _ = bounded("rbd group snap ls", s, t::parse_group_snaps);
+    let _ = bounded("rbd snap ls", s, t::parse_image_snaps);
+    let _ = bounded(
+        "qemu-img info",
+        s,
+        shared::ceph::import::parse_qemu_img_format,
+    );
+    let _ = bounded("qemu-img convert -p", s, |s| {
+        shared::ceph::import::qemu_img_progress(s.as_bytes())
+    });
 }
 
 fn clock_parsers(s: &str) {
@@ -265,6 +281,15 @@ proptest! {
     }
 
     #[test]
+    fn damaged_mon_dump_and_snapshot_lists_never_panic(
+        a in mutated(CEPH_MON_DUMP), b in mutated(CEPH_SNAPS), c in mutated(CEPH_GROUP_SNAPS),
+    ) {
+        for s in [&a, &b, &c] {
+            ceph_parsers(s);
+        }
+    }
+
+    #[test]
     fn any_ocf_environment_never_panics(
         vars in prop::collection::vec(
             (
@@ -302,4 +327,7 @@ fn the_recorded_outputs_themselves_parse() {
     assert!(shared::ceph::types::parse_image_meta(CEPH_META).is_ok());
     assert!(shared::ceph::types::parse_object_lock(CEPH_LOCK).is_ok());
     assert!(shared::ceph::types::parse_group_images(CEPH_GROUP).is_ok());
+    assert!(shared::ceph::types::parse_mon_dump(CEPH_MON_DUMP).is_ok());
+    assert!(shared::ceph::types::parse_image_snaps(CEPH_SNAPS).is_ok_and(|v| !v.is_empty()));
+    assert!(shared::ceph::types::parse_group_snaps(CEPH_GROUP_SNAPS).is_ok_and(|v| !v.is_empty()));
 }

@@ -1,6 +1,7 @@
 //! The context of a run built from the parsed command line (floor 1: [`Ctx`] itself, used by
 //! every floor, knows nothing of the flags).
 
+use shared::ceph::types::parse_host_port;
 use shared::pacemaker::{Target, Tools};
 
 use crate::cli::Cli;
@@ -8,7 +9,7 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::Progress;
-use crate::storage::rbd::{parse_host_port, Rbd};
+use crate::storage::rbd::Rbd;
 use crate::storage::{NoStorage, Storage};
 
 impl Ctx {

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::bound::{Bound, Span, Timeouts};
 use super::error::CephError;
 use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
 use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
@@ -13,8 +14,6 @@ use crate::cmd::Cmd;
 /// How long a killed Ceph tool gets between SIGTERM and SIGKILL (`rbd` may ignore SIGTERM
 /// while it waits for a lock, so the grace is kept short).
 const KILL_GRACE: Duration = Duration::from_millis(500);
-/// Upper bound of `--client-mount-timeout` (seconds).
-const MAX_MOUNT_TIMEOUT: u64 = 30;
 
 /// How to reach the cluster: the options every call carries.
 ///
@@ -85,58 +84,96 @@ pub enum LockType {
     Shared,
 }
 
-/// The Ceph tools with connection options and a deadline.
+/// The Ceph tools with connection options and a bound on every call.
 #[derive(Debug, Clone)]
 pub struct Ceph {
     conn: Conn,
-    deadline: Instant,
+    bound: Bound,
 }
 
 impl Ceph {
     /// Calls made through this value are killed at `deadline`.
     pub fn new(conn: Conn, deadline: Instant) -> Ceph {
-        Ceph { conn, deadline }
+        Ceph {
+            conn,
+            bound: Bound::Deadline(deadline),
+        }
     }
 
-    /// The deadline.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
+    /// Each call made through this value is bounded by `timeouts`.
+    pub fn per_call(conn: Conn, timeouts: Timeouts) -> Ceph {
+        Ceph {
+            conn,
+            bound: Bound::PerCall(timeouts),
+        }
+    }
+
+    /// The connection options.
+    pub fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
+    /// The bound of the calls.
+    pub fn bound(&self) -> Bound {
+        self.bound
+    }
+
+    /// The mount/connect timeout in whole seconds, at least 1.
+    pub(super) fn mount_secs(&self) -> u64 {
+        self.bound.mount_secs()
     }
 
     fn mount_timeout(&self) -> String {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        // give up connecting one second before the deadline, so the tool reports it itself
-        left.as_secs()
-            .saturating_sub(1)
-            .clamp(1, MAX_MOUNT_TIMEOUT)
-            .to_string()
+        self.mount_secs().to_string()
     }
 
-    fn tool(&self, program: &str) -> Cmd {
+    /// `cmd` with the bound of a call of `span`.
+    pub(super) fn bounded(&self, cmd: Cmd, span: Span) -> Cmd {
+        self.bound.apply(cmd.kill_grace(KILL_GRACE), span)
+    }
+
+    pub(super) fn tool_for(&self, program: &str, span: Span) -> Cmd {
         let timeout_flag = if program == "ceph" {
             "--connect-timeout"
         } else {
             "--client-mount-timeout"
         };
-        Cmd::new(program)
+        let cmd = Cmd::new(program)
             .args(self.conn.args())
-            .args([timeout_flag, &self.mount_timeout()])
-            .deadline(self.deadline)
-            .kill_grace(KILL_GRACE)
+            .args([timeout_flag, &self.mount_timeout()]);
+        self.bounded(cmd, span)
     }
 
-    fn run(&self, cmd: Cmd) -> Result<String, CephError> {
+    fn tool(&self, program: &str) -> Cmd {
+        self.tool_for(program, Span::Call)
+    }
+
+    pub(super) fn run(&self, cmd: Cmd) -> Result<String, CephError> {
         Ok(cmd.run_string()?)
     }
 
-    fn parse<T>(&self, cmd: Cmd, parser: fn(&str) -> Result<T, String>) -> Result<T, CephError> {
+    pub(super) fn parse<T>(
+        &self,
+        cmd: Cmd,
+        parser: fn(&str) -> Result<T, String>,
+    ) -> Result<T, CephError> {
         let cmdline = cmd.cmdline();
         let out = self.run(cmd)?;
         parser(&out).map_err(|reason| CephError::Parse { cmdline, reason })
     }
 
-    fn rbd(&self) -> Cmd {
+    pub(super) fn rbd(&self) -> Cmd {
         self.tool("rbd")
+    }
+
+    /// `rbd` for a call that copies data ([`Timeouts::long`]).
+    pub(super) fn rbd_long(&self) -> Cmd {
+        self.tool_for("rbd", Span::Long)
+    }
+
+    /// `ceph` (with `--connect-timeout`).
+    pub(super) fn ceph(&self) -> Cmd {
+        self.tool("ceph")
     }
 
     fn rados(&self, pool: &str, namespace: &str) -> Cmd {
@@ -209,16 +246,7 @@ impl Ceph {
 
     /// Whether the group exists (`rbd group list --format json POOL`).
     pub fn group_exists(&self, group: &GroupSpec) -> Result<bool, CephError> {
-        let pool_spec = if group.namespace.is_empty() {
-            group.pool.clone()
-        } else {
-            format!("{}/{}", group.pool, group.namespace)
-        };
-        let c = self
-            .rbd()
-            .args(["group", "list", "--format", "json"])
-            .arg(pool_spec);
-        let names = self.parse(c, types::parse_group_list)?;
+        let names = self.groups(&group.pool, &group.namespace)?;
         Ok(names.contains(&group.group))
     }
 
@@ -260,9 +288,10 @@ impl Ceph {
     /// `rbd image-meta set SPEC KEY VALUE`.
     pub fn meta_set(&self, image: &ImageSpec, key: &str, value: &str) -> Result<(), CephError> {
         validate_name("metadata key", key)?;
+        // `--`: a value such as `-5` is stored as given (rbd would read it as an option)
         let c = self
             .rbd()
-            .args(["image-meta", "set"])
+            .args(["image-meta", "set", "--"])
             .arg(image.image_path())
             .args([key, value]);
         self.run(c).map(drop)

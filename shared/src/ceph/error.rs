@@ -24,7 +24,7 @@ pub enum CephError {
         program: String,
     },
     /// The monitors could not be reached (the tool gave up connecting).
-    #[error("cannot reach the Ceph monitors: `{cmdline}`: {stderr}")]
+    #[error("Ceph does not answer (the monitors cannot be reached): `{cmdline}`: {stderr}")]
     Unreachable {
         /// The command line.
         cmdline: String,
@@ -32,7 +32,7 @@ pub enum CephError {
         stderr: String,
     },
     /// The call did not finish before the deadline and was killed.
-    #[error("Ceph did not answer within {:.1} s (monitors or OSDs unreachable?): `{cmdline}`", .after.as_secs_f64())]
+    #[error("Ceph does not answer: no reply within {:.1} s (monitors or OSDs unreachable?): `{cmdline}`", .after.as_secs_f64())]
     TimedOut {
         /// The command line.
         cmdline: String,
@@ -46,6 +46,22 @@ pub enum CephError {
         cmdline: String,
         /// The tool's stderr tail.
         stderr: String,
+    },
+    /// What the call would create already exists (EEXIST): image, group, snapshot.
+    #[error("already exists: `{cmdline}`: {stderr}")]
+    Exists {
+        /// The command line.
+        cmdline: String,
+        /// The tool's stderr tail.
+        stderr: String,
+    },
+    /// A local image file to import cannot be used (missing, unreadable, not an image).
+    #[error("cannot use image {}: {detail}", .path.display())]
+    UnreadableImage {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// Why.
+        detail: String,
     },
     /// A lock is held by someone else (EBUSY).
     #[error("busy: `{cmdline}`: {stderr}")]
@@ -88,6 +104,11 @@ impl CephError {
     /// ENOENT: the pool, image, key or lock does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, CephError::NotFound { .. })
+    }
+
+    /// EEXIST: what the call would create already exists.
+    pub fn is_exists(&self) -> bool {
+        matches!(self, CephError::Exists { .. })
     }
 
     /// EBUSY: the lock is held by someone else.
@@ -158,6 +179,7 @@ pub fn classify(cmdline: String, code: Option<i32>, stderr: String, program: &st
     match errno {
         Some(2) => CephError::NotFound { cmdline, stderr },
         Some(16) => CephError::Busy { cmdline, stderr },
+        Some(17) => CephError::Exists { cmdline, stderr },
         _ => CephError::Failed {
             cmdline,
             code,

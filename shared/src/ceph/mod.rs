@@ -1,14 +1,21 @@
-//! Ceph RBD through the `rbd`, `rados` and `ceph` command-line tools, with JSON output and a
-//! deadline on every call.
+//! Ceph RBD through the `rbd`, `rados`, `ceph` and `qemu-img` command-line tools: the one Ceph
+//! layer of the workspace (agents and vm-mgr alike; nothing else runs these tools).
 //!
-//! - [`names`]: validated names ([`ImageSpec`], [`GroupSpec`], [`ObjectSpec`]) and Ceph client
-//!   addresses ([`ClientAddr`]); nothing reaches an argv before it passed these checks.
-//! - [`types`]: pure parsers of `rbd … --format json`, `rados lock info --format json` and
-//!   `ceph osd blocklist ls --format json`, tested on recorded Ceph 16.2.15 outputs in
-//!   `tests/fixtures/ceph/` (see its README for the commands and exit codes).
-//! - [`client`]: [`Ceph`], the calls themselves: connection options ([`Conn`]: `-c`, `-m`,
-//!   `--id`, `--keyfile`/`--keyring`; the key itself never appears on an argv), the deadline,
-//!   and the mapping of exit codes and stderr to [`CephError`].
+//! - [`names`]: validated names ([`ImageSpec`], [`GroupSpec`], [`ObjectSpec`]), cephx users,
+//!   configuration paths and Ceph client addresses ([`ClientAddr`]); nothing reaches an argv
+//!   before it passed these checks.
+//! - [`types`]: pure parsers of the tools' JSON output, tested on recorded Ceph 16.2.15 outputs
+//!   in `tests/fixtures/ceph/` (one format: `.out`/`.err`/`.rc`; see its README).
+//! - [`bound`], [`client`]: [`Ceph`], connection options ([`Conn`]: `-c`, `-m`, `--id`,
+//!   `--keyfile`/`--keyring`; the key itself never appears on an argv), the bound of every call
+//!   ([`Bound`]: one absolute deadline for an agent action, or per-call [`Timeouts`] for a
+//!   command-line tool), and the agents' calls (info, watchers, locks, devices, blocklist).
+//!   Every call also carries a connect timeout (`--client-mount-timeout`, `--connect-timeout`),
+//!   so dead monitors give [`CephError::Unreachable`] ("Ceph does not answer") in seconds.
+//! - [`pool`], [`snaps`], [`import`]: vm-mgr's calls: images, groups, metadata, mon dump;
+//!   snapshots, group snapshots, clone/copy/export; the `qemu-img` probe and import.
+//! - [`error`]: [`CephError`] and the one classifier of exit codes and stderr
+//!   ([`error::classify`]: ENOENT, EEXIST, EBUSY, unreachable).
 //!
 //! # Facts this module relies on (measured on Ceph 16.2.15, see the fixtures' README)
 //!
@@ -35,19 +42,29 @@ macro_rules! fixture {
     };
 }
 
+pub mod bound;
 pub mod client;
 pub mod error;
+pub mod import;
 pub mod names;
+pub mod pool;
+pub mod snaps;
 pub mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pool;
 
+pub use bound::{Bound, Timeouts};
 pub use client::{Ceph, Conn, DeviceType, LockType};
 pub use error::CephError;
-pub use names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
+pub use names::{
+    validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,
+};
 pub use types::{
-    BlocklistEntry, GroupImage, ImageInfo, LockHolder, MappedDevice, ObjectLock, RbdLock, Watcher,
+    BlocklistEntry, GroupImage, GroupSnap, ImageInfo, ImageSnap, LockHolder, MappedDevice, MonHost,
+    ObjectLock, RbdLock, SnapNamespace, Watcher,
 };
 
 /// The name of the cls_lock lock the `ocf:vmmgr:rbd` guard takes on an image's header object.

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::path::Path;
 use std::str::FromStr;
 
 use super::error::CephError;
@@ -38,6 +39,34 @@ pub fn validate_name(what: &'static str, value: &str) -> Result<(), CephError> {
         .all(|c| c.is_ascii_alphanumeric() || "._+:=~-".contains(c))
     {
         return Err(err("may only contain letters, digits and . _ + : = ~ -"));
+    }
+    Ok(())
+}
+
+/// Checks a cephx user id (without `client.`): a [name](validate_name) without `:` or `=`,
+/// which would end or split the option list of a QEMU `rbd:` target.
+pub fn validate_user(id: &str) -> Result<(), CephError> {
+    validate_name("Ceph client id", id)?;
+    if id.contains([':', '=']) {
+        return Err(CephError::InvalidName {
+            what: "Ceph client id",
+            value: id.to_string(),
+            reason: "must not contain ':' or '='",
+        });
+    }
+    Ok(())
+}
+
+/// Checks a Ceph configuration file path: absolute, printable, without `:` or `@` (QEMU's
+/// `rbd:` target syntax).
+pub fn validate_conf_path(path: &Path) -> Result<(), CephError> {
+    let s = path.to_string_lossy();
+    if !path.is_absolute() || s.contains([':', '@']) || s.chars().any(char::is_control) {
+        return Err(CephError::InvalidName {
+            what: "Ceph configuration file",
+            value: s.into_owned(),
+            reason: "it must be an absolute path without ':' or '@'",
+        });
     }
     Ok(())
 }

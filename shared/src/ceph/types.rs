@@ -210,7 +210,7 @@ pub fn parse_group_images(text: &str) -> Result<Vec<GroupImage>, String> {
 
 /// Parses `rbd group list --format json` (group names).
 pub fn parse_group_list(text: &str) -> Result<Vec<String>, String> {
-    json("rbd group list", text)
+    parse_names("rbd group list", text)
 }
 
 /// Parses `rbd image-meta list --format json`; an empty output (no metadata) is an empty map.
@@ -249,4 +249,195 @@ pub fn parse_map_output(text: &str) -> Result<String, String> {
         .filter(|l| l.starts_with("/dev/"))
         .map(str::to_string)
         .ok_or_else(|| format!("rbd device map: no device path in output {text:?}"))
+}
+
+/// Parses a JSON array of names (`rbd ls`, `rbd group ls --format json`); an empty output is
+/// an empty list.
+pub fn parse_names(what: &str, text: &str) -> Result<Vec<String>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    json(what, text)
+}
+
+/// A Ceph monitor address for QEMU (the msgr v1 address: QEMU's librbd is given host and port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonHost {
+    /// Host or IP address.
+    pub host: String,
+    /// Port (6789 by default).
+    pub port: u16,
+}
+
+/// Parses `ceph mon dump --format json`: each monitor's msgr v1 address (what QEMU uses).
+pub fn parse_mon_dump(text: &str) -> Result<Vec<MonHost>, String> {
+    let v: serde_json::Value = json("ceph mon dump", text)?;
+    let mons = v["mons"]
+        .as_array()
+        .ok_or("ceph mon dump: no \"mons\" array")?;
+    let mut hosts = Vec::new();
+    for mon in mons {
+        let v1 = mon["public_addrs"]["addrvec"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["type"] == "v1"))
+            .and_then(|x| x["addr"].as_str())
+            .map(str::to_owned)
+            .or_else(|| {
+                // Old format: "addr": "IP:PORT/NONCE".
+                mon["addr"]
+                    .as_str()
+                    .map(|a| a.split('/').next().unwrap_or(a).to_owned())
+            });
+        if let Some(addr) = v1 {
+            hosts.push(
+                parse_host_port(&addr)
+                    .ok_or_else(|| format!("ceph mon dump: bad address {addr:?}"))?,
+            );
+        }
+    }
+    if hosts.is_empty() {
+        return Err("ceph mon dump: no monitor has a v1 address".into());
+    }
+    Ok(hosts)
+}
+
+/// Parses `HOST:PORT` (or `[V6]:PORT`, or `HOST` alone for port 6789).
+pub fn parse_host_port(s: &str) -> Option<MonHost> {
+    let s = s.trim();
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest.split_once(']')?;
+        (h, p.strip_prefix(':').unwrap_or(""))
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, p),
+            None => (s, ""),
+        }
+    };
+    let port = if port.is_empty() {
+        6789
+    } else {
+        port.parse().ok()?
+    };
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    ok.then(|| MonHost {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// One group snapshot (`rbd group snap ls --format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GroupSnap {
+    /// Its name.
+    #[serde(rename = "snapshot")]
+    pub name: String,
+    /// `ok`, or `incomplete` when its creation was interrupted.
+    pub state: String,
+}
+
+/// Parses `rbd group snap ls --format json` (`[]` also for a missing group).
+pub fn parse_group_snaps(text: &str) -> Result<Vec<GroupSnap>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    json("rbd group snap ls", text)
+}
+
+/// The namespace of an image snapshot (`rbd snap ls --all`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapNamespace {
+    /// A snapshot taken by name (`rbd snap create`).
+    User,
+    /// The image's part of group snapshot `group_snap` of `group`.
+    Group {
+        /// The group.
+        group: String,
+        /// The group snapshot.
+        group_snap: String,
+    },
+    /// Removed while clones still depend on it (clone v2).
+    Trash {
+        /// Its name before it was removed.
+        original_name: String,
+    },
+    /// Anything newer Ceph releases add (mirror ...).
+    Other(String),
+}
+
+/// One snapshot of an image (`rbd snap ls --all --format json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSnap {
+    /// Snapshot id.
+    pub id: u64,
+    /// Name (`.group.*` for group snapshots).
+    pub name: String,
+    /// `rbd snap protect`ed.
+    pub protected: bool,
+    /// Ceph's creation time, as printed (`Sun Nov 22 02:50:36 2026`).
+    pub timestamp: String,
+    /// Namespace.
+    pub namespace: SnapNamespace,
+}
+
+impl ImageSnap {
+    /// Whether this is the image's part of group snapshot `snap`.
+    pub fn is_group_snap(&self, snap: &str) -> bool {
+        matches!(&self.namespace, SnapNamespace::Group { group_snap, .. } if group_snap == snap)
+    }
+
+    /// Whether this is the user snapshot `snap`.
+    pub fn is_user_snap(&self, snap: &str) -> bool {
+        self.namespace == SnapNamespace::User && self.name == snap
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSnap {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    protected: String,
+    #[serde(default)]
+    timestamp: String,
+    #[serde(default)]
+    namespace: Option<serde_json::Value>,
+}
+
+/// Parses `rbd snap ls --all --format json`.
+pub fn parse_image_snaps(text: &str) -> Result<Vec<ImageSnap>, String> {
+    const WHAT: &str = "rbd snap ls";
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw: Vec<RawSnap> = json(WHAT, text)?;
+    raw.into_iter()
+        .map(|r| {
+            let ns = r
+                .namespace
+                .unwrap_or_else(|| serde_json::json!({"type": "user"}));
+            let field = |k: &str| ns[k].as_str().unwrap_or_default().to_owned();
+            let namespace = match ns["type"].as_str() {
+                Some("user") => SnapNamespace::User,
+                Some("group") => SnapNamespace::Group {
+                    group: field("group"),
+                    group_snap: field("group snap"),
+                },
+                Some("trash") => SnapNamespace::Trash {
+                    original_name: field("original_name"),
+                },
+                Some(other) => SnapNamespace::Other(other.to_owned()),
+                None => return Err(format!("{WHAT}: snapshot {} has no type", r.name)),
+            };
+            Ok(ImageSnap {
+                id: r.id,
+                name: r.name,
+                protected: r.protected == "true",
+                timestamp: r.timestamp,
+                namespace,
+            })
+        })
+        .collect()
 }

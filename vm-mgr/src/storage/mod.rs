@@ -1,13 +1,23 @@
-//! Where a VM's disks, XML and settings live: Ceph RBD ([`rbd::Rbd`], through the `rbd`,
-//! `ceph` and `qemu-img` command lines), or an in-memory stand-in for tests ([`mem::Memory`]).
+//! Where a VM's disks, XML and settings live, behind one seam: the [`Storage`] trait (with its
+//! [`snapshots::SnapshotStore`] part). Verbs see storage only through it, so every verb can be
+//! unit-tested on a recorded CIB without Ceph, and another backend (VMs on a shared directory)
+//! slots in without touching them.
 //!
-//! Commands see storage only through [`Storage`], so every verb can be unit-tested on a
-//! recorded CIB without Ceph.
+//! - [`rbd::Rbd`]: Ceph RBD, a thin adapter over [`shared::ceph::Ceph`], the one Ceph layer
+//!   (command lines, names, error classification, parsers, per-call and connect timeouts all
+//!   live there; nothing here runs `rbd`, `ceph` or `qemu-img`).
+//! - [`mem::Memory`]: an in-memory stand-in for unit tests; [`NoStorage`]: `--no-storage`.
+//!
+//! Errors of the Ceph layer come through as [`StorageError::Ceph`], classified once in
+//! `shared::ceph`; the adapter only names what is missing or exists.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use shared::ceph::CephError;
 use shared::cmd::CmdError;
+
+pub use shared::ceph::MonHost;
 
 pub mod mem;
 pub mod rbd;
@@ -22,7 +32,10 @@ pub enum StorageError {
     /// The image, snapshot or group to be made already exists.
     #[error("{what} already exists.")]
     Exists { what: String },
-    /// A tool failed or could not be run.
+    /// The Ceph layer failed (unreachable, refused name, tool error ...).
+    #[error(transparent)]
+    Ceph(#[from] CephError),
+    /// A local tool that is not Ceph's failed or could not be run (`virt-xml-validate`).
     #[error(transparent)]
     Command(#[from] CmdError),
     /// A tool's output was not what it is documented to print.
@@ -54,26 +67,27 @@ impl StorageError {
             StorageError::ImageUnreadable { .. }
                 | StorageError::UnsupportedFormat { .. }
                 | StorageError::InvalidSetting { .. }
+                | StorageError::Ceph(CephError::InvalidName { .. })
         )
+    }
+
+    /// Ceph could not be asked (monitors unreachable, or no answer in time).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StorageError::Ceph(e) if e.is_unreachable())
     }
 
     /// The thing asked for does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, StorageError::NotFound { .. })
+        match self {
+            StorageError::NotFound { .. } => true,
+            StorageError::Ceph(e) => e.is_not_found(),
+            _ => false,
+        }
     }
 }
 
 /// Result with [`StorageError`].
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
-
-/// A Ceph monitor address for QEMU (the msgr v1 address: QEMU's librbd is given host and port).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MonHost {
-    /// Host or IP address.
-    pub host: String,
-    /// Port (6789 by default).
-    pub port: u16,
-}
 
 /// Storage of VM images and metadata. Image names are within [`Storage::pool`].
 pub trait Storage: snapshots::SnapshotStore {
