@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use shared::ceph::{Ceph, CephError, ImageSpec};
 use shared::cmd::Cmd;
 use shared::libvirt::{DomainXml, DomainXmlError};
 use shared::ocf::{OcfError, OcfRc};
@@ -74,17 +75,21 @@ pub fn write_if_changed(path: &Path, content: &str) -> io::Result<bool> {
     Ok(true)
 }
 
-/// The argv of the fetch: `rbd [-c CONF] [--id USER] image-meta get SPEC KEY`.
-pub fn fetch_argv(rbd: &RbdSource) -> Vec<std::ffi::OsString> {
-    let mut argv = vec!["rbd".into()];
-    argv.extend(rbd.conn.args());
-    argv.extend(["image-meta", "get", &rbd.spec, &rbd.key].map(Into::into));
-    argv
+/// The image of `rbd_xml_source` (`POOL/IMAGE` or `POOL/NAMESPACE/IMAGE`, checked by
+/// [`crate::params::parse_rbd_source`]).
+fn source_image(rbd: &RbdSource) -> Result<ImageSpec, CephError> {
+    let parts: Vec<&str> = rbd.spec.split('/').collect();
+    match parts[..] {
+        [pool, image] => ImageSpec::new(pool, "", image, ""),
+        [pool, ns, image] => ImageSpec::new(pool, ns, image, ""),
+        _ => ImageSpec::new(&rbd.spec, "", "", ""),
+    }
 }
 
-/// Fetches the domain XML from RBD image metadata (`rbd image-meta get SPEC KEY`, as
-/// `rbd_xml_user` with `rbd_xml_cephconf` when they are set) and writes it to `config` if it
-/// differs. Returns true if the file changed.
+/// Fetches the domain XML from RBD image metadata (`rbd image-meta get SPEC KEY` through
+/// `shared::ceph`, as `rbd_xml_user` with `rbd_xml_cephconf` when they are set, connecting for
+/// no longer than the deadline allows) and writes it to `config` if it differs. Returns true if
+/// the file changed.
 ///
 /// Codes: `rbd` or the `rbd_xml_cephconf` file missing → `OCF_ERR_INSTALLED`; `rbd` failing
 /// or timing out (Ceph unreachable, no such image or key, no key for the user) →
@@ -92,23 +97,29 @@ pub fn fetch_argv(rbd: &RbdSource) -> Vec<std::ffi::OsString> {
 /// be written → `OCF_ERR_GENERIC`.
 pub fn fetch_rbd_xml(rbd: &RbdSource, config: &Path, deadline: Instant) -> Result<bool, OcfError> {
     crate::params::check_rbd_local(rbd)?;
-    let argv = fetch_argv(rbd);
-    let out = Cmd::new(&argv[0])
-        .args(&argv[1..])
-        .deadline(deadline)
-        .run()
+    let what = || {
+        format!(
+            "cannot fetch the domain XML from RBD image metadata {}/{}",
+            rbd.spec, rbd.key
+        )
+    };
+    let fetched = source_image(rbd)
+        .and_then(|image| Ceph::new(rbd.conn.clone(), deadline).meta_get(&image, &rbd.key))
         .map_err(|e| {
             let rc = if e.is_not_installed() {
                 OcfRc::ErrInstalled
             } else {
                 OcfRc::ErrGeneric
             };
-            OcfError::from_error(rc, &e).context(format!(
-                "cannot fetch the domain XML from RBD image metadata {}/{}",
-                rbd.spec, rbd.key
-            ))
+            OcfError::from_error(rc, &e).context(what())
         })?;
-    let mut xml = out.stdout_str();
+    let Some(mut xml) = fetched else {
+        return Err(OcfError::generic(format!(
+            "{}: the image has no key {}",
+            what(),
+            rbd.key
+        )));
+    };
     if !xml.ends_with('\n') {
         xml.push('\n');
     }
@@ -187,41 +198,6 @@ mod tests {
         };
         assert!(source.to_string().contains("is a FIFO"), "{source}");
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
-    }
-
-    #[test]
-    fn fetch_argv_carries_the_connection() {
-        let mut rbd = RbdSource {
-            spec: "rbd/system_a".into(),
-            key: "xml".into(),
-            conn: shared::ceph::Conn::default(),
-        };
-        let words = |rbd: &RbdSource| -> Vec<String> {
-            fetch_argv(rbd)
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
-        assert_eq!(
-            words(&rbd),
-            ["rbd", "image-meta", "get", "rbd/system_a", "xml"]
-        );
-        rbd.conn.user = Some("libvirt".into());
-        rbd.conn.conf = Some("/etc/ceph/prod.conf".into());
-        assert_eq!(
-            words(&rbd),
-            [
-                "rbd",
-                "-c",
-                "/etc/ceph/prod.conf",
-                "--id",
-                "libvirt",
-                "image-meta",
-                "get",
-                "rbd/system_a",
-                "xml"
-            ]
-        );
     }
 
     #[test]

@@ -268,13 +268,7 @@ impl Ceph {
 
     /// `rbd image-meta get SPEC KEY`; `None` when the key is not set.
     pub fn meta_get(&self, image: &ImageSpec, key: &str) -> Result<Option<String>, CephError> {
-        validate_name("metadata key", key)?;
-        let c = self
-            .rbd()
-            .args(["image-meta", "get"])
-            .arg(image.image_path())
-            .arg(key);
-        match self.run(c) {
+        match self.run(self.meta_get_cmd(image, key)?) {
             Ok(v) => Ok(Some(v.strip_suffix('\n').unwrap_or(&v).to_string())),
             Err(e) if e.is_not_found() => {
                 // the image itself may be missing: tell the two apart
@@ -283,6 +277,16 @@ impl Ceph {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The command of [`Ceph::meta_get`].
+    pub(super) fn meta_get_cmd(&self, image: &ImageSpec, key: &str) -> Result<Cmd, CephError> {
+        validate_name("metadata key", key)?;
+        Ok(self
+            .rbd()
+            .args(["image-meta", "get"])
+            .arg(image.image_path())
+            .arg(key))
     }
 
     /// `rbd image-meta set SPEC KEY VALUE`.

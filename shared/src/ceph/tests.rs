@@ -3,7 +3,7 @@
 
 use super::error::{classify, errno_in};
 use super::types::*;
-use super::CephError;
+use super::{Ceph, CephError, Conn, ImageSpec};
 
 #[test]
 fn image_info() {
@@ -269,4 +269,35 @@ fn errno_extraction() {
         Some(2)
     );
     assert_eq!(errno_in("rbd: lock is already held by someone else"), None);
+}
+
+#[test]
+fn meta_get_carries_the_connection_and_a_mount_timeout() {
+    // (moved from the VirtualDomain agent's fetch of rbd_xml_source, which now calls meta_get)
+    let image = ImageSpec::new("rbd", "", "system_a", "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let words = |conn: Conn| -> Vec<String> {
+        let cmdline = Ceph::new(conn, deadline)
+            .meta_get_cmd(&image, "xml")
+            .unwrap()
+            .cmdline();
+        cmdline.split_whitespace().map(str::to_owned).collect()
+    };
+    let plain = words(Conn::default());
+    assert_eq!(plain[0], "rbd");
+    assert_eq!(plain[1], "--client-mount-timeout");
+    assert_eq!(plain[3..], ["image-meta", "get", "rbd/system_a", "xml"]);
+    let conn = Conn {
+        user: Some("libvirt".into()),
+        conf: Some("/etc/ceph/prod.conf".into()),
+        ..Conn::default()
+    };
+    let w = words(conn);
+    assert_eq!(
+        w[..5],
+        ["rbd", "-c", "/etc/ceph/prod.conf", "--id", "libvirt"]
+    );
+    assert_eq!(w[7..], ["image-meta", "get", "rbd/system_a", "xml"]);
+    let bad = Ceph::new(Conn::default(), deadline).meta_get_cmd(&image, "-x");
+    assert!(bad.is_err(), "an option-like key never reaches the argv");
 }
