@@ -47,9 +47,9 @@ fn assert_refused(args: &[&str], says: &str) {
     assert!(took < Duration::from_secs(10), "{args:?} took {took:?}");
 }
 
-#[test]
-fn dev_zero_as_domain_xml_or_config_is_refused_at_once() {
-    let create = [
+/// `create --dry-run` of a VM whose domain XML is `xml`, on the recorded CIB.
+fn dry_run_create(xml: &str) -> [&str; 11] {
+    [
         "--cib-file",
         CIB,
         "--no-storage",
@@ -58,10 +58,15 @@ fn dev_zero_as_domain_xml_or_config_is_refused_at_once() {
         "-n",
         "vm9",
         "--xml",
-        "/dev/zero",
+        xml,
         "-i",
         "/nonexistent.qcow2",
-    ];
+    ]
+}
+
+#[test]
+fn dev_zero_as_domain_xml_or_config_is_refused_at_once() {
+    let create = dry_run_create("/dev/zero");
     assert_refused(
         &create,
         "/dev/zero is a character device, not a regular file",
@@ -85,19 +90,7 @@ fn a_fifo_as_domain_xml_does_not_block() {
     let _ = std::fs::remove_file(&fifo);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
     let f = fifo.to_str().unwrap();
-    let create = [
-        "--cib-file",
-        CIB,
-        "--no-storage",
-        "--dry-run",
-        "create",
-        "-n",
-        "vm9",
-        "--xml",
-        f,
-        "-i",
-        "/nonexistent.qcow2",
-    ];
+    let create = dry_run_create(f);
     assert_refused(&create, "is a FIFO, not a regular file");
     std::fs::remove_dir_all(&dir).unwrap();
 }
