@@ -1,8 +1,9 @@
 //! A small owned XML tree, read with quick-xml's pull parser.
 //!
 //! Pacemaker's outputs (`crm_mon --output-as=xml`, `cibadmin --query`, the `pacemaker-result`
-//! envelope of the other tools; [`crate::pacemaker`]) and the domain XML vm-mgr edits are read
-//! into [`Element`]s first and only then into typed views,
+//! envelope of the other tools; [`crate::pacemaker`]), domain XML ([`crate::libvirt`]) and
+//! `drbdadm dump-xml` ([`crate::drbd`]) are read into [`Element`]s first and only then into
+//! typed views,
 //! so that unknown elements and attributes are simply never looked at (a newer Pacemaker adding
 //! some does no harm), repeated or interleaved children are no problem, and the tree can be
 //! changed and written back with [`Element::to_xml`] (for CIB transactions: read the CIB, edit

@@ -6,13 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
-use quick_xml::XmlVersion;
-
 use super::error::DrbdError;
 use super::events::{parse_events2_now, ResourceStatus};
 use crate::cmd::{Cmd, CmdError};
+use crate::xml::Element;
 
 /// `drbdsetup`'s exit code when the DRBD generic-netlink family is missing, i.e. the kernel
 /// module is not loaded (`EXIT_NO_FAMILY` in drbd-utils `user/v9/drbdsetup.c`).
@@ -257,103 +254,44 @@ pub struct ResourceConfig {
 }
 
 /// Parses `drbdadm dump-xml` output and returns the configuration of `resource`.
+///
+/// The output is read into a [`crate::xml`] tree (well-formed, one root, nesting bounded);
+/// its root must be `<resource name=…>` (what `drbdadm dump-xml <res>` prints).
 pub fn parse_dump_xml(xml: &str, resource: &str) -> Result<ResourceConfig, DrbdError> {
     let bad = |reason: String| DrbdError::DumpXml { reason };
-    let mut reader = Reader::from_str(xml);
-    let mut stack: Vec<String> = Vec::new();
-    let mut current: Option<ResourceConfig> = None;
-    let mut found: Option<ResourceConfig> = None;
-    // Section name of each open <section> (only resource-level ones matter).
-    let mut sections: Vec<Option<String>> = Vec::new();
-    loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| bad(format!("invalid XML: {e}")))?;
-        let (start, empty) = match &ev {
-            Event::Start(s) => (Some(s.clone()), false),
-            Event::Empty(s) => (Some(s.clone()), true),
-            _ => (None, false),
-        };
-        if let Some(s) = start {
-            let tag = s.name().as_ref().to_string();
-            let mut attrs = std::collections::BTreeMap::new();
-            for a in s.attributes().flatten() {
-                let k = a.key.as_ref().to_string();
-                let v = a
-                    .normalized_value(XmlVersion::Implicit1_0)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_default();
-                attrs.insert(k, v);
-            }
-            let parent = stack.last().map(String::as_str);
-            match (tag.as_str(), parent) {
-                ("resource", None) => {
-                    current = Some(ResourceConfig {
-                        name: attrs.get("name").cloned().unwrap_or_default(),
-                        ..ResourceConfig::default()
-                    });
+    let root = Element::parse(xml, "drbdadm dump-xml output")
+        .map_err(|e| bad(format!("invalid XML: {}", e.detail)))?;
+    if root.name != "resource" || root.attr("name").unwrap_or_default() != resource {
+        return Err(bad(format!("no resource named {resource}")));
+    }
+    let mut config = ResourceConfig {
+        name: resource.to_owned(),
+        ..ResourceConfig::default()
+    };
+    for child in &root.children {
+        match child.name.as_str() {
+            "host" => {
+                if let Some(name) = child.attr("name") {
+                    config.hosts.push(name.to_owned());
                 }
-                ("host", Some("resource")) => {
-                    if let (Some(r), Some(n)) = (current.as_mut(), attrs.get("name")) {
-                        r.hosts.push(n.clone());
-                    }
-                }
-                ("volume", Some("host")) => {
-                    let first_host = stack.len() == 2;
-                    if let Some(r) = current.as_mut() {
-                        if first_host && r.hosts.len() == 1 {
-                            r.volumes += 1;
-                        }
-                    }
-                }
-                ("section", Some("resource")) => {
-                    sections.push(attrs.get("name").cloned());
-                }
-                ("section", _) => sections.push(None),
-                ("option", Some("section")) => {
-                    let in_net = matches!(sections.last(), Some(Some(n)) if n == "net");
-                    let resource_level = stack.len() >= 2 && stack[stack.len() - 2] == "resource";
-                    if in_net
-                        && resource_level
-                        && attrs.get("name").map(String::as_str) == Some("allow-two-primaries")
-                    {
-                        let v = attrs.get("value").map(String::as_str).unwrap_or("yes");
-                        if let Some(r) = current.as_mut() {
-                            r.allow_two_primaries = v == "yes";
-                        }
-                    }
-                }
-                _ => {}
-            }
-            if empty {
-                if tag == "section" {
-                    sections.pop();
-                }
-            } else {
-                stack.push(tag);
-            }
-            continue;
-        }
-        match ev {
-            Event::End(_) => {
-                if let Some(tag) = stack.pop() {
-                    if tag == "section" {
-                        sections.pop();
-                    }
-                    if tag == "resource" && stack.is_empty() {
-                        if let Some(r) = current.take() {
-                            if r.name == resource && found.is_none() {
-                                found = Some(r);
-                            }
-                        }
-                    }
+                // the volumes of the first named host
+                if config.hosts.len() == 1 {
+                    let volumes = child.children_named("volume").count();
+                    config.volumes = config
+                        .volumes
+                        .saturating_add(u32::try_from(volumes).unwrap_or(u32::MAX));
                 }
             }
-            Event::Eof => break,
+            "section" if child.attr("name") == Some("net") => {
+                let options = child.children_named("option");
+                for option in options.filter(|o| o.attr("name") == Some("allow-two-primaries")) {
+                    config.allow_two_primaries = option.attr("value").unwrap_or("yes") == "yes";
+                }
+            }
             _ => {}
         }
     }
-    found.ok_or_else(|| bad(format!("no resource named {resource}")))
+    Ok(config)
 }
 
 /// The versions `drbdadm --version` reports (shell assignments).

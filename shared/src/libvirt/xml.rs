@@ -4,20 +4,23 @@
 //! elements do no harm): `/domain/@type`, `/domain/name`, `/domain/uuid`, `/domain/vcpu`,
 //! `/domain/memory` (with its `unit`), `/domain/devices/emulator`,
 //! `/domain/devices/disk/source/@pool` and `/domain/devices/interface/source/@network`.
+//! Names are matched as written (a prefixed `<qemu:name>` is not `<name>`).
+//!
+//! The document is read into the generic tree of [`crate::xml`] first (like the CIB and
+//! `drbdadm dump-xml`), which checks it is well-formed, resolves entities and bounds the
+//! nesting depth; the facts are then read off the tree.
 
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use crate::xml::Element;
 
 /// Why a domain XML or name cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainXmlError {
-    /// The domain XML is not well-formed.
-    #[error("The domain XML is malformed at byte {at}: {message}")]
+    /// The domain XML is not well-formed, or nested deeper than
+    /// [`MAX_DEPTH`](crate::xml::MAX_DEPTH).
+    #[error("The domain XML is malformed: {message}")]
     XmlMalformed {
-        /// Byte offset of the problem.
-        at: u64,
-        /// The parser's description.
+        /// The parser's description, with the byte offset where it has one
+        /// ([`XmlError::detail`](crate::xml::XmlError::detail)).
         message: String,
     },
     /// The root element is not `<domain>`.
@@ -103,131 +106,79 @@ pub fn memory_to_kib(value: &str, unit: Option<&str>) -> Option<u64> {
     Some(bytes.div_ceil(1024))
 }
 
-fn attr(start: &BytesStart<'_>, name: &str) -> Option<String> {
-    start
-        .attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .and_then(|a| {
-            a.normalized_value(XmlVersion::Implicit1_0)
-                .ok()
-                .map(|v| v.into_owned())
-        })
-}
+/// What [`Element::parse`] calls the document in errors.
+const WHAT: &str = "the domain XML";
 
-fn local_name(start: &BytesStart<'_>) -> String {
-    start.name().as_ref().to_owned()
+/// The concatenated text of all children of `parent` called `name` (libvirt writes each once).
+fn text_of(parent: &Element, name: &str) -> String {
+    parent
+        .children_named(name)
+        .map(|c| c.text.as_str())
+        .collect()
 }
 
 /// Parses a domain XML document (pure; see the [module docs](self) for what is read).
+///
+/// The document is read into a [`shared::xml`](crate::xml) tree first, so it is checked for
+/// well-formedness as a whole and nesting deeper than [`MAX_DEPTH`](crate::xml::MAX_DEPTH)
+/// is refused in linear time.
 pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, DomainXmlError> {
-    let mut reader = Reader::from_str(xml);
-    let mut path: Vec<String> = Vec::new();
-    let mut out = DomainXml::default();
-    let mut name = String::new();
-    let mut uuid = String::new();
-    let mut vcpu = String::new();
-    let mut memory = String::new();
-    let mut memory_unit: Option<String> = None;
-    let mut emulator = String::new();
-    let mut seen_root = false;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| DomainXmlError::XmlMalformed {
-                at: reader.error_position(),
-                message: e.to_string(),
-            })?;
-        let (start, empty) = match &event {
-            Event::Start(s) => (Some(s), false),
-            Event::Empty(s) => (Some(s), true),
-            _ => (None, false),
-        };
-        if let Some(s) = start {
-            let tag = local_name(s);
-            if !seen_root {
-                seen_root = true;
-                if tag != "domain" {
-                    return Err(DomainXmlError::NotDomain { root: tag });
-                }
-                out.domain_type = attr(s, "type");
-            }
-            let p: Vec<&str> = path.iter().map(String::as_str).collect();
-            match (p.as_slice(), tag.as_str()) {
-                (["domain"], "memory") => memory_unit = attr(s, "unit"),
-                (["domain", "devices", "disk"], "source") => {
-                    out.pools.extend(attr(s, "pool"));
-                }
-                (["domain", "devices", "interface"], "source") => {
-                    out.networks.extend(attr(s, "network"));
-                }
-                _ => {}
-            }
-            if !empty {
-                path.push(tag);
-            }
-            continue;
-        }
-        let text: Option<String> = match &event {
-            Event::Text(t) => Some(t.xml_content(XmlVersion::Implicit1_0).into_owned()),
-            Event::CData(t) => Some(t.xml_content(XmlVersion::Implicit1_0).into_owned()),
-            Event::GeneralRef(r) => match r.resolve_char_ref() {
-                Ok(Some(c)) => Some(c.to_string()),
-                _ => resolve_predefined_entity(r).map(str::to_owned),
-            },
-            _ => None,
-        };
-        if let Some(text) = text {
-            let p: Vec<&str> = path.iter().map(String::as_str).collect();
-            let slot = match p.as_slice() {
-                ["domain", "name"] => Some(&mut name),
-                ["domain", "uuid"] => Some(&mut uuid),
-                ["domain", "vcpu"] => Some(&mut vcpu),
-                ["domain", "memory"] => Some(&mut memory),
-                ["domain", "devices", "emulator"] => Some(&mut emulator),
-                _ => None,
-            };
-            if let Some(slot) = slot {
-                slot.push_str(&text);
-            }
-            continue;
-        }
-        match event {
-            Event::End(_) => {
-                path.pop();
-            }
-            Event::Eof => break,
-            _ => {}
-        }
+    let root = Element::parse(xml, WHAT)
+        .map_err(|e| DomainXmlError::XmlMalformed { message: e.detail })?;
+    if root.name != "domain" {
+        return Err(DomainXmlError::NotDomain { root: root.name });
     }
-    if !seen_root {
-        return Err(DomainXmlError::XmlMalformed {
-            at: 0,
-            message: "no root element".into(),
-        });
-    }
-    let name = name.trim().to_owned();
+    let name = text_of(&root, "name").trim().to_owned();
     check_domain_name(&name)?;
-    out.name = name;
-    out.uuid = Some(uuid.trim().to_owned()).filter(|u| !u.is_empty());
-    out.vcpus = vcpu.trim().parse().ok();
-    let memory = memory.trim();
-    if !memory.is_empty() {
-        out.memory_kib = Some(
-            memory_to_kib(memory, memory_unit.as_deref()).ok_or_else(|| {
-                DomainXmlError::BadMemory {
-                    value: memory.to_owned(),
-                    unit: memory_unit.clone().unwrap_or_else(|| "KiB".into()),
-                }
-            })?,
-        );
+    let devices: Vec<&Element> = root.children_named("devices").collect();
+    let sources = |device: &'static str| {
+        devices
+            .iter()
+            .flat_map(move |d| d.children_named(device))
+            .flat_map(|d| d.children_named("source"))
+    };
+    let mut pools: Vec<String> = sources("disk")
+        .filter_map(|s| s.attr("pool").map(str::to_owned))
+        .collect();
+    pools.sort();
+    pools.dedup();
+    let mut networks: Vec<String> = sources("interface")
+        .filter_map(|s| s.attr("network").map(str::to_owned))
+        .collect();
+    networks.sort();
+    networks.dedup();
+    let emulator: String = devices.iter().map(|d| text_of(d, "emulator")).collect();
+    let uuid = text_of(&root, "uuid");
+    Ok(DomainXml {
+        domain_type: root.attr("type").map(str::to_owned),
+        name,
+        uuid: Some(uuid.trim().to_owned()).filter(|u| !u.is_empty()),
+        vcpus: text_of(&root, "vcpu").trim().parse().ok(),
+        memory_kib: memory_kib(&root)?,
+        emulator: Some(emulator.trim().to_owned()).filter(|e| !e.is_empty()),
+        pools,
+        networks,
+    })
+}
+
+/// `/domain/memory` in KiB: `None` if absent or empty; the unit is that of the last
+/// `<memory>` (there is one).
+fn memory_kib(root: &Element) -> Result<Option<u64>, DomainXmlError> {
+    let text = text_of(root, "memory");
+    let memory = text.trim();
+    if memory.is_empty() {
+        return Ok(None);
     }
-    out.emulator = Some(emulator.trim().to_owned()).filter(|e| !e.is_empty());
-    out.pools.sort();
-    out.pools.dedup();
-    out.networks.sort();
-    out.networks.dedup();
-    Ok(out)
+    let unit = root
+        .children_named("memory")
+        .last()
+        .and_then(|m| m.attr("unit"));
+    memory_to_kib(memory, unit)
+        .map(Some)
+        .ok_or_else(|| DomainXmlError::BadMemory {
+            value: memory.to_owned(),
+            unit: unit.unwrap_or("KiB").to_owned(),
+        })
 }
 
 impl DomainXml {
@@ -290,6 +241,39 @@ mod tests {
         assert_eq!(d.pools, ["p1", "p2"]);
         assert_eq!(d.networks, ["default"]);
         assert_eq!(d.domain_type.as_deref(), Some("kvm"));
+    }
+
+    #[test]
+    fn a_100000_deep_document_is_refused_quickly() {
+        // The pull parser this replaced rebuilt the element path for every event: quadratic in
+        // depth (minutes for this document). The tree stops at MAX_DEPTH.
+        let depth = 100_000;
+        let xml = format!(
+            "<domain><name>x</name>{}{}</domain>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        let started = std::time::Instant::now();
+        let err = parse_domain_xml(&xml).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "took {took:?} to refuse it"
+        );
+        assert!(
+            matches!(&err, DomainXmlError::XmlMalformed { message }
+                if message.contains("nested deeper than 256 levels")),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.starts_with("The domain XML is malformed: "), "{msg}");
+        // 256 levels in all (domain + 255) are still read
+        let ok = format!(
+            "<domain><name>x</name>{}{}</domain>",
+            "<a>".repeat(255),
+            "</a>".repeat(255)
+        );
+        assert_eq!(parse_domain_xml(&ok).unwrap().name, "x");
     }
 
     #[test]
