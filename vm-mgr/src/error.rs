@@ -62,6 +62,13 @@ pub enum Error {
     /// create without --force on an existing VM.
     #[error("VM {name} already exists (use --force to replace it).")]
     AlreadyExists { name: String },
+    /// The ids a new VM would take are used in the CIB by something vm-mgr did not make.
+    #[error(
+        "The CIB already has {} with the id{} VM {name} would take, not made by vm-mgr; \
+         nothing was changed (--force replaces only vm-mgr's own VMs).",
+        .ids.join(", "), if .ids.len() == 1 { "" } else { "s" }
+    )]
+    IdTaken { name: String, ids: Vec<String> },
     /// A verb or option that is not implemented yet.
     #[error("{what} is not implemented yet; nothing was changed.")]
     NotImplemented { what: String },
@@ -158,7 +165,7 @@ impl Error {
             | Error::ReadFile { .. }
             | Error::Config { .. } => EXIT_USAGE,
             Error::NoSuchVm { .. } => EXIT_NO_SUCH_VM,
-            Error::AlreadyExists { .. } => EXIT_EXISTS,
+            Error::AlreadyExists { .. } | Error::IdTaken { .. } => EXIT_EXISTS,
             Error::Timeout { .. } => EXIT_TIMEOUT,
             Error::NotImplemented { .. } => EXIT_UNIMPLEMENTED,
             Error::Below { code, .. } => *code,

@@ -32,6 +32,9 @@ pub mod steps;
 pub mod storage;
 pub mod vm;
 
+#[cfg(test)]
+mod ownership_tests;
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -80,10 +80,17 @@ pub struct VmStatus {
     pub constraints: Vec<String>,
 }
 
-/// Whether CIB resource `r` is a vm-mgr VM (a group holding `vmmgr-domain-<id>`).
+/// Whether CIB resource `r` is a vm-mgr VM (a group holding its `ocf:vmmgr:VirtualDomain`
+/// `vmmgr-domain-<id>`: [`VmIds::is_domain_primitive`]).
 fn is_vm(r: &CibResource) -> bool {
-    matches!(r, CibResource::Group(g)
-        if g.members.iter().any(|m| m.id() == VmIds::new(&g.id).domain()))
+    let CibResource::Group(g) = r else {
+        return false;
+    };
+    let ids = VmIds::new(&g.id);
+    g.members.iter().any(|m| {
+        matches!(m, CibResource::Primitive(p)
+            if ids.is_domain_primitive(&p.id, &p.class, p.provider.as_deref(), &p.agent_type))
+    })
 }
 
 /// Names of the VMs in the CIB, in document order.
@@ -197,7 +204,7 @@ pub fn status_of(name: &str, cib: &Cib, mon: &ClusterStatus, in_storage: Option<
 /// The ids whose operation history is VM `name`'s: its group's members in the configuration
 /// of `tree`, or the guard and domain ids vm-mgr gives them when the group is not there.
 fn member_ids(tree: &Element, name: &str) -> Vec<String> {
-    let members: Vec<String> = tree::group(tree, name)
+    let members: Vec<String> = crate::fragment::vm_group(tree, name)
         .map(tree::group_members)
         .unwrap_or_default()
         .into_iter()

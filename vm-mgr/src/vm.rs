@@ -107,6 +107,23 @@ impl VmIds {
         format!("vmmgr-domain-{}", self.name)
     }
 
+    /// Whether a primitive is this VM's domain: id `vmmgr-domain-NAME` and agent
+    /// `ocf:vmmgr:VirtualDomain`. This is what makes a CIB group a vm-mgr VM (the one ownership
+    /// rule: `state` reads the typed CIB with it, `fragment` the CIB tree); a group of the same
+    /// name without it is someone else's, and every verb treats it as "no such VM".
+    pub fn is_domain_primitive(
+        &self,
+        id: &str,
+        class: &str,
+        provider: Option<&str>,
+        agent: &str,
+    ) -> bool {
+        id == self.domain()
+            && class == "ocf"
+            && provider == Some("vmmgr")
+            && agent == "VirtualDomain"
+    }
+
     /// The `ocf:vmmgr:rbd` disk guard primitive.
     pub fn guard(&self) -> String {
         format!("vmmgr-disk-{}", self.name)

@@ -156,6 +156,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
             )));
         }
     }
+    crate::steps::copying::refuse_foreign_ids(&cib, &a.name)?;
     let replace = fragment::in_cib(cib.element(), &a.name)
         || ctx.storage.image_exists(&ids.system_image())?
         || ctx.storage.list_groups()?.contains(&ids.rbd_group());

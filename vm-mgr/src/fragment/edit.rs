@@ -7,6 +7,7 @@ use shared::pacemaker::cib::tree::{self, NvpairId, Section, SetKind};
 use shared::xml::Element;
 
 use super::{Fragment, FragmentError};
+use crate::vm::VmIds;
 
 pub use shared::pacemaker::cib::tree::constraint_refs;
 
@@ -14,14 +15,52 @@ fn no_section(s: Section) -> FragmentError {
     FragmentError::NoSection { section: s.name() }
 }
 
-/// Whether the CIB tree has the VM's group.
+/// The VM's group in the CIB tree: the top-level group `name` holding its
+/// `ocf:vmmgr:VirtualDomain` ([`VmIds::is_domain_primitive`]). A group of that name without it
+/// is not vm-mgr's and is never returned.
+pub fn vm_group<'a>(tree: &'a Element, name: &str) -> Option<&'a Element> {
+    tree::group(tree, name).filter(|g| owned(g, name))
+}
+
+fn vm_group_mut<'a>(tree: &'a mut Element, name: &str) -> Option<&'a mut Element> {
+    tree::group_mut(tree, name).filter(|g| owned(g, name))
+}
+
+fn owned(group: &Element, name: &str) -> bool {
+    let ids = VmIds::new(name);
+    group.children_named("primitive").any(|p| {
+        ids.is_domain_primitive(
+            p.attr("id").unwrap_or(""),
+            p.attr("class").unwrap_or(""),
+            p.attr("provider"),
+            p.attr("type").unwrap_or(""),
+        )
+    })
+}
+
+/// Whether the CIB tree has the VM (its group, as vm-mgr made it).
 pub fn in_cib(tree: &Element, name: &str) -> bool {
-    tree::group(tree, name).is_some()
+    vm_group(tree, name).is_some()
+}
+
+/// The ids VM `name` would take (its group and primitives) that something else in the CIB
+/// configuration already uses: a VM of this name must not be made, whatever the storage holds.
+/// Empty when they are free or when they are the VM's own.
+pub fn foreign_ids(tree: &Element, name: &str) -> Vec<String> {
+    if in_cib(tree, name) {
+        return Vec::new();
+    }
+    let ids = VmIds::new(name);
+    let taken: BTreeSet<&str> = tree::configuration_ids(tree).into_iter().collect();
+    [ids.group(), ids.guard(), ids.domain()]
+        .into_iter()
+        .filter(|id| taken.contains(id.as_str()))
+        .collect()
 }
 
 /// The VM's fragment as it is in the CIB, or `None`.
 pub fn extract(tree: &Element, name: &str) -> Option<Fragment> {
-    let group = tree::group(tree, name)?.clone();
+    let group = vm_group(tree, name)?.clone();
     let ids = tree::resource_ids(&group);
     let constraints = tree::constraints_naming(tree, &ids)
         .into_iter()
@@ -105,7 +144,7 @@ pub fn set_target_role(tree: &mut Element, name: &str, role: &str) -> Result<boo
     if tree::section(tree, Section::Resources).is_none() {
         return Err(no_section(Section::Resources));
     }
-    let group = tree::group_mut(tree, name).ok_or_else(not_in)?;
+    let group = vm_group_mut(tree, name).ok_or_else(not_in)?;
     let mut changed = false;
     for member in group.children.iter_mut().filter(|c| c.name == "primitive") {
         changed |= tree::remove_nvpair_everywhere(member, SetKind::Meta, "target-role");

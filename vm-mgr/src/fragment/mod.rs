@@ -369,7 +369,10 @@ mod edit;
 
 pub use ceph::CephAccess;
 
-pub use edit::{constraint_refs, extract, in_cib, insert, remove, set_param, set_target_role};
+pub use edit::{
+    constraint_refs, extract, foreign_ids, in_cib, insert, remove, set_param, set_target_role,
+    vm_group,
+};
 
 #[cfg(test)]
 mod tests;

@@ -57,8 +57,12 @@ pub fn add_colocation(
     anti: bool,
     score: &str,
 ) -> Result<bool, FragmentError> {
-    for id in [vm, other] {
-        if !has_resource(tree, id) {
+    // `vm` must be a vm-mgr VM; `other` may be any resource (the constraint is vm-mgr's).
+    for (id, ok) in [
+        (vm, crate::fragment::in_cib(tree, vm)),
+        (other, has_resource(tree, other)),
+    ] {
+        if !ok {
             return Err(FragmentError::NotInCib {
                 name: id.to_owned(),
             });
@@ -106,9 +110,13 @@ pub fn set_group_meta(
     if tree::section(tree, Section::Resources).is_none() {
         return Err(no_section(Section::Resources));
     }
-    let group = tree::group_mut(tree, vm).ok_or_else(|| FragmentError::NotInCib {
+    let not_in = || FragmentError::NotInCib {
         name: vm.to_owned(),
-    })?;
+    };
+    if !crate::fragment::in_cib(tree, vm) {
+        return Err(not_in());
+    }
+    let group = tree::group_mut(tree, vm).ok_or_else(not_in)?;
     Ok(tree::set_nvpair(
         group,
         SetKind::Meta,
@@ -229,7 +237,7 @@ pub fn put_move(
     node: &str,
     until: &str,
 ) -> Result<bool, FragmentError> {
-    if !has_resource(tree, vm) {
+    if !crate::fragment::in_cib(tree, vm) {
         return Err(FragmentError::NotInCib {
             name: vm.to_owned(),
         });

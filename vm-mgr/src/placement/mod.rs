@@ -193,7 +193,7 @@ pub fn pin_node(pin: &Element) -> Option<String> {
 
 /// The VM's placement, from the CIB tree (`None` when the VM's group is not in it).
 pub fn placement_of(tree: &Element, cib_defaults: Option<&Cib>, name: &str) -> Option<Placement> {
-    let group = tree::group(tree, name)?;
+    let group = crate::fragment::vm_group(tree, name)?;
     let ids = VmIds::new(name);
     let constraints = tree::constraints(tree);
     let by_id = |id: &str| tree::constraint(tree, id);

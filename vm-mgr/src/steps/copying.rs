@@ -31,9 +31,25 @@ pub fn copy_image_name(src: &str, dst: &str, image: &str) -> String {
     }
 }
 
-/// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group).
+/// Fails with `IdTaken` when the ids VM `name` would take are used in the CIB by something that
+/// is not a vm-mgr VM (checked before any storage work, in a dry run too).
+pub fn refuse_foreign_ids(cib: &shared::pacemaker::Cib, name: &str) -> Result<()> {
+    let ids = fragment::foreign_ids(cib.element(), name);
+    if ids.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::IdTaken {
+            name: name.to_owned(),
+            ids,
+        })
+    }
+}
+
+/// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group), and with
+/// `IdTaken` when its ids are used by something else.
 pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
     let (cib, _) = crate::cluster::read_cluster(ctx)?;
+    refuse_foreign_ids(&cib, name)?;
     let exists = fragment::in_cib(cib.element(), name)
         || ctx
             .storage
