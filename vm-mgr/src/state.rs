@@ -80,17 +80,14 @@ pub struct VmStatus {
     pub constraints: Vec<String>,
 }
 
-/// Whether CIB resource `r` is a vm-mgr VM (a group holding its `ocf:vmmgr:VirtualDomain`
-/// `vmmgr-domain-<id>`: [`VmIds::is_domain_primitive`]).
+/// Whether CIB resource `r` is a vm-mgr VM (a group holding `vmmgr-domain-<id>`:
+/// [`VmIds::is_domain_member`]).
 fn is_vm(r: &CibResource) -> bool {
     let CibResource::Group(g) = r else {
         return false;
     };
     let ids = VmIds::new(&g.id);
-    g.members.iter().any(|m| {
-        matches!(m, CibResource::Primitive(p)
-            if ids.is_domain_primitive(&p.id, &p.class, p.provider.as_deref(), &p.agent_type))
-    })
+    g.members.iter().any(|m| ids.is_domain_member(m.id()))
 }
 
 /// Names of the VMs in the CIB, in document order.

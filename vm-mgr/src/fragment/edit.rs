@@ -15,9 +15,9 @@ fn no_section(s: Section) -> FragmentError {
     FragmentError::NoSection { section: s.name() }
 }
 
-/// The VM's group in the CIB tree: the top-level group `name` holding its
-/// `ocf:vmmgr:VirtualDomain` ([`VmIds::is_domain_primitive`]). A group of that name without it
-/// is not vm-mgr's and is never returned.
+/// The VM's group in the CIB tree: the top-level group `name` holding its domain
+/// ([`VmIds::is_domain_member`]). A group of that name without it is not vm-mgr's and is never
+/// returned.
 pub fn vm_group<'a>(tree: &'a Element, name: &str) -> Option<&'a Element> {
     tree::group(tree, name).filter(|g| owned(g, name))
 }
@@ -28,14 +28,9 @@ fn vm_group_mut<'a>(tree: &'a mut Element, name: &str) -> Option<&'a mut Element
 
 fn owned(group: &Element, name: &str) -> bool {
     let ids = VmIds::new(name);
-    group.children_named("primitive").any(|p| {
-        ids.is_domain_primitive(
-            p.attr("id").unwrap_or(""),
-            p.attr("class").unwrap_or(""),
-            p.attr("provider"),
-            p.attr("type").unwrap_or(""),
-        )
-    })
+    group
+        .children_named("primitive")
+        .any(|p| ids.is_domain_member(p.attr("id").unwrap_or("")))
 }
 
 /// Whether the CIB tree has the VM (its group, as vm-mgr made it).
