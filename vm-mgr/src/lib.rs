@@ -34,6 +34,8 @@ pub mod vm;
 
 #[cfg(test)]
 mod ownership_tests;
+#[cfg(test)]
+mod property_tests;
 
 use std::process::ExitCode;
 
