@@ -10,7 +10,7 @@ use shared::xml::Element;
 use super::{Finding, Kind};
 use crate::fragment::{self, CephAccess, Fragment};
 use crate::storage::{Storage, StorageError};
-use crate::vm::{self, Settings, VmIds, META_FRAGMENT, META_SETTINGS, META_XML};
+use crate::vm::{self, image_vm, Settings, VmIds, META_FRAGMENT, META_SETTINGS, META_XML};
 
 /// What the storage holds that the checks need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,20 +21,6 @@ pub struct StoredView {
     pub lone_groups: BTreeMap<String, Vec<String>>,
     /// The metadata of each VM's system image, by VM.
     pub meta: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-/// The VM an image belongs to by vm-mgr's names (`system_VM`, `data_VM_N`), if any.
-pub fn image_vm(image: &str) -> Option<&str> {
-    let name = if let Some(vm) = image.strip_prefix("system_") {
-        vm
-    } else {
-        let (vm, n) = image.strip_prefix("data_")?.rsplit_once('_')?;
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        vm
-    };
-    vm::validate_name(name).ok().map(|()| name)
 }
 
 /// Reads what the checks need: the images, the groups, the system images' metadata.

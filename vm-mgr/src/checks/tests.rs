@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use shared::pacemaker::{Cib, ClusterStatus, Target, Tools};
 
-use super::stored::{self, image_vm};
+use super::stored;
 use super::*;
 use crate::fragment::CephAccess;
 use crate::storage::mem::Memory;
 use crate::storage::Storage;
+use crate::vm::image_vm;
 
 const PLANTED: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),

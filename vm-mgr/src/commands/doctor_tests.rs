@@ -148,3 +148,23 @@ fn storage_remove_orphan(storage: &Memory) {
     use crate::storage::Storage;
     storage.remove_image("data_ghost2_0").unwrap();
 }
+
+/// The exit code reaches the process: 1 with findings, 0 without, 6 for --purge-orphans.
+#[test]
+fn the_binary_exits_1_while_findings_remain() {
+    use std::process::ExitCode;
+    let run = |fixture: &str, extra: &[&str]| {
+        let f = CibFile::new(fixture);
+        let cib = f.path.to_string_lossy().into_owned();
+        let mut argv = vec!["vm-mgr", "--no-storage", "--cib-file", &cib, "doctor"];
+        argv.extend_from_slice(extra);
+        crate::main_with_args(argv)
+    };
+    assert_eq!(run("cib-doctor-planted.xml", &[]), ExitCode::from(1));
+    assert_eq!(run("cib-vm-t1-started.xml", &[]), ExitCode::from(0));
+    let purge = ["--fix", "--purge-orphans"];
+    assert_eq!(run("cib-vm-t1-started.xml", &purge), ExitCode::from(6));
+    // --purge-orphans only with --fix: a usage error.
+    let alone = ["--purge-orphans"];
+    assert_eq!(run("cib-vm-t1-started.xml", &alone), ExitCode::from(2));
+}
