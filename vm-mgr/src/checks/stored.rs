@@ -68,8 +68,9 @@ pub fn findings(view: &StoredView, cib: &Cib, ceph: &CephAccess) -> Vec<Finding>
             continue;
         }
         let why = match view.meta.get(vm) {
-            Some(m) if image.starts_with("system_") && !m.contains_key(META_XML) => {
-                "it has no stored domain XML (create stopped before storing it?)"
+            Some(m) if image.starts_with("system_") && !has_vm_mgr_meta(m) => {
+                "it has no stored domain XML, settings or fragment (create stopped before storing \
+                 them?)"
             }
             Some(_) => continue,
             None if image.starts_with("system_") => continue,
@@ -129,19 +130,31 @@ fn orphan(kind: Kind, vm: &str, id: &str, why: &str) -> Finding {
     )
 }
 
-/// The stored XML, settings and fragment of VM `vm` that cannot be read.
+/// Whether `meta` holds any of vm-mgr's keys (XML, settings, fragment).
+fn has_vm_mgr_meta(meta: &BTreeMap<String, String>) -> bool {
+    [META_XML, META_SETTINGS, META_FRAGMENT]
+        .iter()
+        .any(|k| meta.contains_key(*k))
+}
+
+/// The stored XML, settings and fragment of VM `vm` that cannot be read (or, the XML, is
+/// missing).
 fn unreadable(vm: &str, meta: &BTreeMap<String, String>) -> Vec<Finding> {
     let image = VmIds::new(vm).system_image();
     let mut bad = Vec::new();
-    if let Some(xml) = meta.get(META_XML) {
-        match Element::parse(xml, "the stored domain XML") {
-            Ok(root) if root.name == "domain" => {}
-            Ok(root) => bad.push((
-                META_XML,
-                format!("its root is <{}>, not <domain>", root.name),
-            )),
-            Err(e) => bad.push((META_XML, e.to_string())),
-        }
+    match meta
+        .get(META_XML)
+        .map(|x| Element::parse(x, "the stored domain XML"))
+    {
+        Some(Ok(root)) if root.name == "domain" => {}
+        Some(Ok(root)) => bad.push((
+            META_XML,
+            format!("its root is <{}>, not <domain>", root.name),
+        )),
+        Some(Err(e)) => bad.push((META_XML, e.to_string())),
+        // Without it the VirtualDomain agent cannot start the VM.
+        None if has_vm_mgr_meta(meta) => bad.push((META_XML, "it is missing".to_owned())),
+        None => {}
     }
     if let Some(json) = meta.get(META_SETTINGS) {
         if let Err(e) = Settings::from_json(vm, json) {

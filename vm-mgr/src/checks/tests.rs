@@ -188,6 +188,7 @@ fn half_made_vms_and_unreadable_stored_data() {
             &[("xml", "<domain"), ("_vmmgr_settings", "{")],
         )
         .with_image("data_bad_0", &[])
+        .with_image("system_noxml", &[("_vmmgr_settings", "{}")])
         .with_image("data_lone_0", &[])
         .with_image("backup", &[]);
     for (group, images) in [
@@ -212,12 +213,15 @@ fn half_made_vms_and_unreadable_stored_data() {
             ("orphan-group", "lone", "lone"),
             ("unreadable-stored", "bad", "system_bad:xml"),
             ("unreadable-stored", "bad", "system_bad:_vmmgr_settings"),
+            ("unreadable-stored", "noxml", "system_noxml:xml"),
         ]
     );
     assert!(found.iter().all(|f| !f.fixable));
     // The same VM with a parameter changed behind vm-mgr's back, and without its image.
     let changed = fragment.replace("value=\"qemu:///system\"", "value=\"qemu:///session\"");
-    let storage = Memory::new().with_image("system_dr1", &[("_vmmgr_fragment", &changed)]);
+    let xml = "<domain type='kvm'/>";
+    let storage =
+        Memory::new().with_image("system_dr1", &[("xml", xml), ("_vmmgr_fragment", &changed)]);
     let view = stored::read(&storage).unwrap();
     let found = stored::findings(&view, &cib, &CephAccess::default());
     assert_eq!(kinds(&found), [("fragment-mismatch", "dr1", "dr1")]);

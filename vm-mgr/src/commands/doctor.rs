@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, a: &DoctorArgs) -> Result<Outcome> {
     }
     let found = examine(ctx)?;
     if !a.fix {
-        return Ok(report(&found, &[], &[], None, ctx.dry_run));
+        return Ok(report(ctx, &found, &[], &[], None));
     }
     let (actions, patch) = repair(ctx, &found)?;
     let left = if ctx.dry_run {
@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, a: &DoctorArgs) -> Result<Outcome> {
         .filter(|f| f.fixable && !left.iter().any(|l| same(l, f)))
         .cloned()
         .collect();
-    Ok(report(&left, &fixed, &actions, patch, ctx.dry_run))
+    Ok(report(ctx, &left, &fixed, &actions, patch))
 }
 
 /// Every finding, CIB and status first, then storage (skipped with `--no-storage`).
@@ -193,16 +193,18 @@ fn line(status: &str, f: &Finding) -> String {
     )
 }
 
-/// The outcome: JSON `{healthy, findings, fixed, actions, cib_patch, dry_run}`; text one line
-/// per finding, `STATUS<TAB>KIND<TAB>VM<TAB>ID<TAB>DETAIL<TAB>FIX` (STATUS `fixable`, `manual`
-/// or `fixed`), then the actions; exit code 1 while findings are left.
+/// The outcome: JSON `{healthy, findings, fixed, actions, cib_patch, dry_run,
+/// storage_checked}`; text one line per finding, `STATUS<TAB>KIND<TAB>VM<TAB>ID<TAB>DETAIL<TAB>FIX`
+/// (STATUS `fixable`, `manual` or `fixed`), then `#` lines: the actions, the dry run's patch;
+/// exit code 1 while findings are left.
 fn report(
+    ctx: &Ctx,
     left: &[Finding],
     fixed: &[Finding],
     actions: &[String],
     patch: Option<String>,
-    dry_run: bool,
 ) -> Outcome {
+    let storage_checked = ctx.storage.available();
     let mut text = String::new();
     for f in fixed {
         text.push_str(&line("fixed", f));
@@ -216,6 +218,9 @@ fn report(
     if let Some(p) = &patch {
         text.push_str(&format!("# CIB patch (dry run, nothing was changed):\n{p}"));
     }
+    if !storage_checked {
+        text.push_str("# storage not checked (--no-storage): images, RBD groups, stored data\n");
+    }
     if left.is_empty() {
         text.push_str("# no problems found\n");
     }
@@ -225,7 +230,8 @@ fn report(
         "fixed": fixed,
         "actions": actions,
         "cib_patch": patch,
-        "dry_run": dry_run,
+        "dry_run": ctx.dry_run,
+        "storage_checked": storage_checked,
     });
     let code = if left.is_empty() {
         EXIT_OK

@@ -161,6 +161,14 @@ fn the_binary_exits_1_while_findings_remain() {
         crate::main_with_args(argv)
     };
     assert_eq!(run("cib-doctor-planted.xml", &[]), ExitCode::from(1));
+    let f = CibFile::new("cib-vm-t1-started.xml");
+    let out = super::doctor::run(&f.ctx(crate::storage::NoStorage, false), &args(false)).unwrap();
+    assert_eq!(out.json["storage_checked"], false);
+    assert!(
+        out.text.starts_with("# storage not checked"),
+        "{}",
+        out.text
+    );
     assert_eq!(run("cib-vm-t1-started.xml", &[]), ExitCode::from(0));
     let purge = ["--fix", "--purge-orphans"];
     assert_eq!(run("cib-vm-t1-started.xml", &purge), ExitCode::from(6));
