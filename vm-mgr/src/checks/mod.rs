@@ -195,7 +195,10 @@ fn constraint_findings(
                 "{what} left by crm/pcs resource move or ban ({}) on VM {vm}",
                 describe_location(c)
             );
-            let fix = format!("remove it (crm_resource --clear -r {vm}); `vm-mgr migrate` moves VMs without leaving one");
+            let fix = format!(
+                "remove it, as crm_resource --clear -r {vm} does (Pacemaker may then move the \
+                 VM); vm-mgr migrate moves VMs without leaving one"
+            );
             out.push(
                 Finding::new(Kind::CliConstraint, Some(vm), Some(id), detail, fix)
                     .repaired_by(remove),
