@@ -13,7 +13,7 @@
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
 //! - [`record`]: the hook through which OCF action traces see every command and libvirt
-//!   RPC call.
+//!   call.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
 //! - [`xml`]: the small owned XML tree (parse, read, edit, write back) the Pacemaker layer
 //!   reads every tool output and the CIB into, and vm-mgr edits domain XML with.

@@ -1,5 +1,5 @@
 //! A process-wide hook that sees every external command [`cmd::Cmd`](crate::cmd::Cmd) runs
-//! and every libvirt RPC call, for the OCF agents' action traces (`crm resource trace`, see
+//! and every libvirt call, for the OCF agents' action traces (`crm resource trace`, see
 //! [`ocf::trace`](crate::ocf::trace)).
 //!
 //! Nothing is recorded unless a [`Recorder`] is registered; then each finished command or call
@@ -17,8 +17,9 @@ use std::time::Duration;
 pub enum Kind {
     /// An external program; [`Event::what`] is its shell-quoted command line.
     Command,
-    /// A call over libvirt's RPC protocol; [`Event::what`] says what it did.
-    LibvirtRpc,
+    /// A libvirt call (through its RPC protocol or its client library); [`Event::what`] says
+    /// what it did.
+    Libvirt,
 }
 
 /// One finished command or call.

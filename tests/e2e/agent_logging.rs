@@ -191,7 +191,7 @@ fn verify_is_clean_trace_gives_a_file_and_lines_reach_syslog() {
     has("env OCF_RESKEY_trace_ra=1\n");
     has(&format!("env OCF_RESKEY_trace_dir={dir}\n"));
     has(&format!(
-        "libvirt rpc: reading the state of domain {name} (procedure "
+        "libvirt: reading the state of domain {name} (procedure "
     ));
     has("result: OCF_SUCCESS (0) after ");
     let traced = verify(&sb);

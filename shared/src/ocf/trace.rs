@@ -6,7 +6,7 @@
 //! `$OCF_RESKEY_trace_dir/<type>/<instance>.<action>.<YYYY-MM-DD.HH:MM:SS>` (default directory
 //! `/var/lib/heartbeat/trace_ra`). Our agents are not shell, so the trace is a log of what the
 //! action did: the environment (`OCF_*`, `HA_*`, `PCMK_*`), each external command with its
-//! argv, duration, exit status and stderr tail, each libvirt RPC call (both through the
+//! argv, duration, exit status and stderr tail, each libvirt call (all through the
 //! [`record`] hook), every log line, and the result.
 //!
 //! Same switches as `ocf-shellfuncs`: `OCF_TRACE_RA` (else the `trace_ra` parameter) turns
@@ -195,7 +195,7 @@ impl Recorder for Trace {
     fn record(&self, e: &Event<'_>) {
         let kind = match e.kind {
             Kind::Command => "command",
-            Kind::LibvirtRpc => "libvirt rpc",
+            Kind::Libvirt => "libvirt",
         };
         self.line(&format!(
             "{kind}: {} -> {} after {:.3} s",

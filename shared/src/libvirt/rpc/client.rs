@@ -195,7 +195,7 @@ impl Client {
                 Err(e) => e.to_string(),
             };
             crate::record::record(&crate::record::Event {
-                kind: crate::record::Kind::LibvirtRpc,
+                kind: crate::record::Kind::Libvirt,
                 what: &format!("{what} (procedure {proc_})"),
                 elapsed: started.elapsed(),
                 outcome: &outcome,
