@@ -221,6 +221,20 @@ pub fn run<A: Agent + ?Sized>(
         Ok(rc) => (rc, None),
         Err(e) => (e.rc, Some(e.reason)),
     };
+    finish(&ctx, tracing.as_ref(), rc, reason, err);
+    rc
+}
+
+/// Ends an action: the debug end line, the trace's result, the exit reason (on stderr and,
+/// at error level, in the logs).
+fn finish(
+    ctx: &Context,
+    tracing: Option<&trace::Session>,
+    rc: OcfRc,
+    reason: Option<String>,
+    err: &mut dyn Write,
+) {
+    let elapsed = ctx.started.elapsed();
     ctx.logger.emit(
         err,
         Level::Debug,
@@ -229,23 +243,20 @@ pub fn run<A: Agent + ?Sized>(
             ctx.action,
             rc,
             rc.code(),
-            ctx.started.elapsed().as_secs_f64(),
+            elapsed.as_secs_f64(),
             reason
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
     );
-    if let Some(session) = &tracing {
-        session
-            .trace()
-            .end(rc, reason.as_deref(), ctx.started.elapsed());
+    if let Some(session) = tracing {
+        session.trace().end(rc, reason.as_deref(), elapsed);
     }
     if let Some(reason) = reason {
         let _ = write_exit_reason(err, &reason);
         ctx.logger.log_exit_reason(&reason);
     }
-    rc
 }
 
 /// Starts the action's trace when tracing is requested (see [`trace`]); a trace that cannot
