@@ -122,22 +122,23 @@ impl Syslog {
     }
 
     /// The syslog target of an invocation of `agent`, when `HA_LOGFACILITY` names a facility.
-    /// The tag uses `OCF_RESOURCE_TYPE` (what Pacemaker ran), else `agent`.
+    /// The tag is `HA_LOGTAG` when set (as `ocf-shellfuncs` takes it), else [`tag`] of
+    /// `OCF_RESOURCE_TYPE` (what Pacemaker ran), else of `agent`.
     pub fn from_env(env: &OcfEnv, agent: &str) -> Option<Syslog> {
         let facility = facility(env.var("HA_LOGFACILITY")?)?;
         let agent = env
             .resource_type()
             .filter(|t| !t.is_empty())
             .unwrap_or(agent);
+        let tag = match env.var("HA_LOGTAG").filter(|t| !t.is_empty()) {
+            Some(t) => t.to_owned(),
+            None => tag(agent, env.resource_instance(), std::process::id()),
+        };
         let socket = env
             .var(TEST_SOCKET_VAR)
             .filter(|p| !p.is_empty())
             .unwrap_or(DEV_LOG);
-        Some(Syslog::new(
-            facility,
-            tag(agent, env.resource_instance(), std::process::id()),
-            socket,
-        ))
+        Some(Syslog::new(facility, tag, socket))
     }
 
     /// The tag sent with every line.
@@ -235,6 +236,8 @@ mod tests {
         let s = Syslog::from_env(&env(&v), "rbd").unwrap();
         assert_eq!(s.tag(), format!("rbd(vm1)[{pid}]"));
         assert_eq!(s.socket(), Path::new("/tmp/t/log"));
+        v.push(("HA_LOGTAG", "mytag"));
+        assert_eq!(Syslog::from_env(&env(&v), "rbd").unwrap().tag(), "mytag");
     }
 
     #[test]
