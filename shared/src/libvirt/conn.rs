@@ -27,6 +27,15 @@ impl Connection {
     /// libvirt's default error handler (which prints every error to stderr) is switched off:
     /// errors come back as values.
     pub fn open(uri: Option<&str>, deadline: Instant) -> Result<Connection, LibvirtError> {
+        let started = Instant::now();
+        let result = Connection::connect(uri, deadline);
+        let what = format!("opening {}", uri.unwrap_or("the default URI"));
+        record(&what, started, &result);
+        result
+    }
+
+    /// [`Connection::open`] without the [`record`](crate::record) hook.
+    fn connect(uri: Option<&str>, deadline: Instant) -> Result<Connection, LibvirtError> {
         virt::error::clear_error_callback();
         let label = uri.unwrap_or("the default URI").to_owned();
         let uri_owned = uri.map(str::to_owned);
