@@ -268,6 +268,7 @@ fn start_trace(agent: &str, ctx: &Context, err: &mut dyn Write) -> Option<trace:
     let action = ctx.action.to_string();
     let (target, warning) = trace::target(
         &ctx.env,
+        agent,
         &action,
         ctx.logger.is_interactive(),
         SystemTime::now(),
@@ -275,7 +276,6 @@ fn start_trace(agent: &str, ctx: &Context, err: &mut dyn Write) -> Option<trace:
     if let Some(w) = warning {
         ctx.logger.emit(err, Level::Warning, &w);
     }
-    let target = target?;
     match trace::Trace::open(&target) {
         Ok(t) => {
             t.begin(agent, &action, &ctx.env);

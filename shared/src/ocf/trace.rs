@@ -63,10 +63,10 @@ fn plain(name: &str) -> bool {
 }
 
 /// The default trace file of `action`: `<trace dir>/<type>/<instance>.<action>.<time>`, with
-/// `at` in local time as `date +%F.%T` writes it; `None` without a type or instance, or when
-/// they are not plain file names.
-pub fn default_file(env: &OcfEnv, action: &str, at: SystemTime) -> Option<PathBuf> {
-    let ty = env.resource_type().filter(|t| plain(t))?;
+/// `at` in local time as `date +%F.%T` writes it and `<type>` `OCF_RESOURCE_TYPE`, else
+/// `agent`; `None` without an instance, or when the names are not plain file names.
+pub fn default_file(env: &OcfEnv, agent: &str, action: &str, at: SystemTime) -> Option<PathBuf> {
+    let ty = Some(env.resource_type().unwrap_or(agent)).filter(|t| plain(t))?;
     let instance = env.resource_instance().filter(|i| plain(i))?;
     let stamp = clock::format_local(at, "%F.%T");
     Some(
@@ -76,27 +76,26 @@ pub fn default_file(env: &OcfEnv, action: &str, at: SystemTime) -> Option<PathBu
     )
 }
 
-/// Where the trace of `action` goes when tracing is on (see the [module docs](self)), and a
-/// warning to log when `OCF_TRACE_FILE` is unusable. `None` when there is nowhere to write.
+/// Where the trace of `agent`'s `action` goes when tracing is on (see the
+/// [module docs](self)), and a warning to log when `OCF_TRACE_FILE` is unusable. Without a
+/// default file (run by hand, no instance) it is stderr, where `set -x` writes then.
 pub fn target(
     env: &OcfEnv,
+    agent: &str,
     action: &str,
     interactive: bool,
     at: SystemTime,
-) -> (Option<Target>, Option<String>) {
+) -> (Target, Option<String>) {
     let default = || match interactive {
-        true => Some(Target::Stderr),
-        false => default_file(env, action, at).map(Target::File),
+        true => Target::Stderr,
+        false => default_file(env, agent, action, at).map_or(Target::Stderr, Target::File),
     };
     match env.var("OCF_TRACE_FILE").unwrap_or("") {
         "" => (default(), None),
-        fd @ ("3" | "4" | "5" | "6" | "7" | "8" | "9") => (
-            Some(Target::File(PathBuf::from(format!("/dev/fd/{fd}")))),
-            None,
-        ),
-        p if p.starts_with('/') && p[1..].contains('/') => {
-            (Some(Target::File(PathBuf::from(p))), None)
+        fd @ ("3" | "4" | "5" | "6" | "7" | "8" | "9") => {
+            (Target::File(PathBuf::from(format!("/dev/fd/{fd}"))), None)
         }
+        p if p.starts_with('/') && p[1..].contains('/') => (Target::File(PathBuf::from(p)), None),
         _ => (
             default(),
             Some(

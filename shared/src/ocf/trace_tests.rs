@@ -37,7 +37,7 @@ fn default_file_is_dir_type_instance_action_time() {
         clock::format_in(at, &jiff::tz::TimeZone::UTC, "%F.%T"),
         "2026-03-05.07:08:09"
     );
-    let f = default_file(&env(&RSC), "monitor", at).unwrap();
+    let f = default_file(&env(&RSC), "x", "monitor", at).unwrap();
     assert_eq!(
         f,
         Path::new(&format!(
@@ -46,43 +46,58 @@ fn default_file_is_dir_type_instance_action_time() {
     );
     let mut v = RSC.to_vec();
     v.push(("HA_VARLIB", "/srv/ha"));
-    assert!(default_file(&env(&v), "stop", at)
+    assert!(default_file(&env(&v), "x", "stop", at)
         .unwrap()
         .starts_with("/srv/ha/trace_ra/VirtualDomain/"));
     v.push(("OCF_RESKEY_trace_dir", "/tmp/tr"));
     assert_eq!(
-        default_file(&env(&v), "stop", at).unwrap(),
+        default_file(&env(&v), "x", "stop", at).unwrap(),
         Path::new(&format!(
             "/tmp/tr/VirtualDomain/vmmgr-domain-vm1.stop.{stamp}"
         ))
     );
-    assert_eq!(default_file(&env(&RSC[..1]), "stop", at), None);
+    assert_eq!(default_file(&env(&RSC[..1]), "x", "stop", at), None);
+    // Without OCF_RESOURCE_TYPE, the agent's own name (ocf-shellfuncs: the script's name).
+    assert_eq!(
+        default_file(&env(&RSC[1..]), "rbd", "stop", at).unwrap(),
+        Path::new(&format!(
+            "/var/lib/heartbeat/trace_ra/rbd/vmmgr-domain-vm1.stop.{stamp}"
+        ))
+    );
     let bad = [
         ("OCF_RESOURCE_TYPE", "rbd"),
         ("OCF_RESOURCE_INSTANCE", "../x"),
     ];
-    assert_eq!(default_file(&env(&bad), "stop", at), None);
+    assert_eq!(default_file(&env(&bad), "x", "stop", at), None);
 }
 
 #[test]
 fn trace_file_variable_and_terminal() {
     let at = SystemTime::now();
-    let def = default_file(&env(&RSC), "start", at).map(Target::File);
-    assert_eq!(target(&env(&RSC), "start", false, at), (def.clone(), None));
+    let def = Target::File(default_file(&env(&RSC), "x", "start", at).unwrap());
     assert_eq!(
-        target(&env(&RSC), "start", true, at),
-        (Some(Target::Stderr), None)
+        target(&env(&RSC), "x", "start", false, at),
+        (def.clone(), None)
+    );
+    assert_eq!(
+        target(&env(&RSC), "x", "start", true, at),
+        (Target::Stderr, None)
+    );
+    // No default file (no instance): stderr, where set -x would write.
+    assert_eq!(
+        target(&env(&RSC[..1]), "x", "start", false, at),
+        (Target::Stderr, None)
     );
     let with = |f: &str| {
         let mut v = RSC.to_vec();
         v.push(("OCF_TRACE_FILE", f));
-        target(&env(&v), "start", false, at)
+        target(&env(&v), "x", "start", false, at)
     };
     assert_eq!(
         with("/dev/stderr"),
-        (Some(Target::File("/dev/stderr".into())), None)
+        (Target::File("/dev/stderr".into()), None)
     );
-    assert_eq!(with("5"), (Some(Target::File("/dev/fd/5".into())), None));
+    assert_eq!(with("5"), (Target::File("/dev/fd/5".into()), None));
     for bad in ["2", "relative/file", "/top"] {
         let (t, w) = with(bad);
         assert_eq!(t, def, "{bad}");
