@@ -12,6 +12,8 @@
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
+//! - [`record`]: the hook through which OCF action traces see every command and libvirt
+//!   call.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
 //! - [`xml`]: the small owned XML tree (parse, read, edit, write back) the Pacemaker layer
 //!   reads every tool output and the CIB into, and vm-mgr edits domain XML with.
@@ -24,5 +26,6 @@ pub mod fsread;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
+pub mod record;
 pub mod tempdir;
 pub mod xml;

@@ -221,6 +221,8 @@ impl AgentDoc {
             r.text([roman(line)]);
         }
 
+        logging_section(&mut r, &self.name);
+
         r.control("SH", ["EXAMPLE CRM SHELL"]);
         r.text([
             roman("A resource of this agent, configured with "),
@@ -356,6 +358,32 @@ pub fn split_paragraphs(text: &str) -> Vec<String> {
         out.push(current.join(" "));
     }
     out
+}
+
+/// Logging and tracing, the same for every agent (`shared::ocf::log`, `syslog`, `trace`).
+fn logging_section(r: &mut Roff, agent: &str) {
+    r.control("SH", ["LOGGING AND TRACING"]);
+    paragraphs(
+        r,
+        &format!(
+            "As resource-agents' ocf_log: when HA_LOGFACILITY names a syslog facility \
+             (Pacemaker sets it from PCMK_logfacility, daemon by default), every line goes to \
+             syslog (/dev/log) tagged {agent}(INSTANCE)[PID], with the priority of its level \
+             (err, warning, notice, info, debug); lines are also appended to HA_LOGFILE (and \
+             HA_DEBUGLOG), and go to stderr only when neither syslog nor a log file takes \
+             them, when syslog refuses them, or when the agent is run by hand (stdin a \
+             terminal). Debug lines are written only with HA_debug=1 (or while tracing). The \
+             exit reason goes to stderr as an ocf-exit-reason: line and to syslog at err.\n\n\
+             crm resource trace RSC [OP] [DIR] sets the operation attribute trace_ra=1 (and \
+             trace_dir=DIR); the traced action then writes \
+             DIR/{agent}/INSTANCE.ACTION.YYYY-MM-DD.HH:MM:SS (DIR defaults to \
+             /var/lib/heartbeat/trace_ra): the OCF_*, HA_* and PCMK_* environment, every \
+             external command with its argv, exit status, duration and stderr tail, every \
+             libvirt call, the log lines and the result. OCF_TRACE_RA and OCF_TRACE_FILE (an \
+             absolute path or a descriptor 3-9) work as for shell agents. crm resource \
+             untrace RSC ends it."
+        ),
+    );
 }
 
 fn paragraphs(r: &mut Roff, text: &str) {

@@ -153,6 +153,12 @@ fn man_page_has_every_parameter_and_action_escaped_for_roff() {
     assert!(page.contains(
         "Suggested minimum timeout: 26s. Suggested interval: 8s. Depth (OCF_CHECK_LEVEL): 10."
     ));
+    assert!(page.contains("\n.SH \"LOGGING AND TRACING\"\n"), "{page}");
+    assert!(page.contains("tagged Sample(INSTANCE)[PID]"), "{page}");
+    assert!(
+        page.contains("DIR/Sample/INSTANCE.ACTION.YYYY\\-MM\\-DD"),
+        "{page}"
+    );
     assert!(page.contains("\\fB/usr/lib/ocf/resource.d/vmmgr/Sample\\fR [start | monitor | promote | notify | migrate_to | migrate_from | meta\\-data]"), "{page}");
 }
 

@@ -41,6 +41,23 @@ pub fn utc_millis(t: SystemTime) -> String {
     format!("{ts:.3}")
 }
 
+/// `t` in the time zone `tz` formatted with `strftime`-like `fmt` (jiff's directives: `%b`,
+/// `%e`, `%T`, `%F` …), for log headers and file names. A time before the epoch is shown as
+/// the epoch.
+pub fn format_in(t: SystemTime, tz: &TimeZone, fmt: &str) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    instant(d.as_secs())
+        .to_zoned_datetime(tz.clone())
+        .strftime(fmt)
+        .to_string()
+}
+
+/// [`format_in`] the system time zone (`TZ`, else `/etc/localtime`; UTC when neither is
+/// usable), as syslog(3) and `date` show local time.
+pub fn format_local(t: SystemTime, fmt: &str) -> String {
+    format_in(t, &TimeZone::system(), fmt)
+}
+
 /// `secs` seconds after the epoch in UTC, RFC 3339: `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_secs(secs: u64) -> String {
     format!("{:.0}", instant(secs))

@@ -30,12 +30,15 @@ impl AwaitingStdin {
 
     /// Like [`finish`](Self::finish), but returns the output whatever the exit status.
     pub fn finish_output(self, input: impl Into<Vec<u8>>) -> Result<Output, CmdError> {
-        self.cmd.drive(
+        let cmd = self.cmd.clone();
+        let result = self.cmd.drive(
             self.guard,
             Some(input.into()),
             self.start,
             self.deadline,
             None,
-        )
+        );
+        cmd.record(&result);
+        result
     }
 }

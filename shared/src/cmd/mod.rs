@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use crate::record;
+
 use child::{has_exited, signal_group, ChildGuard, Phase, Pump};
 #[cfg(test)]
 use output::stderr_suffix;
@@ -208,8 +210,40 @@ impl Cmd {
     }
 
     fn output_observed(&self, observer: Option<Observer<'_>>) -> Result<Output, CmdError> {
-        let (guard, start, deadline) = self.spawn(self.stdin.is_some())?;
-        self.drive(guard, self.stdin.clone(), start, deadline, observer)
+        let result = self
+            .spawn(self.stdin.is_some())
+            .and_then(|(guard, start, deadline)| {
+                self.drive(guard, self.stdin.clone(), start, deadline, observer)
+            });
+        self.record(&result);
+        result
+    }
+
+    /// Tells the [`record`](crate::record) hook how a run ended.
+    fn record(&self, result: &Result<Output, CmdError>) {
+        if !record::active() {
+            return;
+        }
+        let cmdline = self.cmdline();
+        let (elapsed, outcome, stderr) = match result {
+            Ok(out) => (out.elapsed, describe_status(out.status), out.stderr_tail()),
+            Err(CmdError::TimedOut { after, stderr, .. }) => (
+                *after,
+                format!(
+                    "timed out after {:.1} s and was killed",
+                    after.as_secs_f64()
+                ),
+                stderr.clone(),
+            ),
+            Err(e) => (Duration::ZERO, e.to_string(), String::new()),
+        };
+        record::record(&record::Event {
+            kind: record::Kind::Command,
+            what: &cmdline,
+            elapsed,
+            outcome: &outcome,
+            stderr_tail: &stderr,
+        });
     }
 
     /// Spawns the command in its own process group; returns it with its start and deadline.

@@ -27,6 +27,15 @@ impl Connection {
     /// libvirt's default error handler (which prints every error to stderr) is switched off:
     /// errors come back as values.
     pub fn open(uri: Option<&str>, deadline: Instant) -> Result<Connection, LibvirtError> {
+        let started = Instant::now();
+        let result = Connection::connect(uri, deadline);
+        let what = format!("opening {}", uri.unwrap_or("the default URI"));
+        record(&what, started, &result);
+        result
+    }
+
+    /// [`Connection::open`] without the [`record`](crate::record) hook.
+    fn connect(uri: Option<&str>, deadline: Instant) -> Result<Connection, LibvirtError> {
         virt::error::clear_error_callback();
         let label = uri.unwrap_or("the default URI").to_owned();
         let uri_owned = uri.map(str::to_owned);
@@ -91,16 +100,32 @@ impl Connection {
         R: Send + 'static,
         F: FnOnce(&Connect) -> Result<R, virt::error::Error> + Send + 'static,
     {
-        self.call_raw(what, deadline, f)?
-            .map_err(|e| LibvirtError::Call {
+        let started = Instant::now();
+        let result = self.job(what, deadline, f).and_then(|r| {
+            r.map_err(|e| LibvirtError::Call {
                 what: what.to_owned(),
                 source: VirtError(e),
             })
+        });
+        record(what, started, &result);
+        result
     }
 
     /// Like [`Connection::call`], for closures that handle libvirt errors themselves: only a
     /// missing answer is an error.
     pub fn call_raw<R, F>(&self, what: &str, deadline: Instant, f: F) -> Result<R, LibvirtError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connect) -> R + Send + 'static,
+    {
+        let started = Instant::now();
+        let result = self.job(what, deadline, f);
+        record(what, started, &result);
+        result
+    }
+
+    /// Runs `f` on the connection's thread until `deadline` (see [`Connection::call`]).
+    fn job<R, F>(&self, what: &str, deadline: Instant, f: F) -> Result<R, LibvirtError>
     where
         R: Send + 'static,
         F: FnOnce(&Connect) -> R + Send + 'static,
@@ -143,4 +168,22 @@ impl Connection {
             }
         }
     }
+}
+
+/// Tells the [`record`](crate::record) hook about a finished call.
+fn record<R>(what: &str, started: Instant, result: &Result<R, LibvirtError>) {
+    if !crate::record::active() {
+        return;
+    }
+    let outcome = match result {
+        Ok(_) => "answered".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    crate::record::record(&crate::record::Event {
+        kind: crate::record::Kind::Libvirt,
+        what,
+        elapsed: started.elapsed(),
+        outcome: &outcome,
+        stderr_tail: "",
+    });
 }

@@ -22,7 +22,7 @@ use std::any::Any;
 use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::action::Action;
 use super::deadline::{self, FALLBACK_TIMEOUT};
@@ -32,6 +32,7 @@ use super::log::{self, write_exit_reason, Level, Logger};
 use super::meta::AgentMeta;
 use super::params::Params;
 use super::rc::OcfRc;
+use super::trace;
 
 /// An OCF resource agent.
 pub trait Agent {
@@ -76,7 +77,7 @@ impl Context {
         let timeout = env.op_timeout(default);
         Context {
             params: Params::new(&meta.params, &env),
-            logger: Logger::from_env(&env),
+            logger: Logger::for_agent(&env, meta.name),
             deadline: deadline::deadline(started, timeout),
             timeout,
             started,
@@ -193,6 +194,7 @@ pub fn run<A: Agent + ?Sized>(
 
     let ctx = Context::new(&meta, action, env, Instant::now());
     log::init(ctx.logger.clone());
+    let tracing = start_trace(meta.name, &ctx, err);
     ctx.logger.emit(
         err,
         Level::Debug,
@@ -219,6 +221,20 @@ pub fn run<A: Agent + ?Sized>(
         Ok(rc) => (rc, None),
         Err(e) => (e.rc, Some(e.reason)),
     };
+    finish(&ctx, tracing.as_ref(), rc, reason, err);
+    rc
+}
+
+/// Ends an action: the debug end line, the trace's result, the exit reason (on stderr and,
+/// at error level, in the logs).
+fn finish(
+    ctx: &Context,
+    tracing: Option<&trace::Session>,
+    rc: OcfRc,
+    reason: Option<String>,
+    err: &mut dyn Write,
+) {
+    let elapsed = ctx.started.elapsed();
     ctx.logger.emit(
         err,
         Level::Debug,
@@ -227,17 +243,50 @@ pub fn run<A: Agent + ?Sized>(
             ctx.action,
             rc,
             rc.code(),
-            ctx.started.elapsed().as_secs_f64(),
+            elapsed.as_secs_f64(),
             reason
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
     );
+    if let Some(session) = tracing {
+        session.trace().end(rc, reason.as_deref(), elapsed);
+    }
     if let Some(reason) = reason {
         let _ = write_exit_reason(err, &reason);
+        ctx.logger.log_exit_reason(&reason);
     }
-    rc
+}
+
+/// Starts the action's trace when tracing is requested (see [`trace`]); a trace that cannot
+/// be written is logged as a warning.
+fn start_trace(agent: &str, ctx: &Context, err: &mut dyn Write) -> Option<trace::Session> {
+    if !ctx.env.trace_ra() {
+        return None;
+    }
+    let action = ctx.action.to_string();
+    let (target, warning) = trace::target(
+        &ctx.env,
+        agent,
+        &action,
+        ctx.logger.is_interactive(),
+        SystemTime::now(),
+    );
+    if let Some(w) = warning {
+        ctx.logger.emit(err, Level::Warning, &w);
+    }
+    match trace::Trace::open(&target) {
+        Ok(t) => {
+            t.begin(agent, &action, &ctx.env);
+            Some(trace::Session::start(t))
+        }
+        Err(e) => {
+            let msg = format!("{target:?} not writable ({e}), trace not going to happen");
+            ctx.logger.emit(err, Level::Warning, &msg);
+            None
+        }
+    }
 }
 
 /// The whole `main` of an agent binary: reads the process arguments and environment, runs the

@@ -183,6 +183,11 @@ impl OcfEnv {
         }
     }
 
+    /// Returns every environment variable, by name.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
     /// Returns any environment variable by its full name.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
@@ -223,9 +228,13 @@ impl OcfEnv {
             .unwrap_or(0)
     }
 
-    /// Whether tracing was requested (`OCF_TRACE_RA` is a true boolean).
+    /// Whether tracing was requested: `OCF_TRACE_RA` when set, else the `trace_ra` parameter
+    /// (`OCF_RESKEY_trace_ra`, which `crm resource trace` sets as an operation attribute), as
+    /// resource-agents' `ocf-shellfuncs` reads them; true when it is a true boolean.
     pub fn trace_ra(&self) -> bool {
         self.var("OCF_TRACE_RA")
+            .filter(|v| !v.is_empty())
+            .or(self.param("trace_ra"))
             .and_then(parse_bool)
             .unwrap_or(false)
     }

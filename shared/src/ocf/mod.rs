@@ -52,7 +52,8 @@
 //!
 //! Modules: [`rc`] exit codes, [`action`] actions, [`env`](mod@env) environment and meta attributes,
 //! [`notify`] notification lists, [`deadline`] time budget, [`spec`] parameter declarations,
-//! [`params`] parameter reading, [`meta`] meta-data XML, [`log`] exit reasons and logging,
+//! [`params`] parameter reading, [`meta`] meta-data XML, [`log`] exit reasons and logging, [`syslog`] the `ocf_log`
+//! syslog lines, [`trace`] action traces (`crm resource trace`),
 //! [`agent`] dispatch, [`testing`] schema checks for agents' tests.
 
 pub mod action;
@@ -66,7 +67,9 @@ pub mod notify;
 pub mod params;
 pub mod rc;
 pub mod spec;
+pub mod syslog;
 pub mod testing;
+pub mod trace;
 
 #[cfg(test)]
 mod test_agent;

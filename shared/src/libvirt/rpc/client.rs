@@ -188,6 +188,32 @@ impl Client {
         deadline: Instant,
     ) -> Result<Vec<u8>, RpcError> {
         let started = Instant::now();
+        let result = self.exchange(proc_, payload, what, deadline);
+        if crate::record::active() {
+            let outcome = match &result {
+                Ok(_) => "ok".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            crate::record::record(&crate::record::Event {
+                kind: crate::record::Kind::Libvirt,
+                what: &format!("{what} (procedure {proc_})"),
+                elapsed: started.elapsed(),
+                outcome: &outcome,
+                stderr_tail: "",
+            });
+        }
+        result
+    }
+
+    /// [`Client::call`] without the [`record`](crate::record) hook.
+    fn exchange(
+        &mut self,
+        proc_: i32,
+        payload: &[u8],
+        what: &str,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, RpcError> {
+        let started = Instant::now();
         self.serial = self.serial.wrapping_add(1);
         let serial = self.serial;
         let msg = encode_call(proc_, serial, payload);
