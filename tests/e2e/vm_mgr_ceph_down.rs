@@ -99,7 +99,7 @@ fn list_and_create_fail_fast_while_the_monitor_is_stopped() {
             .success()
             .then_some(())
     });
-    let list = vm_mgr_ok(&sb, "sim1", &["list"]);
+    let list = vm_mgr_ok(&sb, "sim1", &["list", "--long"]);
     assert!(
         !list.contains(&name),
         "a failed create lists {name}: {list}"

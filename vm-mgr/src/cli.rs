@@ -43,7 +43,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-pub use crate::output::OutputFormat;
+pub use crate::cli_view::{ListArgs, StatusArgs};
+pub use crate::output::{Layout, OutputFormat};
+
+/// The disk buses `create --disk-bus` accepts (SEAPATH's Cockpit plugin offers the last four).
+pub const DISK_BUSES: [&str; 5] = ["ide", "sata", "scsi", "usb", "virtio"];
 
 /// The verbs.
 #[derive(Debug, Subcommand)]
@@ -61,9 +65,17 @@ pub enum Command {
     /// Set the VM's target role to Stopped and wait until it is stopped.
     Stop(StopArgs),
     /// Show the state of a VM and the node it runs on.
-    Status(NameArg),
+    ///
+    /// The first line is the state word alone (Started, Stopped, Disabled, Undefined, ...), as
+    /// SEAPATH prints it; on a terminal or with --long, the node, placement, constraints and
+    /// failures follow, indented. An unknown VM prints Undefined and exits 3.
+    Status(StatusArgs),
     /// List every VM with its state and node.
-    List,
+    ///
+    /// On a terminal or with --long: a table of name, state and node. When stdout is not a
+    /// terminal (as ls does), or with --names: the names alone, one per line, which is what
+    /// SEAPATH's tools read.
+    List(ListArgs),
     /// Print one user metadata value of a VM.
     #[command(alias = "get_metadata")]
     GetMetadata(GetMetadataArgs),
@@ -83,8 +95,13 @@ pub enum Command {
     #[command(alias = "create_snapshot")]
     CreateSnapshot(SnapArgs),
     /// List the VM's snapshots: name, creation time (UTC), consistency, protection.
-    #[command(alias = "list_snapshots")]
+    ///
+    /// SEAPATH's spelling, list_snapshots, prints their names as SEAPATH's vm_manager does: a
+    /// Python list, ['s1', 's2'], oldest first.
     ListSnapshots(NameArg),
+    /// SEAPATH's `list_snapshots`: the snapshot names as a Python list, `['s1', 's2']`.
+    #[command(name = "list_snapshots", hide = true)]
+    ListSnapshotsSeapath(NameArg),
     /// Remove one snapshot (all its disks' parts and the XML and settings kept with it).
     #[command(alias = "remove_snapshot")]
     RemoveSnapshot(SnapArgs),
@@ -167,13 +184,14 @@ impl Command {
             Command::Start(_) => "start",
             Command::Stop(_) => "stop",
             Command::Status(_) => "status",
-            Command::List => "list",
+            Command::List(_) => "list",
             Command::GetMetadata(_) => "get-metadata",
             Command::SetMetadata(_) => "set-metadata",
             Command::ListMetadata(_) => "list-metadata",
             Command::Info => "info",
             Command::CreateSnapshot(_) => "create-snapshot",
             Command::ListSnapshots(_) => "list-snapshots",
+            Command::ListSnapshotsSeapath(_) => "list_snapshots",
             Command::RemoveSnapshot(_) => "remove-snapshot",
             Command::Rollback(_) => "rollback",
             Command::Purge(_) => "purge",
@@ -218,8 +236,8 @@ pub struct CreateArgs {
         value_name = "FILE"
     )]
     pub additional_disk: Vec<PathBuf>,
-    /// Bus of the disks written into the XML.
-    #[arg(long, alias = "disk_bus", default_value = "virtio", value_parser = ["virtio", "scsi", "sata", "ide"])]
+    /// Bus of the disks written into the XML (usb needs the domain's USB controller).
+    #[arg(long, alias = "disk_bus", default_value = "virtio", value_parser = DISK_BUSES)]
     pub disk_bus: String,
     /// Do not enable (no Pacemaker resources).
     #[arg(long)]
@@ -287,8 +305,9 @@ pub struct CreateArgs {
     /// Utilization attributes.
     #[arg(long, alias = "pacemaker_utilization", value_name = "KEY=VALUE", num_args = 1..)]
     pub pacemaker_utilization: Vec<String>,
-    /// Accepted for SEAPATH compatibility: progress is always shown on a terminal.
-    #[arg(short = 'p', long, hide = true)]
+    /// Write progress to stdout, one line per step and per percent of each disk import (as
+    /// SEAPATH's vm_manager, whose Cockpit plugin shows it), instead of stderr.
+    #[arg(short = 'p', long)]
     pub progress: bool,
 }
 
@@ -451,23 +470,38 @@ pub struct DoctorArgs {
 }
 
 impl Cli {
+    /// The text layout the command line asks for (`--long`, `--names`), if any.
+    pub fn layout_asked(&self) -> Option<Layout> {
+        match &self.command {
+            Command::List(a) if a.long => Some(Layout::Long),
+            Command::List(a) if a.names => Some(Layout::Short),
+            Command::Status(a) if a.long => Some(Layout::Long),
+            _ => None,
+        }
+    }
+
+    /// Whether progress goes to stdout (`create -p` with text output).
+    pub fn progress_on_stdout(&self) -> bool {
+        self.output == OutputFormat::Text
+            && matches!(&self.command, Command::Create(a) if a.progress)
+    }
+
     /// The VM name the verb acts on, if any.
     pub fn vm_name(&self) -> Option<&str> {
         match &self.command {
             Command::Create(a) => Some(&a.name),
-            Command::Remove(a) | Command::Disable(a) | Command::Start(a) | Command::Status(a) => {
-                Some(&a.name)
-            }
+            Command::Remove(a) | Command::Disable(a) | Command::Start(a) => Some(&a.name),
+            Command::Status(a) => Some(&a.name),
             Command::Enable(a) => Some(&a.name),
             Command::Stop(a) => Some(&a.name),
             Command::GetMetadata(a) => Some(&a.name),
             Command::SetMetadata(a) => Some(&a.name),
             Command::ListMetadata(a) => Some(&a.name),
-            Command::List | Command::Info => None,
+            Command::List(_) | Command::Info => None,
             Command::CreateSnapshot(a) | Command::RemoveSnapshot(a) | Command::Rollback(a) => {
                 Some(&a.name)
             }
-            Command::ListSnapshots(a) => Some(&a.name),
+            Command::ListSnapshots(a) | Command::ListSnapshotsSeapath(a) => Some(&a.name),
             Command::Purge(a) => Some(&a.name),
             Command::Clone(a) => Some(&a.name),
             Command::Export(a) => Some(&a.name),

@@ -72,7 +72,11 @@ impl Ctx {
             storage,
             config,
             dry_run: cli.dry_run,
-            progress: Progress::new(cli.output, cli.verbose),
+            progress: if cli.progress_on_stdout() {
+                Progress::on_stdout()
+            } else {
+                Progress::new(cli.output, cli.verbose)
+            },
         })
     }
 }

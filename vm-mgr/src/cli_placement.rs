@@ -55,7 +55,8 @@ pub struct RemoveColocationArgs {
   failover  the VM stays where it runs and moves only when its node fails
             (resource-stickiness=INFINITY; --node only chooses where it first starts).
   pinned    the VM runs only on --node and is not restarted elsewhere when that node dies
-            (vmmgr-pin-VM: -INFINITY on every other node). Needs --node.
+            (vmmgr-pin-VM: -INFINITY on every other node; vmmgr-pin-VM.home: INFINITY on
+            --node, the line SEAPATH's Cockpit plugin reads). Needs --node.
 
 create's --pinned-host NODE is `pinned --node NODE`; --preferred-host NODE is `auto --node NODE`.")]
 pub struct SetPlacementArgs {

@@ -116,7 +116,7 @@ fn pinned_and_preferred_conflict_and_bad_bus_fails() {
             "-i",
             "y",
             "--disk-bus",
-            "usb",
+            "floppy",
         ],
         &["vm-mgr", "create", "-n", "a", "--xml", "x"],
         &["vm-mgr", "status"],

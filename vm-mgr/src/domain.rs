@@ -20,7 +20,7 @@ pub struct RbdDisks<'a> {
     pub pool: &'a str,
     /// Images, system disk first.
     pub images: &'a [String],
-    /// virtio, scsi, sata, ide.
+    /// virtio, scsi, sata, ide, usb (as `<target bus>`; `sd*` names but for virtio and ide).
     pub bus: &'a str,
     /// Ceph client id (`<auth username>`).
     pub client_id: &'a str,
@@ -79,6 +79,16 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
     let Some(devices) = root.child_mut("devices") else {
         return Err(bad("no <devices>".into()));
     };
+    let no_usb = devices
+        .children_named("controller")
+        .any(|c| c.attr("type") == Some("usb") && c.attr("model") == Some("none"));
+    if disks.bus == "usb" && no_usb {
+        return Err(bad(
+            "it turns USB off (<controller type=\"usb\" model=\"none\">), and --disk-bus usb \
+             needs a USB controller"
+                .into(),
+        ));
+    }
     devices
         .children
         .retain(|c| !(c.name == "disk" && matches!(c.attr("device"), None | Some("disk"))));
@@ -286,6 +296,21 @@ mod tests {
         let out = rewrite(GUEST, "g.xml", "a", &d).unwrap();
         assert!(out.contains(r#"<target dev="sdb" bus="sata"/>"#), "{out}");
         assert!(!out.contains("<auth"));
+        // USB disks (SEAPATH's plugin offers them) are sd* on bus usb, after the cdrom's sda.
+        let d = RbdDisks { bus: "usb", ..d };
+        let out = rewrite(GUEST, "g.xml", "a", &d).unwrap();
+        assert!(out.contains(r#"<target dev="sdb" bus="usb"/>"#), "{out}");
+        assert!(out.contains(r#"<target dev="sdc" bus="usb"/>"#), "{out}");
+        // ... and need USB: a domain that turns it off is refused, with the reason.
+        let off = GUEST.replace(
+            "<devices>",
+            "<devices><controller type='usb' model='none'/>",
+        );
+        assert_ne!(off, GUEST);
+        let e = rewrite(&off, "g.xml", "a", &d).unwrap_err();
+        assert!(e.to_string().contains("needs a USB controller"), "{e}");
+        let d = RbdDisks { bus: "virtio", ..d };
+        assert!(rewrite(&off, "g.xml", "a", &d).is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod checks;
 pub mod cli;
 mod cli_ctx;
 pub mod cli_placement;
+pub mod cli_view;
 pub mod cluster;
 pub mod commands;
 pub mod config;
@@ -38,6 +39,7 @@ mod ownership_tests;
 #[cfg(test)]
 mod property_tests;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -63,8 +65,9 @@ where
         }
         commands::run(&cli, &ctx)
     });
+    let layout = output::Layout::choose(cli.layout_asked(), std::io::stdout().is_terminal());
     match result {
-        Ok(outcome) => match emit(&outcome.render(cli.output)) {
+        Ok(outcome) => match emit(&outcome.render_as(cli.output, layout)) {
             Ok(()) => ExitCode::from(outcome.exit_code),
             Err(e) => {
                 eprintln!(
@@ -75,6 +78,9 @@ where
             }
         },
         Err(e) => {
+            if let Some(text) = commands::text_on_error(&cli, &e) {
+                let _ = emit(&text);
+            }
             let lines = error::chain(&e);
             eprintln!("vm-mgr {}: {}", cli.command.verb(), lines[0]);
             for l in &lines[1..] {

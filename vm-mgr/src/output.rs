@@ -1,5 +1,11 @@
 //! What a verb prints: a JSON value with stable keys (`--output json`) and the same facts as
-//! readable text. Verbs build an [`Outcome`]; `main` prints it. Progress goes to stderr.
+//! readable text. Verbs build an [`Outcome`]; `main` prints it. Progress goes to stderr (to
+//! stdout with `create -p`, as SEAPATH's Cockpit plugin reads it there).
+//!
+//! Text output has two layouts where SEAPATH's tools read it ([`OUTPUT_RULES`]): the long one
+//! for people (on a terminal, or with `--long`) and a short one that scripts parse (when stdout
+//! is not a terminal, as `ls` does): `list` prints the names alone, one per line, and `status`
+//! the state word alone. Both begin with the same first line for `status`.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -16,6 +22,38 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The rules of text output, for `vm-mgr(1)` and `--help`.
+pub const OUTPUT_RULES: &str = "Text output has a long layout for people and a short one for \
+scripts, such as SEAPATH's Cockpit plugin. The long one is printed on a terminal or with --long; \
+the short one when stdout is not a terminal (as ls(1) does) or with --names (list). list: the \
+short layout is the VM names alone, one per line; the long one a table of name, state and node. \
+status: the first line is the state word alone (Started, Stopped, Disabled, Undefined, ...); the \
+long layout adds indented details after it. An unknown VM prints Undefined and exits 3. \
+list_snapshots (SEAPATH's spelling) prints SEAPATH's Python list ['s1', 's2']; list-snapshots a \
+table. create -p writes its progress to stdout, one line per step and per percent, instead of \
+stderr. --output json is the same whatever the layout.";
+
+/// Which text layout to print (see [`OUTPUT_RULES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// For people: tables, details.
+    Long,
+    /// For scripts: names alone, the state word alone.
+    Short,
+}
+
+impl Layout {
+    /// The layout for a command line that asked for `long` or `short` (`None`: neither), on a
+    /// stdout that is a terminal or not.
+    pub fn choose(asked: Option<Layout>, stdout_is_terminal: bool) -> Layout {
+        asked.unwrap_or(if stdout_is_terminal {
+            Layout::Long
+        } else {
+            Layout::Short
+        })
+    }
+}
+
 /// The result of a verb, in both forms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -25,6 +63,8 @@ pub struct Outcome {
     pub text: String,
     /// The exit code once printed: 0, or (`doctor` with findings left) 1.
     pub exit_code: u8,
+    /// The short text layout where it differs from `text` (see [`Layout`]).
+    pub short: Option<String>,
 }
 
 impl Outcome {
@@ -34,6 +74,7 @@ impl Outcome {
             json,
             text: text.into(),
             exit_code: crate::error::EXIT_OK,
+            short: None,
         }
     }
 
@@ -43,17 +84,41 @@ impl Outcome {
         self
     }
 
-    /// The text to print for `format`.
+    /// The same outcome with a short text layout.
+    pub fn with_short(mut self, short: impl Into<String>) -> Outcome {
+        self.short = Some(short.into());
+        self
+    }
+
+    /// The text to print for `format` (the long layout).
     pub fn render(&self, format: OutputFormat) -> String {
-        match format {
-            OutputFormat::Json => {
+        self.render_as(format, Layout::Long)
+    }
+
+    /// The text to print for `format` in `layout`.
+    pub fn render_as(&self, format: OutputFormat, layout: Layout) -> String {
+        match (format, layout, &self.short) {
+            (OutputFormat::Json, _, _) => {
                 let mut s = serde_json::to_string_pretty(&self.json).unwrap_or_default();
                 s.push('\n');
                 s
             }
-            OutputFormat::Text => self.text.clone(),
+            (OutputFormat::Text, Layout::Short, Some(short)) => short.clone(),
+            (OutputFormat::Text, _, _) => self.text.clone(),
         }
     }
+}
+
+/// `items` as Python prints a list of strings (`['a', 'b']`, `[]`), the form SEAPATH's
+/// `vm_manager` prints lists in and its Cockpit plugin parses (it strips `[`, `]` and `'`,
+/// then splits on `", "`). A `\\` or `'` inside an item (snapshot names cannot hold them) is
+/// escaped, so the result stays a valid Python literal.
+pub fn python_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| format!("'{}'", i.replace('\\', "\\\\").replace('\'', "\\'")))
+        .collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 /// The outcome of a verb that reports one VM's state (start, stop, enable ...): `state` as
@@ -132,11 +197,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Progress messages on stderr: shown for text output, or with `-v`.
+/// Progress messages on stderr: shown for text output, or with `-v`; or on stdout (`create
+/// -p`, see [`Progress::on_stdout`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
     enabled: bool,
     tty: bool,
+    stdout: bool,
 }
 
 impl Progress {
@@ -145,6 +212,7 @@ impl Progress {
         Progress {
             enabled: format == OutputFormat::Text || verbose > 0,
             tty: std::io::stderr().is_terminal(),
+            stdout: false,
         }
     }
 
@@ -153,25 +221,53 @@ impl Progress {
         Progress {
             enabled: false,
             tty: false,
+            stdout: false,
+        }
+    }
+
+    /// Progress on stdout, as SEAPATH's `vm_manager -p` has it there (its `qemu-img -p`) and
+    /// its Cockpit plugin streams it from there: every message and a bar line at every whole
+    /// percent, each line written at once; never rewritten in place.
+    pub fn on_stdout() -> Progress {
+        Progress {
+            enabled: true,
+            tty: false,
+            stdout: true,
+        }
+    }
+
+    /// Whether the lines go to stdout.
+    pub fn is_on_stdout(&self) -> bool {
+        self.stdout
+    }
+
+    fn line(&self, msg: &str) {
+        if self.stdout {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            // A reader that went away must not stop the work it reports on.
+            let _ = writeln!(out, "{msg}").and_then(|()| out.flush());
+        } else {
+            eprintln!("{msg}");
         }
     }
 
     /// One line of progress.
     pub fn say(&self, msg: &str) {
         if self.enabled {
-            eprintln!("{msg}");
+            self.line(msg);
         }
     }
 
     /// A progress bar for a long step called `label`: on a terminal one line rewritten in place
     /// (`label [#########           ]  45%  12s`), otherwise a line at every tenth done, for
-    /// logs.
+    /// logs (at every percent on stdout).
     pub fn bar(&self, label: &str) -> Bar {
         Bar {
             progress: *self,
             label: label.to_owned(),
             shown: false,
-            tenths: None,
+            step: None,
         }
     }
 }
@@ -182,7 +278,7 @@ pub struct Bar {
     progress: Progress,
     label: String,
     shown: bool,
-    tenths: Option<u32>,
+    step: Option<u32>,
 }
 
 impl Bar {
@@ -195,11 +291,12 @@ impl Bar {
             eprint!("\r{}\x1b[K", bar_line(&self.label, done, elapsed));
             self.shown = true;
         } else if let Some(d) = done {
-            // whole tenths only: truncation is what is meant
-            let tenths = (d * 10.0).floor() as u32;
-            if self.tenths != Some(tenths) {
-                eprintln!("{}", bar_line(&self.label, done, elapsed));
-                self.tenths = Some(tenths);
+            let steps = if self.progress.stdout { 100.0 } else { 10.0 };
+            // whole steps only: truncation is what is meant
+            let step = (d.clamp(0.0, 1.0) * steps).floor() as u32;
+            if self.step != Some(step) {
+                self.progress.line(&bar_line(&self.label, done, elapsed));
+                self.step = Some(step);
             }
         }
     }
@@ -252,6 +349,40 @@ mod tests {
             bar_line("x", Some(0.0), s),
             "x [                    ]   0%  12s"
         );
+    }
+
+    #[test]
+    fn python_lists_as_seapath_prints_them() {
+        assert_eq!(python_list(&[]), "[]");
+        assert_eq!(python_list(&["s1".into()]), "['s1']");
+        assert_eq!(
+            python_list(&["s1".into(), "before-upgrade".into()]),
+            "['s1', 'before-upgrade']"
+        );
+        // The plugin's parse gives the names back.
+        let printed = python_list(&["a.1".into(), "b_2".into()]);
+        let parsed: Vec<&str> = printed
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(", ")
+            .map(|s| s.trim_matches('\''))
+            .collect();
+        assert_eq!(parsed, ["a.1", "b_2"]);
+        assert_eq!(python_list(&["it's".into()]), r"['it\'s']");
+    }
+
+    #[test]
+    fn the_layout_follows_the_terminal_unless_asked() {
+        assert_eq!(Layout::choose(None, true), Layout::Long);
+        assert_eq!(Layout::choose(None, false), Layout::Short);
+        assert_eq!(Layout::choose(Some(Layout::Long), false), Layout::Long);
+        assert_eq!(Layout::choose(Some(Layout::Short), true), Layout::Short);
+        let o = Outcome::new(serde_json::json!([]), "long\n").with_short("short\n");
+        assert_eq!(o.render_as(OutputFormat::Text, Layout::Short), "short\n");
+        assert_eq!(o.render_as(OutputFormat::Text, Layout::Long), "long\n");
+        assert_eq!(o.render(OutputFormat::Text), "long\n");
+        // Without a short layout, both print the one text.
+        let one = Outcome::new(serde_json::json!([]), "one\n");
+        assert_eq!(one.render_as(OutputFormat::Text, Layout::Short), "one\n");
     }
 
     #[test]

@@ -131,6 +131,12 @@ impl VmIds {
         format!("vmmgr-pin-{}", self.name)
     }
 
+    /// The INFINITY location on the pinned node that goes with [`VmIds::pin`] (see
+    /// `fragment::pin_constraints`).
+    pub fn pin_home(&self) -> String {
+        format!("vmmgr-pin-{}.home", self.name)
+    }
+
     /// The location constraint of `--preferred-host`.
     pub fn prefer(&self) -> String {
         format!("vmmgr-prefer-{}", self.name)
@@ -342,6 +348,7 @@ mod tests {
             ids.guard(),
             ids.ban(),
             ids.pin(),
+            ids.pin_home(),
             ids.prefer(),
         ];
         assert_eq!(all[0], "g1");

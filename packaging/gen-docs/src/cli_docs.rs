@@ -105,6 +105,8 @@ pub fn man_pages(date: &str, agent_pages: &[String]) -> Vec<File> {
     // "EXTRA"; FILES and SEE ALSO follow.
     let top = cmd.clone().after_help(None::<&str>);
     let mut extra = Roff::new();
+    extra.control("SH", ["OUTPUT"]);
+    extra.text([roman(vm_mgr::output::OUTPUT_RULES)]);
     extra.control("SH", ["EXIT STATUS"]);
     extra.text([roman(vm_mgr::error::EXIT_CODES_HELP)]);
     extra.control("SH", ["FILES"]);
@@ -174,7 +176,17 @@ mod tests {
         assert!(names.contains(&"vm-mgr-undrain.1"));
         assert!(names.contains(&"vm-mgr-doctor.1"));
         assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
-        assert_eq!(pages.len(), command().get_subcommands().count() + 1);
+        // SEAPATH's list_snapshots is a hidden spelling, documented on list-snapshots' page.
+        assert!(
+            !names.iter().any(|n| n.contains("list_snapshots")),
+            "{names:?}"
+        );
+        let visible = command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .count();
+        assert_eq!(visible + 1, command().get_subcommands().count());
+        assert_eq!(pages.len(), visible + 1);
     }
 
     #[test]
@@ -187,8 +199,9 @@ mod tests {
         );
         assert!(create.contains("\\-\\-pinned\\-host"), "{create}");
         assert!(create.contains("Run only on this node"));
-        // hidden SEAPATH compatibility flags stay out of the page
-        assert!(!create.contains("\\-\\-progress"));
+        // -p writes progress to stdout, as SEAPATH's plugin reads it: documented
+        assert!(create.contains("\\-\\-progress"), "{create}");
+        assert!(create.contains("usb"), "{create}");
         assert!(create.contains(".SH \"SEE ALSO\"\nvm\\-mgr(1)"), "{create}");
         // the preamble defining \*(Aq appears once, at the top
         assert_eq!(create.matches(".ds Aq").count(), 2, "{create}");
@@ -230,6 +243,10 @@ mod tests {
         assert!(top.contains("vm\\-mgr\\-create(1)"), "{top}");
         assert!(
             top.contains(".SH \"EXIT STATUS\"\nExit codes: 0 ok"),
+            "{top}"
+        );
+        assert!(
+            top.contains(".SH OUTPUT\nText output has a long layout"),
             "{top}"
         );
         assert!(!top.contains(".SH EXTRA"), "{top}");

@@ -1,5 +1,7 @@
 //! `list`: every VM (from RBD and the CIB) with its state and node. External calls: one
-//! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs.
+//! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs. The short
+//! layout (stdout not a terminal, or `--names`) is the names alone, one per line: SEAPATH's
+//! Cockpit plugin takes every line of `vm-mgr list` as a VM name.
 
 use std::collections::BTreeSet;
 
@@ -46,5 +48,6 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             ]
         })
         .collect();
-    Ok(Outcome::new(json, table(&["NAME", "STATE", "NODE"], &rows)))
+    let names: String = all.iter().map(|s| format!("{}\n", s.name)).collect();
+    Ok(Outcome::new(json, table(&["NAME", "STATE", "NODE"], &rows)).with_short(names))
 }

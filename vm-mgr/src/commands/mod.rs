@@ -5,7 +5,7 @@
 
 use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::Outcome;
 
 pub mod create;
@@ -46,13 +46,14 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Start(a) => start::run(ctx, &a.name),
         Command::Stop(a) => stop::run(ctx, &a.name, a.force),
         Command::Status(a) => status::run(ctx, &a.name),
-        Command::List => list::run(ctx),
+        Command::List(_) => list::run(ctx),
         Command::GetMetadata(a) => metadata::get(ctx, &a.name, &a.metadata_name),
         Command::SetMetadata(a) => metadata::set(ctx, &a.name, &a.metadata_name, &a.metadata_value),
         Command::ListMetadata(a) => metadata::list(ctx, &a.name, a.all),
         Command::Info => info::run(ctx),
         Command::CreateSnapshot(a) => snapshot::create(ctx, &a.name, &a.snap_name),
         Command::ListSnapshots(a) => snapshot::list(ctx, &a.name),
+        Command::ListSnapshotsSeapath(a) => snapshot::list_seapath(ctx, &a.name),
         Command::RemoveSnapshot(a) => snapshot::remove(ctx, &a.name, &a.snap_name),
         Command::Rollback(a) => rollback::run(ctx, &a.name, &a.snap_name),
         Command::Purge(a) => purge::run(ctx, a),
@@ -66,6 +67,17 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+    }
+}
+
+/// What the verb of `cli` prints on stdout when it fails with `e` (text output only): SEAPATH's
+/// `Undefined` for `status` of an unknown VM. The error still goes to stderr.
+pub fn text_on_error(cli: &Cli, e: &Error) -> Option<String> {
+    match &cli.command {
+        Command::Status(_) if cli.output == crate::cli::OutputFormat::Text => {
+            status::undefined_text(e)
+        }
+        _ => None,
     }
 }
 

@@ -143,7 +143,7 @@ fn set_placement_strategies() {
     assert_eq!(out.json["stickiness"], "0");
     assert!(f
         .text()
-        .contains(r#"<rsc_location id="vmmgr-prefer-p3" rsc="p3" node="sim1" score="INFINITY"/>"#));
+        .contains(r#"<rsc_location id="vmmgr-prefer-p3" rsc="p3" node="sim1" score="INFINITY" resource-discovery="always"/>"#));
     let e = placement::run(&ctx, &args(Strategy::Pinned, Some("sim9"))).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let before = f.text();

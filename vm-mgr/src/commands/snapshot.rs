@@ -1,4 +1,4 @@
-//! `create-snapshot`, `list-snapshots`, `remove-snapshot` (the steps they share with rollback,
+//! `create-snapshot`, `list-snapshots` (and SEAPATH's `list_snapshots`), `remove-snapshot` (the steps they share with rollback,
 //! purge, clone and export are in [`crate::steps::snapshots`]).
 
 use serde_json::json;
@@ -6,7 +6,7 @@ use shared::clock;
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::output::{table, Outcome};
+use crate::output::{python_list, table, Outcome};
 use crate::steps::snapshots::{
     drop_snapshot, list_snaps, take, unknown_snapshot, validate_snap_name, vm_disks,
 };
@@ -71,6 +71,18 @@ pub fn list(ctx: &Ctx, name: &str) -> Result<Outcome> {
     Ok(Outcome::new(
         json!({"name": name, "snapshots": snaps}),
         text,
+    ))
+}
+
+/// SEAPATH's `list_snapshots`: the names, oldest first, as the Python list SEAPATH's
+/// `vm_manager` prints (`['s1', 's2']`, `[]`) and its Cockpit plugin parses. JSON as
+/// `list-snapshots`.
+pub fn list_seapath(ctx: &Ctx, name: &str) -> Result<Outcome> {
+    let snaps = list_snaps(ctx, name)?;
+    let names: Vec<String> = snaps.iter().map(|s| s.name.clone()).collect();
+    Ok(Outcome::new(
+        json!({"name": name, "snapshots": snaps}),
+        format!("{}\n", python_list(&names)),
     ))
 }
 

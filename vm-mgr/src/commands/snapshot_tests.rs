@@ -48,7 +48,7 @@ fn new_verbs_and_seapath_spellings_parse() {
             "create-snapshot",
         ),
         (&["list-snapshots", "-n", "a"], "list-snapshots"),
-        (&["list_snapshots", "-n", "a"], "list-snapshots"),
+        (&["list_snapshots", "-n", "a"], "list_snapshots"),
         (
             &["remove_snapshot", "-n", "a", "--snap_name", "s"],
             "remove-snapshot",
@@ -175,6 +175,15 @@ fn snapshots_are_created_listed_removed_and_keep_the_xml() {
     assert_eq!(list.json["snapshots"][0]["name"], "s1");
     assert_eq!(list.json["snapshots"][1]["consistency"], "stopped");
     assert!(list.text.starts_with("NAME"), "{}", list.text);
+    // SEAPATH's spelling: the names, oldest first, as the Python list its plugin parses; the
+    // same JSON.
+    let seapath = super::list_seapath(&ctx, "g1").unwrap();
+    assert_eq!(seapath.text, "['s1', 's2']\n");
+    assert_eq!(seapath.json, list.json);
+    assert_eq!(
+        super::list_seapath(&ctx, "nosuch").unwrap_err().exit_code(),
+        3
+    );
     let e = super::remove(&ctx, "g1", "nosuch").unwrap_err();
     assert!(
         e.to_string()

@@ -1,4 +1,7 @@
-//! `status -n NAME`: the VM's state and node, from one crm_mon and one CIB query.
+//! `status -n NAME`: the VM's state and node, from one crm_mon and one CIB query. The first
+//! line is the state word alone, as SEAPATH prints it (its Cockpit plugin shows the whole
+//! output as the State cell); the long layout (a terminal, `--long`) adds details after it.
+//! An unknown VM is an error (exit 3) that prints `Undefined` on stdout ([`undefined_text`]).
 
 use serde_json::json;
 
@@ -29,11 +32,12 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         "failures": st.failures,
         "placement": placement,
     });
-    let mut text = format!("{}: {}", st.name, st.state);
+    let short = format!("{}\n", st.state);
+    let mut text = short.clone();
+    text.push_str(&format!("  name: {}\n", st.name));
     if let Some(n) = &st.node {
-        text.push_str(&format!(" on {n}"));
+        text.push_str(&format!("  node: {n}\n"));
     }
-    text.push('\n');
     if let Some(p) = &placement {
         text.push_str(&format!("  placement: {}\n", p.summary()));
     }
@@ -43,5 +47,11 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     for f in &st.failures {
         text.push_str(&format!("  failed: {f}\n"));
     }
-    Ok(Outcome::new(json, text))
+    Ok(Outcome::new(json, text).with_short(short))
+}
+
+/// What `status` prints on stdout, as text, when it fails with `e`: `Undefined` for an unknown
+/// VM, as SEAPATH's `vm_manager` does (the exit code stays 3; see the README on why).
+pub fn undefined_text(e: &Error) -> Option<String> {
+    matches!(e, Error::NoSuchVm { .. }).then(|| format!("{}\n", VmState::Undefined))
 }

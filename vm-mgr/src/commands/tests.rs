@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use super::testing::{stored_vm, CibFile};
 use crate::cli::CreateArgs;
 use crate::error::Error;
+use crate::output::{Layout, OutputFormat};
 use crate::storage::mem::Memory;
 use crate::vm::Settings;
 
@@ -27,9 +28,14 @@ fn status_and_list_of_a_recorded_running_vm() {
     assert_eq!(out.json["state"], "Started");
     assert_eq!(out.json["node"], "sim2");
     assert_eq!(out.json["constraints"][0], "vmmgr-ban-t1");
+    // The state word alone first (SEAPATH's status), details after it in the long layout.
     assert_eq!(
-        out.text,
-        "t1: Started on sim2\n  placement: auto\n  constraints: vmmgr-ban-t1\n"
+        out.render_as(OutputFormat::Text, Layout::Long),
+        "Started\n  name: t1\n  node: sim2\n  placement: auto\n  constraints: vmmgr-ban-t1\n"
+    );
+    assert_eq!(
+        out.render_as(OutputFormat::Text, Layout::Short),
+        "Started\n"
     );
     let list = super::list::run(&ctx).unwrap();
     assert_eq!(
@@ -39,8 +45,26 @@ fn status_and_list_of_a_recorded_running_vm() {
             {"name": "t9", "state": "Disabled", "node": null},
         ])
     );
+    // Names alone for scripts (SEAPATH's plugin takes every line as a name), the table for
+    // people; JSON the same in both layouts.
+    assert_eq!(
+        list.render_as(OutputFormat::Text, Layout::Short),
+        "t1\nt9\n"
+    );
+    assert_eq!(
+        list.render_as(OutputFormat::Text, Layout::Long),
+        "NAME  STATE     NODE\nt1    Started   sim2\nt9    Disabled\n"
+    );
+    assert_eq!(
+        list.render_as(OutputFormat::Json, Layout::Short),
+        list.render_as(OutputFormat::Json, Layout::Long)
+    );
     let e = super::status::run(&ctx, "nosuch").unwrap_err();
     assert_eq!(e.exit_code(), 3);
+    assert_eq!(
+        super::status::undefined_text(&e).as_deref(),
+        Some("Undefined\n")
+    );
 }
 
 #[test]
@@ -102,7 +126,12 @@ fn enable_disable_enable_keeps_constraints_in_one_patch_each() {
     let out = super::disable::run(&ctx, "g1").unwrap();
     assert_eq!(
         out.json["constraints_kept"],
-        serde_json::json!(["vmmgr-ban-g1", "vmmgr-pin-g1", "col-g1"])
+        serde_json::json!([
+            "vmmgr-ban-g1",
+            "vmmgr-pin-g1",
+            "vmmgr-pin-g1.home",
+            "col-g1"
+        ])
     );
     let disabled = f.text();
     assert!(!disabled.contains("g1"), "nothing of g1 left:\n{disabled}");

@@ -11,8 +11,14 @@
 //! - `vmmgr-ban-NAME`: -INFINITY where node attribute `vmmgr-role` is `observer` or `#kind` is
 //!   not `cluster` (Pacemaker Remote and guest nodes) — a rule, so nodes that become observers
 //!   later are covered without touching the VM.
-//! - `vmmgr-pin-NAME` (-INFINITY where `#uname` is not the node) or `vmmgr-prefer-NAME`
-//!   (INFINITY on the node).
+//! - `vmmgr-pin-NAME` (-INFINITY where `#uname` is not the node) with `vmmgr-pin-NAME.home`
+//!   (INFINITY on the node), or `vmmgr-prefer-NAME` (INFINITY on the node). The node-scored
+//!   ones carry `resource-discovery=always` (Pacemaker's default, written out), so that `crm
+//!   configure show` prints them as `location vmmgr-pin-NAME.home NAME resource-discovery=always
+//!   inf: NODE`: the shape SEAPATH's Cockpit plugin reads a VM's default node from (its regex
+//!   wants `pin-` or `prefer-`, the resource, one more word, then `inf: NODE`; see
+//!   [`pin_constraints`]). VMs pinned before `.home` existed have the rule alone; they are
+//!   placed the same, and get `.home` when their placement is next set.
 //!
 //! Taken out of the CIB (disable), the fragment also carries every other constraint that names
 //! the group or its members (a colocation made with crm, ...), so that enable restores them.
@@ -236,39 +242,63 @@ pub fn build(ids: &VmIds, settings: &Settings, ceph: &CephAccess, target_role: &
 
     let mut constraints = vec![ban(ids)];
     if let Some(node) = &settings.pinned_host {
-        let pin = ids.pin();
-        let mut loc = el("rsc_location", &[("id", &pin), ("rsc", name)]);
-        let mut rule = el(
-            "rule",
-            &[("id", &format!("{pin}.rule")), ("score", "-INFINITY")],
-        );
-        rule.children.push(el(
-            "expression",
-            &[
-                ("id", &format!("{pin}.node")),
-                ("attribute", "#uname"),
-                ("operation", "ne"),
-                ("value", node),
-            ],
-        ));
-        loc.children.push(rule);
-        constraints.push(loc);
+        constraints.extend(pin_constraints(ids, node));
     } else if let Some(node) = &settings.preferred_host {
-        constraints.push(el(
-            "rsc_location",
-            &[
-                ("id", &ids.prefer()),
-                ("rsc", name),
-                ("node", node),
-                ("score", "INFINITY"),
-            ],
-        ));
+        constraints.push(prefer_constraint(ids, node, "INFINITY"));
     }
     Fragment {
         name: name.to_owned(),
         resources: vec![group],
         constraints,
     }
+}
+
+/// A location constraint `id` of the VM at `score` on `node`, with `resource-discovery=always`
+/// (the default, written out: it gives `crm configure show` the word SEAPATH's plugin expects
+/// between the resource and the score, and says that other nodes are still probed, unlike
+/// SEAPATH's `resource-discovery=exclusive` pin).
+fn on_node(ids: &VmIds, id: &str, node: &str, score: &str) -> Element {
+    el(
+        "rsc_location",
+        &[
+            ("id", id),
+            ("rsc", ids.name()),
+            ("node", node),
+            ("score", score),
+            ("resource-discovery", "always"),
+        ],
+    )
+}
+
+/// The constraints that pin the VM to `node`: `vmmgr-pin-NAME`, -INFINITY where `#uname` is not
+/// `node` (it never runs elsewhere, and stays stopped while `node` is down), and
+/// `vmmgr-pin-NAME.home`, INFINITY on `node`. The second changes no placement (the first
+/// leaves no other node); it is there for SEAPATH's Cockpit plugin, whose Default Node column
+/// reads `crm configure show` lines `…pin-… NAME WORD inf: NODE`, which a rule never gives.
+pub fn pin_constraints(ids: &VmIds, node: &str) -> Vec<Element> {
+    let pin = ids.pin();
+    let mut loc = el("rsc_location", &[("id", &pin), ("rsc", ids.name())]);
+    let mut rule = el(
+        "rule",
+        &[("id", &format!("{pin}.rule")), ("score", "-INFINITY")],
+    );
+    rule.children.push(el(
+        "expression",
+        &[
+            ("id", &format!("{pin}.node")),
+            ("attribute", "#uname"),
+            ("operation", "ne"),
+            ("value", node),
+        ],
+    ));
+    loc.children.push(rule);
+    vec![loc, on_node(ids, &ids.pin_home(), node, "INFINITY")]
+}
+
+/// `vmmgr-prefer-NAME`: `score` on `node` (`crm configure show` prints
+/// `location vmmgr-prefer-NAME NAME resource-discovery=always inf: NODE` for INFINITY).
+pub fn prefer_constraint(ids: &VmIds, node: &str, score: &str) -> Element {
+    on_node(ids, &ids.prefer(), node, score)
 }
 
 /// The ban of observer and remote nodes.

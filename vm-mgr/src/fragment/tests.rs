@@ -46,6 +46,7 @@ fn builds_the_group_guard_domain_and_constraints() {
         r##"attribute="#kind" operation="ne" value="cluster""##,
         r#"<rsc_location id="vmmgr-pin-g1" rsc="g1">"#,
         r##"attribute="#uname" operation="ne" value="sim2""##,
+        r#"<rsc_location id="vmmgr-pin-g1.home" rsc="g1" node="sim2" score="INFINITY" resource-discovery="always"/>"#,
     ] {
         assert!(xml.contains(needle), "missing {needle} in\n{xml}");
     }
@@ -73,7 +74,7 @@ fn without_guard_and_with_preference() {
     let xml = f.to_xml();
     assert!(!xml.contains("vmmgr-disk-a"));
     assert!(
-        xml.contains(r#"<rsc_location id="vmmgr-prefer-a" rsc="a" node="sim3" score="INFINITY"/>"#)
+        xml.contains(r#"<rsc_location id="vmmgr-prefer-a" rsc="a" node="sim3" score="INFINITY" resource-discovery="always"/>"#)
     );
     assert!(xml.contains(r#"value="vms/system_a""#));
     assert!(xml.contains(r#"name="target-role" value="Stopped""#));
@@ -106,7 +107,12 @@ fn insert_remove_round_trip_keeps_foreign_constraints() {
     let out = remove(&mut t, "g1").unwrap();
     assert_eq!(
         out.constraint_ids(),
-        ["vmmgr-ban-g1", "vmmgr-pin-g1", "col-g1-fence"]
+        [
+            "vmmgr-ban-g1",
+            "vmmgr-pin-g1",
+            "vmmgr-pin-g1.home",
+            "col-g1-fence"
+        ]
     );
     assert_eq!(t, tree(), "removal restores the CIB exactly");
     // Through the stored XML and back in: identical CIB.

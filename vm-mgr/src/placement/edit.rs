@@ -127,28 +127,8 @@ pub fn set_group_meta(
     ))
 }
 
-/// The `vmmgr-pin-VM` constraint: -INFINITY on every node but `node`.
-pub fn pin(vm: &str, node: &str) -> Element {
-    let id = VmIds::new(vm).pin();
-    let mut loc = el("rsc_location", &[("id", &id), ("rsc", vm)]);
-    let mut rule = el(
-        "rule",
-        &[("id", &format!("{id}.rule")), ("score", "-INFINITY")],
-    );
-    rule.children.push(el(
-        "expression",
-        &[
-            ("id", &format!("{id}.node")),
-            ("attribute", "#uname"),
-            ("operation", "ne"),
-            ("value", node),
-        ],
-    ));
-    loc.children.push(rule);
-    loc
-}
-
-/// Puts the VM's strategy into the tree: stickiness and its pin or preference.
+/// Puts the VM's strategy into the tree: stickiness and its pin or preference. Rewrites the
+/// pin of a VM pinned before `vmmgr-pin-VM.home` existed into today's pair (same placement).
 pub fn set_strategy(
     tree: &mut Element,
     vm: &str,
@@ -162,36 +142,27 @@ pub fn set_strategy(
         Strategy::Pinned => None,
     };
     let mut changed = set_group_meta(tree, vm, "resource-stickiness", stickiness)?;
-    let wanted: Option<Element> = match (strategy, node) {
-        (Strategy::Pinned, Some(n)) => Some(pin(vm, n)),
-        (Strategy::Auto, Some(n)) | (Strategy::Failover, Some(n)) => {
-            let score = if strategy == Strategy::Auto {
-                PREFER_AUTO_SCORE
-            } else {
-                PREFER_FAILOVER_SCORE
-            };
-            Some(el(
-                "rsc_location",
-                &[
-                    ("id", &ids.prefer()),
-                    ("rsc", vm),
-                    ("node", n),
-                    ("score", score),
-                ],
-            ))
-        }
-        _ => None,
+    let wanted: Vec<Element> = match (strategy, node) {
+        (Strategy::Pinned, Some(n)) => crate::fragment::pin_constraints(&ids, n),
+        (Strategy::Auto, Some(n)) => vec![crate::fragment::prefer_constraint(
+            &ids,
+            n,
+            PREFER_AUTO_SCORE,
+        )],
+        (Strategy::Failover, Some(n)) => vec![crate::fragment::prefer_constraint(
+            &ids,
+            n,
+            PREFER_FAILOVER_SCORE,
+        )],
+        _ => Vec::new(),
     };
-    let keep = wanted
-        .as_ref()
-        .and_then(|w| w.attr("id"))
-        .map(str::to_owned);
-    let stale: Vec<String> = [ids.pin(), ids.prefer()]
+    let keep: Vec<&str> = wanted.iter().filter_map(|w| w.attr("id")).collect();
+    let stale: Vec<String> = [ids.pin(), ids.pin_home(), ids.prefer()]
         .into_iter()
-        .filter(|id| Some(id) != keep.as_ref())
+        .filter(|id| !keep.contains(&id.as_str()))
         .collect();
     changed |= !remove_constraints(tree, &stale)?.is_empty();
-    if let Some(w) = wanted {
+    for w in wanted {
         changed |= put_constraint(tree, w)?;
     }
     Ok(changed)

@@ -14,7 +14,7 @@
 //! |---|---|
 //! | auto | `resource-stickiness=0`; with `--node`, `vmmgr-prefer-VM` INFINITY there (it moves back) |
 //! | failover | `resource-stickiness=INFINITY`; with `--node`, `vmmgr-prefer-VM` 100 (first start only) |
-//! | pinned | `vmmgr-pin-VM`: -INFINITY on every node but `--node` (never restarted elsewhere) |
+//! | pinned | `vmmgr-pin-VM`: -INFINITY on every node but `--node` (never restarted elsewhere); `vmmgr-pin-VM.home`: INFINITY on `--node` (for SEAPATH's plugin, see `crate::fragment::pin_constraints`) |
 
 use serde::Serialize;
 use shared::pacemaker::cib::tree::{self, SetKind};

@@ -275,7 +275,8 @@ fn locations(
     members: &[String],
 ) {
     let facts = node_facts(cib, mon, target);
-    let pin = VmIds::new(name).pin();
+    let ids = VmIds::new(name);
+    let pin = ids.pin();
     let tree_cons = tree::constraints(cib.element());
     for loc in tree_cons.iter().filter(|c| c.name == "rsc_location") {
         let (Some(id), Some(rsc)) = (loc.attr("id"), loc.attr("rsc")) else {
@@ -312,7 +313,8 @@ fn locations(
         }
         if let (Some(node), Some(s)) = (loc.attr("node"), loc.attr("score").and_then(Score::parse))
         {
-            if node != target && s.is_infinity() {
+            // the pin's `.home` is not a preference: the pin itself blocks the move
+            if node != target && s.is_infinity() && id != ids.pin_home() {
                 p.warn("moves-back", format!("{id} prefers {node} with INFINITY: the VM goes back there once the move is over"));
             }
         }

@@ -121,6 +121,51 @@ fn strategies_round_trip_through_the_cib() {
 }
 
 #[test]
+fn an_old_pin_still_pins_and_is_rewritten_into_the_pair_seapaths_plugin_reads() {
+    // p3 was pinned (recorded) before `.home` existed: the rule alone.
+    let mut t = tree();
+    let cib = cib_of(&t);
+    assert!(cib.constraints.location("vmmgr-pin-p3.home").is_none());
+    let p3 = placement_of(&t, Some(&cib), "p3").unwrap();
+    assert_eq!(
+        (p3.strategy, p3.node.as_deref()),
+        (Strategy::Pinned, Some("sim3"))
+    );
+    assert_eq!(checks(&cib, &mon(), "p3", "sim1", false), ["pinned"]);
+    // Setting the same placement again adds the INFINITY line on the node, nothing else.
+    assert!(edit::set_strategy(&mut t, "p3", Strategy::Pinned, Some("sim3")).unwrap());
+    assert!(!edit::set_strategy(&mut t, "p3", Strategy::Pinned, Some("sim3")).unwrap());
+    let home = tree::constraint(&t, "vmmgr-pin-p3.home").unwrap();
+    assert_eq!(
+        home.to_xml().trim(),
+        r#"<rsc_location id="vmmgr-pin-p3.home" rsc="p3" node="sim3" score="INFINITY" resource-discovery="always"/>"#
+    );
+    let cib = cib_of(&t);
+    assert!(cib.constraints.location("vmmgr-pin-p3").is_some());
+    let p3 = placement_of(&t, Some(&cib), "p3").unwrap();
+    assert_eq!(p3.node.as_deref(), Some("sim3"));
+    // Same decisions as before: still "pinned" only (the home is no "moves back" warning).
+    let pf = check(&cib, &mon(), "p3", "sim1", false);
+    assert_eq!(checks(&cib, &mon(), "p3", "sim1", false), ["pinned"]);
+    assert!(
+        !pf.warnings.iter().any(|w| w.check == "moves-back"),
+        "{:?}",
+        pf.warnings
+    );
+    // Another strategy takes both away.
+    edit::set_strategy(&mut t, "p3", Strategy::Auto, Some("sim1")).unwrap();
+    let cib = cib_of(&t);
+    assert!(cib.constraints.location("vmmgr-pin-p3").is_none());
+    assert!(cib.constraints.location("vmmgr-pin-p3.home").is_none());
+    assert_eq!(
+        tree::constraint(&t, "vmmgr-prefer-p3")
+            .unwrap()
+            .attr("resource-discovery"),
+        Some("always")
+    );
+}
+
+#[test]
 fn move_constraint_expires_and_is_removed() {
     let m = edit::move_constraint("p1", "sim1", "2030-01-01 00:00:00Z");
     let xml = m.to_xml();
