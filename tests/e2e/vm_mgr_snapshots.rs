@@ -473,8 +473,8 @@ fn clone_cow_and_full_then_export_remove_import() {
     );
     assert_eq!(
         frag_before.len(),
-        5,
-        "group, ban, pin and 2 colocations: {frag_before:#?}"
+        6,
+        "group, ban, pin (its rule and its .home) and 2 colocations: {frag_before:#?}"
     );
     assert!(
         meta_before.contains("\"role\": \"exported\"") && meta_before.contains("\"xml\":"),
