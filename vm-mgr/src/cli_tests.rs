@@ -196,3 +196,84 @@ fn every_verb_and_the_global_flags_parse() {
     let cli = parse(&["--output", "json", "status", "-n", "x"]);
     assert_eq!(cli.vm_name(), Some("x"));
 }
+
+#[test]
+fn the_plugins_argv_parse_and_choose_layout_and_progress() {
+    // SEAPATH's Cockpit plugin's calls (seapath-clients.md), as it spawns them.
+    let create = parse(&[
+        "create",
+        "-p",
+        "--name",
+        "N",
+        "--image",
+        "P",
+        "--xml",
+        "X",
+        "--disk-bus",
+        "usb",
+        "--enable-live-migration",
+        "--migration-user",
+        "libvirtadmin",
+        "--preferred-host",
+        "H",
+    ]);
+    let Command::Create(c) = &create.command else {
+        panic!("not create")
+    };
+    assert_eq!((c.disk_bus.as_str(), c.progress), ("usb", true));
+    assert!(create.progress_on_stdout());
+    // JSON stays parseable: progress then stays off stdout.
+    assert!(
+        !parse(&["--output", "json", "create", "-p", "-n", "N", "-i", "P", "--xml", "X"])
+            .progress_on_stdout()
+    );
+    assert!(!parse(&["create", "-n", "N", "-i", "P", "--xml", "X"]).progress_on_stdout());
+    for bus in DISK_BUSES {
+        parse(&[
+            "create",
+            "-n",
+            "N",
+            "-i",
+            "P",
+            "--xml",
+            "X",
+            "--disk-bus",
+            bus,
+        ]);
+    }
+    let st = parse(&["status", "--name", "N"]);
+    assert_eq!(
+        (st.command.verb(), st.vm_name(), st.layout_asked()),
+        ("status", Some("N"), None)
+    );
+    assert_eq!(
+        parse(&["status", "-n", "N", "--long"]).layout_asked(),
+        Some(Layout::Long)
+    );
+    assert_eq!(parse(&["list"]).layout_asked(), None);
+    assert_eq!(parse(&["list", "-l"]).layout_asked(), Some(Layout::Long));
+    assert_eq!(
+        parse(&["list", "--names"]).layout_asked(),
+        Some(Layout::Short)
+    );
+    let snaps = parse(&["list_snapshots", "-n", "N"]);
+    assert_eq!(
+        (snaps.command.verb(), snaps.vm_name()),
+        ("list_snapshots", Some("N"))
+    );
+    assert_eq!(
+        parse(&["list-snapshots", "-n", "N"]).command.verb(),
+        "list-snapshots"
+    );
+    for args in [
+        &["create_snapshot", "-n", "N", "--snap_name", "S"][..],
+        &["rollback", "-n", "N", "--snap_name", "S"],
+        &["stop", "-n", "N", "--force"],
+        &["start", "-n", "N"],
+        &["enable", "-n", "N"],
+        &["disable", "-n", "N"],
+        &["remove", "-n", "N"],
+    ] {
+        assert_eq!(parse(args).vm_name(), Some("N"), "{args:?}");
+    }
+}

@@ -282,17 +282,22 @@ pub fn pin_constraints(ids: &VmIds, node: &str) -> Vec<Element> {
         "rule",
         &[("id", &format!("{pin}.rule")), ("score", "-INFINITY")],
     );
-    rule.children.push(el(
+    rule.children.push(not_on(&format!("{pin}.node"), node));
+    loc.children.push(rule);
+    vec![loc, on_node(ids, &ids.pin_home(), node, "INFINITY")]
+}
+
+/// The rule expression `#uname ne NODE` (every node but `node`), with id `id`.
+pub fn not_on(id: &str, node: &str) -> Element {
+    el(
         "expression",
         &[
-            ("id", &format!("{pin}.node")),
+            ("id", id),
             ("attribute", "#uname"),
             ("operation", "ne"),
             ("value", node),
         ],
-    ));
-    loc.children.push(rule);
-    vec![loc, on_node(ids, &ids.pin_home(), node, "INFINITY")]
+    )
 }
 
 /// `vmmgr-prefer-NAME`: `score` on `node` (`crm configure show` prints

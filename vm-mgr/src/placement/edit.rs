@@ -180,15 +180,8 @@ pub fn move_constraint(vm: &str, node: &str, until: &str) -> Element {
             ("boolean-op", "and"),
         ],
     );
-    rule.children.push(el(
-        "expression",
-        &[
-            ("id", &format!("{id}.node")),
-            ("attribute", "#uname"),
-            ("operation", "ne"),
-            ("value", node),
-        ],
-    ));
+    rule.children
+        .push(crate::fragment::not_on(&format!("{id}.node"), node));
     rule.children.push(el(
         "date_expression",
         &[
