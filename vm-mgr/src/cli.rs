@@ -470,22 +470,6 @@ pub struct DoctorArgs {
 }
 
 impl Cli {
-    /// The text layout the command line asks for (`--long`, `--names`), if any.
-    pub fn layout_asked(&self) -> Option<Layout> {
-        match &self.command {
-            Command::List(a) if a.long => Some(Layout::Long),
-            Command::List(a) if a.names => Some(Layout::Short),
-            Command::Status(a) if a.long => Some(Layout::Long),
-            _ => None,
-        }
-    }
-
-    /// Whether progress goes to stdout (`create -p` with text output).
-    pub fn progress_on_stdout(&self) -> bool {
-        self.output == OutputFormat::Text
-            && matches!(&self.command, Command::Create(a) if a.progress)
-    }
-
     /// The VM name the verb acts on, if any.
     pub fn vm_name(&self) -> Option<&str> {
         match &self.command {

@@ -1,7 +1,28 @@
 //! The flags of the verbs that show (`list`, `status`): the text layout they print (see
-//! [`crate::output::OUTPUT_RULES`]).
+//! [`crate::output::OUTPUT_RULES`]), and where progress goes (`create -p`).
 
 use clap::Args;
+
+use crate::cli::{Cli, Command};
+use crate::output::{Layout, OutputFormat};
+
+impl Cli {
+    /// The text layout the command line asks for (`--long`, `--names`), if any.
+    pub fn layout_asked(&self) -> Option<Layout> {
+        match &self.command {
+            Command::List(a) if a.long => Some(Layout::Long),
+            Command::List(a) if a.names => Some(Layout::Short),
+            Command::Status(a) if a.long => Some(Layout::Long),
+            _ => None,
+        }
+    }
+
+    /// Whether progress goes to stdout (`create -p` with text output).
+    pub fn progress_on_stdout(&self) -> bool {
+        self.output == OutputFormat::Text
+            && matches!(&self.command, Command::Create(a) if a.progress)
+    }
+}
 
 /// `list`.
 #[derive(Debug, Clone, Args)]

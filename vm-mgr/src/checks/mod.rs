@@ -147,13 +147,13 @@ pub fn cib_findings(cib: &Cib, mon: &ClusterStatus, now: i64) -> Vec<Finding> {
     out
 }
 
-/// The VM a `vmmgr-*` constraint id belongs to: `vmmgr-{ban,pin,prefer,move}-VM` and
-/// `vmmgr-{colo,anti}-VM.OTHER`.
+/// The VM a `vmmgr-*` constraint id belongs to: `vmmgr-{ban,pin,prefer,move}-VM`, the pin's
+/// `vmmgr-pin-VM.home` and `vmmgr-{colo,anti}-VM.OTHER` (VM names hold no `.`).
 pub fn constraint_vm(id: &str) -> Option<&str> {
     let rest = id.strip_prefix("vmmgr-")?;
     let (kind, tail) = rest.split_once('-')?;
     match kind {
-        "ban" | "pin" | "prefer" | "move" => Some(tail),
+        "ban" | "pin" | "prefer" | "move" => tail.split('.').next(),
         "colo" | "anti" => tail.split_once('.').map(|(vm, _)| vm),
         _ => None,
     }

@@ -146,6 +146,8 @@ fn a_node_in_maintenance_running_a_vm_and_a_strategy_without_capacities() {
 #[test]
 fn names_of_vm_mgr_constraints_and_images() {
     assert_eq!(constraint_vm("vmmgr-prefer-web1"), Some("web1"));
+    assert_eq!(constraint_vm("vmmgr-pin-web1"), Some("web1"));
+    assert_eq!(constraint_vm("vmmgr-pin-web1.home"), Some("web1"));
     assert_eq!(constraint_vm("vmmgr-move-web1"), Some("web1"));
     assert_eq!(constraint_vm("vmmgr-anti-web1.db_1"), Some("web1"));
     assert_eq!(constraint_vm("vmmgr-colo-web1"), None);
