@@ -33,6 +33,9 @@ pub mod storage;
 pub mod vm;
 
 #[cfg(test)]
+mod dry_run_tests;
+
+#[cfg(test)]
 mod ownership_tests;
 
 use std::process::ExitCode;

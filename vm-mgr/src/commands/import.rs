@@ -130,7 +130,9 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
         }
         _ => fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped"),
     };
-    refuse_existing(ctx, &name)?;
+    let cib = refuse_existing(ctx, &name)?;
+    let wanted = copy_meta(&meta, &name, &settings, &fragment, &xml);
+    copying::check_writes(ctx, &cib, &fragment, false, &wanted)?;
     if ctx.dry_run {
         return Ok(dry_run(ctx, a, &name, &files, &fragment));
     }
@@ -144,7 +146,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
             copying::import(ctx, path, "raw", image, &pool)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
-        for (k, v) in copy_meta(&meta, &name, &settings, &fragment, &xml) {
+        for (k, v) in wanted {
             ctx.storage.meta_set(&ids.system_image(), &k, &v)?;
         }
         Ok(())

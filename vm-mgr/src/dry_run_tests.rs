@@ -1,0 +1,195 @@
+//! A dry run is the real run minus the writes (issue 13): whatever the real run would find out
+//! only as it writes (a duplicate nvpair id, an id taken in the CIB, a value the CIB or RBD
+//! cannot keep) is refused before any storage work, by both, with the same error. The CIB is
+//! a private copy of a recorded one that the real Pacemaker tools work on (`CIB_file`); the
+//! storage is in memory and follows RBD's limits.
+
+use crate::commands::testing::CibFile;
+use crate::error::Error;
+use crate::storage::mem::Memory;
+
+/// Runs the vm-mgr command line `args` (without the program name) on `ctx` (here, not in
+/// `commands::testing`: `commands` must not be imported from below it).
+pub(crate) fn run_cli(
+    ctx: &crate::ctx::Ctx,
+    args: &[&str],
+) -> crate::error::Result<crate::output::Outcome> {
+    use clap::Parser;
+    let cli =
+        crate::cli::Cli::try_parse_from(std::iter::once("vm-mgr").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    crate::commands::run(&cli, ctx)
+}
+
+/// A domain XML file and a disk image in the test's directory; `extra` goes in `<domain>`.
+fn guest(f: &CibFile, extra: &str) -> (String, String) {
+    let xml = f.dir.join("guest.xml");
+    std::fs::write(
+        &xml,
+        format!(
+            "<domain type='kvm'><name>x</name><memory unit='MiB'>64</memory>\
+             <os><type arch='x86_64'>hvm</type></os>{extra}<devices/></domain>"
+        ),
+    )
+    .unwrap();
+    let image = f.dir.join("disk.qcow2");
+    std::fs::write(&image, b"not really qcow2").unwrap();
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+    (s(xml), s(image))
+}
+
+/// Runs `create -n c9` with `flags`, for real and as a dry run: both must fail alike, before
+/// any storage work (no undo), leaving storage and CIB as they were. Returns the error.
+fn create_refused(f: &CibFile, extra_xml: &str, flags: &[&str]) -> Vec<Error> {
+    let before = f.text();
+    let (xml, image) = guest(f, extra_xml);
+    let mut args = vec![
+        "create",
+        "-n",
+        "c9",
+        "--xml",
+        &xml,
+        "-i",
+        &image,
+        "--nostart",
+    ];
+    args.extend_from_slice(flags);
+    let mut errors = Vec::new();
+    for dry_run in [false, true] {
+        let ctx = f.ctx_with_secret(Memory::new(), dry_run);
+        let e = run_cli(&ctx, &args)
+            .map(|o| o.text)
+            .expect_err(&format!("{flags:?} (dry run {dry_run}) was accepted"));
+        assert!(
+            !matches!(e, Error::Undone { .. }),
+            "{flags:?} (dry run {dry_run}): refused only after storage work: {e}"
+        );
+        assert!(ctx.storage.list_images().unwrap().is_empty());
+        assert!(ctx.storage.list_groups().unwrap().is_empty());
+        assert_eq!(f.text(), before, "{flags:?} (dry run {dry_run})");
+        errors.push(e);
+    }
+    assert_eq!(errors[0].to_string(), errors[1].to_string());
+    errors
+}
+
+#[test]
+fn pacemaker_meta_that_vm_mgr_sets_itself_is_refused_by_both_runs() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    for (meta, hint) in [
+        ("priority=5", "use --priority"),
+        ("target-role=Started", "use start, stop"),
+    ] {
+        let e = &create_refused(&f, "", &["--pacemaker-meta", meta])[0];
+        assert_eq!(e.exit_code(), 2, "{meta}: {e}");
+        assert!(e.to_string().contains(hint), "{meta}: {e}");
+    }
+    // Other meta attributes still go in.
+    let ctx = f.ctx_with_secret(Memory::new(), false);
+    let (xml, image) = guest(&f, "");
+    let args = [
+        "create",
+        "-n",
+        "c9",
+        "--xml",
+        &xml,
+        "-i",
+        &image,
+        "--nostart",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["--pacemaker-meta", "resource-stickiness=7"]);
+    run_cli(&ctx, &args).unwrap();
+    assert!(f.text().contains(r#"name="resource-stickiness" value="7""#));
+}
+
+#[test]
+fn an_id_of_the_fragment_taken_in_the_cib_is_refused_by_both_runs() {
+    // Not the group or a primitive (those were already checked): the ban constraint's id.
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let taken = r#"<rsc_location id="vmmgr-ban-c9" rsc="sandbox-fence" node="sim1" score="1"/>"#;
+    let text = f.text().replacen(
+        "<constraints/>",
+        &format!("<constraints>{taken}</constraints>"),
+        1,
+    );
+    assert!(text.contains(taken));
+    std::fs::write(&f.path, text).unwrap();
+    let e = &create_refused(&f, "", &[])[0];
+    assert!(matches!(e, Error::IdTaken { .. }), "{e}");
+    assert_eq!(e.exit_code(), 4);
+    assert!(e.to_string().contains("vmmgr-ban-c9"), "{e}");
+}
+
+#[test]
+fn a_domain_xml_larger_than_one_argument_is_refused_by_both_runs() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    // 200 KiB: over Linux's 128 KiB limit of one argv element (`rbd image-meta set` takes the
+    // value on its command line: E2BIG at exec).
+    let description = format!("<description>{}</description>", "x".repeat(200 * 1024));
+    let e = &create_refused(&f, &description, &[])[0];
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let msg = crate::error::chain(e).join(": ");
+    assert!(msg.contains("too long") && msg.contains("131071"), "{msg}");
+    // Just under the limit still goes in (the final XML is the given one plus the disks).
+    let description = format!("<description>{}</description>", "x".repeat(120 * 1024));
+    let (xml, image) = guest(&f, &description);
+    let ctx = f.ctx_with_secret(Memory::new(), false);
+    let args = [
+        "create",
+        "-n",
+        "c9",
+        "--xml",
+        &xml,
+        "-i",
+        &image,
+        "--nostart",
+    ];
+    run_cli(&ctx, &args).unwrap();
+    assert!(ctx.storage.meta_list("system_c9").unwrap()["xml"].len() > 120 * 1024);
+    // set-metadata: the same limit, in both runs.
+    let big = "y".repeat(200 * 1024);
+    for dry_run in [false, true] {
+        let ctx = f.ctx(Memory::new().with_image("system_c9", &[]), dry_run);
+        let args = ["set-metadata", "-n", "c9", "--metadata-name", "k"];
+        let mut args = args.to_vec();
+        args.extend(["--metadata-value", &big]);
+        let e = run_cli(&ctx, &args).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "dry run {dry_run}: {e}");
+        assert!(ctx.storage.meta_list("system_c9").unwrap().is_empty());
+    }
+}
+
+#[test]
+fn control_characters_in_cib_values_are_refused_not_cut() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    for flags in [
+        ["--pacemaker-params", "foo=a\nb"],
+        ["--pacemaker-params", "foo=a\tb"],
+        ["--pacemaker-meta", "description=a\u{1}b"],
+        ["--pacemaker-utilization", "cpu=2\r"],
+    ] {
+        let e = &create_refused(&f, "", &flags)[0];
+        assert_eq!(e.exit_code(), 2, "{flags:?}: {e}");
+        let msg = crate::error::chain(e).join(": ");
+        assert!(msg.contains("control character"), "{flags:?}: {msg}");
+    }
+}
+
+#[test]
+fn metadata_values_with_control_characters_are_stored_as_given() {
+    // RBD metadata keeps any byte but NUL (which no argument can carry): stored as given.
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let value = "line 1\nline 2\tand\u{1}\r\n";
+    let ctx = f.ctx(Memory::new().with_image("system_c9", &[]), false);
+    let args = ["set-metadata", "-n", "c9", "--metadata-name", "note"];
+    let mut args = args.to_vec();
+    args.extend(["--metadata-value", value]);
+    run_cli(&ctx, &args).unwrap();
+    let out = run_cli(
+        &ctx,
+        &["get-metadata", "-n", "c9", "--metadata-name", "note"],
+    )
+    .unwrap();
+    assert_eq!(out.json["value"], value);
+}
