@@ -193,3 +193,62 @@ fn metadata_values_with_control_characters_are_stored_as_given() {
     .unwrap();
     assert_eq!(out.json["value"], value);
 }
+
+#[test]
+fn remove_without_storage_refuses_before_touching_the_cib() {
+    // `--no-storage`: remove cannot delete the disks, so it must not take the VM out of the
+    // CIB either (it used to stop it and remove its resources, then refuse).
+    let f = CibFile::new("cib-vm-t1-started.xml");
+    let before = f.text();
+    for dry_run in [false, true] {
+        let ctx = f.ctx(crate::storage::NoStorage, dry_run);
+        let e = run_cli(&ctx, &["remove", "-n", "t1"]).unwrap_err();
+        assert!(e.to_string().contains("--no-storage"), "{e}");
+        assert_eq!(f.text(), before, "dry run {dry_run}: the CIB changed");
+    }
+}
+
+#[test]
+fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
+    let f = CibFile::new("cib-vm-t1-started.xml");
+    let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
+    let text = f
+        .text()
+        .replacen(r#"<node id="3" uname="sim3"/>"#, observer, 1);
+    assert!(text.contains(observer));
+    std::fs::write(&f.path, text).unwrap();
+    let before = f.text();
+    let stored = || crate::commands::testing::stored_vm("t1", &Default::default());
+    for (node, says) in [("sim3", "observer"), ("sim9", "not a node of the cluster")] {
+        let args = [
+            "set-placement",
+            "-n",
+            "t1",
+            "--strategy",
+            "pinned",
+            "--node",
+            node,
+        ];
+        for dry_run in [false, true] {
+            let e = run_cli(&f.ctx(stored(), dry_run), &args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{node} (dry run {dry_run}): {e}");
+            assert!(e.to_string().contains(says), "{e}");
+            assert_eq!(f.text(), before, "{node} (dry run {dry_run})");
+        }
+    }
+    let e = &create_refused(&f, "", &["--pinned-host", "sim3"])[0];
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("sim3 is an observer"), "{e}");
+    // The same pin to a node that runs VMs goes in.
+    let args = [
+        "set-placement",
+        "-n",
+        "t1",
+        "--strategy",
+        "pinned",
+        "--node",
+        "sim1",
+    ];
+    run_cli(&f.ctx(stored(), false), &args).unwrap();
+    assert!(f.text().contains("vmmgr-pin-t1"));
+}

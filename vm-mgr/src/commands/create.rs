@@ -150,13 +150,16 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         };
         disks.push((path.clone(), format, image));
     }
-    let (cib, _) = crate::cluster::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     for node in a.pinned_host.iter().chain(&a.preferred_host) {
         if cib.node(node).is_none() {
             return Err(Error::invalid(format!(
                 "Node {node} is not a node of the cluster."
             )));
         }
+    }
+    if let Some(node) = &a.pinned_host {
+        crate::placement::preflight::refuse_pin(&cib, &mon, &a.name, node)?;
     }
     crate::steps::copying::refuse_foreign_ids(&cib, &a.name)?;
     let replace = fragment::in_cib(cib.element(), &a.name)

@@ -13,6 +13,7 @@ use shared::pacemaker::{Cib, ClusterStatus, Score};
 use shared::xml::Element;
 
 use super::{move_id, pin_node};
+use crate::error::{Error, Result};
 use crate::state::{status_of, VmState};
 use crate::vm::VmIds;
 
@@ -58,6 +59,43 @@ pub fn allows_migration(cib: &Cib, name: &str) -> bool {
                 .or(group_says.as_ref())
                 .is_some_and(|v| shared::pacemaker::types::is_true(v))
         })
+}
+
+/// Why no VM can ever run on `node`, or `None`: vm-mgr bans every VM from observers (node
+/// attribute `vmmgr-role=observer`, permanent or transient) and from nodes that are not full
+/// cluster nodes (`vmmgr-ban-VM`, see [`crate::fragment`]). A VM pinned there never runs.
+pub fn never_runs_vms(cib: &Cib, mon: &ClusterStatus, node: &str) -> Option<String> {
+    use crate::vm::{OBSERVER, ROLE_ATTRIBUTE};
+    let facts = node_facts(cib, mon, node);
+    let remote = facts.kind != "cluster"
+        || mon
+            .node(node)
+            .is_some_and(|n| n.node_type != shared::pacemaker::status::NodeType::Member);
+    if facts.attrs.get(ROLE_ATTRIBUTE).map(String::as_str) == Some(OBSERVER) {
+        Some(format!(
+            "{node} is an observer (node attribute {ROLE_ATTRIBUTE}={OBSERVER}), where vm-mgr \
+             never runs a VM"
+        ))
+    } else if remote {
+        Some(format!(
+            "{node} is not a full cluster node (Pacemaker Remote or guest), where vm-mgr never \
+             runs a VM"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Refuses to pin VM `name` to `node` where it could never run ([`never_runs_vms`]): exit 2,
+/// before anything is changed (in a dry run too).
+pub fn refuse_pin(cib: &Cib, mon: &ClusterStatus, name: &str, node: &str) -> Result<()> {
+    match never_runs_vms(cib, mon, node) {
+        None => Ok(()),
+        Some(why) => Err(Error::invalid(format!(
+            "Cannot pin VM {name} to {node}: {why}; pinned there, it could never run. Nothing \
+             was changed."
+        ))),
+    }
 }
 
 /// The facts about a node that location rules may test.
