@@ -252,3 +252,47 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
     run_cli(&f.ctx(stored(), false), &args).unwrap();
     assert!(f.text().contains("vmmgr-pin-t1"));
 }
+
+#[test]
+fn a_dry_run_refuses_a_patch_that_pacemaker_would_refuse() {
+    // A stored fragment whose domain primitive lost its `class` (edited by hand): only
+    // Pacemaker's schema knows it is wrong. The real enable fails at `cibadmin --patch`; the
+    // dry run must too (its patch is applied to a private copy of the CIB), with the same
+    // error, and neither changes the CIB.
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let before = f.text();
+    let ids = crate::vm::VmIds::new("g1");
+    let settings = crate::vm::Settings::default();
+    let fragment = crate::fragment::build(&ids, &settings, &Default::default(), "Stopped");
+    let good = fragment.to_xml();
+    let bad = good.replacen(
+        r#"id="vmmgr-domain-g1" class="ocf""#,
+        r#"id="vmmgr-domain-g1""#,
+        1,
+    );
+    assert_ne!(bad, good);
+    let json = settings.to_json();
+    let stored = || {
+        Memory::new().with_image(
+            "system_g1",
+            &[
+                ("xml", "<domain type='kvm'><name>g1</name></domain>"),
+                ("vm_name", "g1"),
+                ("_vmmgr_settings", &json),
+                ("_vmmgr_fragment", &bad),
+            ],
+        )
+    };
+    let mut errors = Vec::new();
+    for dry_run in [false, true] {
+        let e = run_cli(&f.ctx(stored(), dry_run), &["enable", "-n", "g1"]).unwrap_err();
+        assert_eq!(f.text(), before, "dry run {dry_run}");
+        errors.push(crate::error::chain(&e).join(": "));
+    }
+    assert!(
+        errors[1].contains("does not conform to the configured schema"),
+        "{errors:?}"
+    );
+    assert!(!errors[1].contains("<cib"), "{errors:?}");
+    assert_eq!(errors[0], errors[1]);
+}

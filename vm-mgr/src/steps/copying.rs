@@ -48,7 +48,8 @@ pub fn refuse_foreign_ids(cib: &shared::pacemaker::Cib, name: &str) -> Result<()
 /// What the real run finds out only as it writes, checked before any storage work (in a dry run
 /// too): that `fragment` goes into the CIB as it is now (its ids free and each used once, its
 /// values ones the CIB keeps as given), after the VM of that name is taken out when
-/// `replacing`; and that the storage takes every metadata value of `meta`.
+/// `replacing` (checked here, then by Pacemaker on a private copy of the CIB); and that the
+/// storage takes every metadata value of `meta`.
 pub fn check_writes(
     ctx: &Ctx,
     cib: &shared::pacemaker::Cib,
@@ -72,6 +73,8 @@ pub fn check_writes(
         }
         Err(e) => return Err(e.into()),
     }
+    // What Pacemaker alone knows (its schema: value types, references): it is asked too.
+    crate::cluster::check(ctx, cib, &tree)?;
     for (k, v) in meta {
         ctx.storage.check_meta(k, v)?;
     }
