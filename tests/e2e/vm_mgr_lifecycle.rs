@@ -135,6 +135,11 @@ fn bad_input_fails_clearly_and_changes_nothing() {
         "x".repeat(200 << 10)
     );
     std::fs::write(&big_xml, text.replacen("</name>", &description, 1)).unwrap();
+    let priority = [
+        &["create", "-n", &name, "--xml", &xml, "-i", &image][..],
+        &["--pacemaker-meta", "priority=5"],
+    ]
+    .concat();
     let epoch = config_epoch(&sb);
     let rbd = rbd_names(&sb);
     let marker = "/tmp/vmmgr-e2e-pwned";
@@ -209,35 +214,8 @@ fn bad_input_fails_clearly_and_changes_nothing() {
             vec!["create", "-n", &name, "--xml", &big_xml, "-i", &image],
             "is too long",
         ),
-        (
-            vec![
-                "create",
-                "-n",
-                &name,
-                "--xml",
-                &xml,
-                "-i",
-                &image,
-                "--pacemaker-meta",
-                "priority=5",
-            ],
-            "use --priority",
-        ),
-        (
-            vec![
-                "--dry-run",
-                "create",
-                "-n",
-                &name,
-                "--xml",
-                &xml,
-                "-i",
-                &image,
-                "--pacemaker-meta",
-                "priority=5",
-            ],
-            "use --priority",
-        ),
+        (priority.clone(), "use --priority"),
+        ([&["--dry-run"][..], &priority].concat(), "use --priority"),
     ] {
         let out = vm_mgr(&sb, "sim1", &args);
         let err = String::from_utf8_lossy(&out.stderr);

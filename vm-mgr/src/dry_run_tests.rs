@@ -38,21 +38,17 @@ fn guest(f: &CibFile, extra: &str) -> (String, String) {
     (s(xml), s(image))
 }
 
+/// `create -n c9 --xml XML -i IMAGE --nostart`.
+fn create_c9<'a>(xml: &'a str, image: &'a str) -> Vec<&'a str> {
+    vec!["create", "-n", "c9", "--xml", xml, "-i", image, "--nostart"]
+}
+
 /// Runs `create -n c9` with `flags`, for real and as a dry run: both must fail alike, before
 /// any storage work (no undo), leaving storage and CIB as they were. Returns the error.
 fn create_refused(f: &CibFile, extra_xml: &str, flags: &[&str]) -> Vec<Error> {
     let before = f.text();
     let (xml, image) = guest(f, extra_xml);
-    let mut args = vec![
-        "create",
-        "-n",
-        "c9",
-        "--xml",
-        &xml,
-        "-i",
-        &image,
-        "--nostart",
-    ];
+    let mut args = create_c9(&xml, &image);
     args.extend_from_slice(flags);
     let mut errors = Vec::new();
     for dry_run in [false, true] {
@@ -87,17 +83,7 @@ fn pacemaker_meta_that_vm_mgr_sets_itself_is_refused_by_both_runs() {
     // Other meta attributes still go in.
     let ctx = f.ctx_with_secret(Memory::new(), false);
     let (xml, image) = guest(&f, "");
-    let args = [
-        "create",
-        "-n",
-        "c9",
-        "--xml",
-        &xml,
-        "-i",
-        &image,
-        "--nostart",
-    ];
-    let mut args = args.to_vec();
+    let mut args = create_c9(&xml, &image);
     args.extend(["--pacemaker-meta", "resource-stickiness=7"]);
     run_cli(&ctx, &args).unwrap();
     assert!(f.text().contains(r#"name="resource-stickiness" value="7""#));
@@ -135,17 +121,7 @@ fn a_domain_xml_larger_than_one_argument_is_refused_by_both_runs() {
     let description = format!("<description>{}</description>", "x".repeat(120 * 1024));
     let (xml, image) = guest(&f, &description);
     let ctx = f.ctx_with_secret(Memory::new(), false);
-    let args = [
-        "create",
-        "-n",
-        "c9",
-        "--xml",
-        &xml,
-        "-i",
-        &image,
-        "--nostart",
-    ];
-    run_cli(&ctx, &args).unwrap();
+    run_cli(&ctx, &create_c9(&xml, &image)).unwrap();
     assert!(ctx.storage.meta_list("system_c9").unwrap()["xml"].len() > 120 * 1024);
     // set-metadata: the same limit, in both runs.
     let big = "y".repeat(200 * 1024);
@@ -219,8 +195,8 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
     std::fs::write(&f.path, text).unwrap();
     let before = f.text();
     let stored = || crate::commands::testing::stored_vm("t1", &Default::default());
-    for (node, says) in [("sim3", "observer"), ("sim9", "not a node of the cluster")] {
-        let args = [
+    let pin = |node| {
+        [
             "set-placement",
             "-n",
             "t1",
@@ -228,7 +204,10 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
             "pinned",
             "--node",
             node,
-        ];
+        ]
+    };
+    for (node, says) in [("sim3", "observer"), ("sim9", "not a node of the cluster")] {
+        let args = pin(node);
         for dry_run in [false, true] {
             let e = run_cli(&f.ctx(stored(), dry_run), &args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{node} (dry run {dry_run}): {e}");
@@ -240,16 +219,7 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
     assert_eq!(e.exit_code(), 2, "{e}");
     assert!(e.to_string().contains("sim3 is an observer"), "{e}");
     // The same pin to a node that runs VMs goes in.
-    let args = [
-        "set-placement",
-        "-n",
-        "t1",
-        "--strategy",
-        "pinned",
-        "--node",
-        "sim1",
-    ];
-    run_cli(&f.ctx(stored(), false), &args).unwrap();
+    run_cli(&f.ctx(stored(), false), &pin("sim1")).unwrap();
     assert!(f.text().contains("vmmgr-pin-t1"));
 }
 
