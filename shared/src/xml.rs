@@ -124,23 +124,7 @@ impl Element {
                     push_text(&mut stack, &root, &content, what, pos)?;
                 }
                 Event::GeneralRef(reference) => {
-                    let resolved = match reference.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        Ok(None) => resolve_predefined_entity(&reference)
-                            .ok_or_else(|| {
-                                XmlError::new(
-                                    what,
-                                    format!("unknown entity &{}; at byte {pos}", &*reference),
-                                )
-                            })?
-                            .to_string(),
-                        Err(e) => {
-                            return Err(XmlError::new(
-                                what,
-                                format!("bad character reference at byte {pos}: {e}"),
-                            ))
-                        }
-                    };
+                    let resolved = resolve_reference(&reference, what, pos)?;
                     push_text(&mut stack, &root, &resolved, what, pos)?;
                 }
                 Event::Eof => break,
@@ -293,6 +277,30 @@ fn element_from_start(start: &BytesStart<'_>, what: &str) -> Result<Element, Xml
         element.attrs.push((key, value));
     }
     Ok(element)
+}
+
+/// The text of an entity or character reference (`&amp;`, `&#10;`); other entities are
+/// refused (no DTD is read).
+fn resolve_reference(
+    reference: &quick_xml::events::BytesRef<'_>,
+    what: &str,
+    pos: u64,
+) -> Result<String, XmlError> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => resolve_predefined_entity(reference)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                XmlError::new(
+                    what,
+                    format!("unknown entity &{}; at byte {pos}", &**reference),
+                )
+            }),
+        Err(e) => Err(XmlError::new(
+            what,
+            format!("bad character reference at byte {pos}: {e}"),
+        )),
+    }
 }
 
 fn check_no_second_root(

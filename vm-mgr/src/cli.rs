@@ -142,6 +142,19 @@ pub enum Command {
     ///
     /// Example: vm-mgr undrain --node hv1
     Undrain(crate::cli_placement::UndrainArgs),
+    // Issue 15: day two.
+    /// Find what is wrong with vm-mgr's VMs and say what to do about each. It looks for cli-* constraints
+    /// (crm/pcs move or ban) on VMs, vm-mgr constraints naming a missing VM, expired move
+    /// constraints, half-made VMs (images or RBD groups of no VM, a VM without its image),
+    /// fail-counts and failed actions, stored XML, settings or fragment that cannot be read,
+    /// CIB and stored fragment that disagree, standby or maintenance nodes running VMs, a
+    /// placement strategy without node capacities. One line per finding, tab-separated: STATUS
+    /// (fixable, manual or fixed), KIND, VM, ID, DETAIL, FIX; lines starting with # say what
+    /// --fix did.
+    /// Exit code 0 when nothing is found (or left after --fix), 1 when findings remain.
+    ///
+    /// Example: vm-mgr doctor --fix --dry-run
+    Doctor(DoctorArgs),
 }
 
 impl Command {
@@ -174,6 +187,7 @@ impl Command {
             Command::Migrate(_) => "migrate",
             Command::Drain(_) => "drain",
             Command::Undrain(_) => "undrain",
+            Command::Doctor(_) => "doctor",
         }
     }
 }
@@ -424,6 +438,19 @@ pub struct ImportArgs {
     pub nostart: bool,
 }
 
+/// `doctor`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Repair what is safe, in one CIB transaction (cli-*, stale and expired vm-mgr
+    /// constraints), then clean up the VMs' failures (crm_resource --cleanup); with --dry-run,
+    /// show the transaction and change nothing. Disks are never deleted.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also move orphan images and groups to the RBD trash (not implemented yet: exit 6).
+    #[arg(long, alias = "purge_orphans", requires = "fix")]
+    pub purge_orphans: bool,
+}
+
 impl Cli {
     /// The VM name the verb acts on, if any.
     pub fn vm_name(&self) -> Option<&str> {
@@ -450,7 +477,7 @@ impl Cli {
             Command::RemoveColocation(a) => Some(&a.name),
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
-            Command::Drain(_) | Command::Undrain(_) => None,
+            Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! | Code | Meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the operation failed (Pacemaker, Ceph, libvirt, I/O) |
+//! | 1 | the operation failed (Pacemaker, Ceph, libvirt, I/O); `doctor`: problems found (and, with `--fix`, not all repaired) |
 //! | 2 | usage error or invalid input (bad name, malformed XML, missing image, unknown node) |
 //! | 3 | no such VM |
 //! | 4 | the VM already exists (create without `--force`) |
@@ -43,7 +43,8 @@ pub const EXIT_REFUSED: u8 = 7;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// The exit-code table, for `--help`.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failed, 2 usage error or invalid input, \
+pub const EXIT_CODES_HELP: &str =
+    "Exit codes: 0 ok, 1 failed (doctor: problems remain), 2 usage error or invalid input, \
 3 no such VM, 4 VM already exists, 5 timed out waiting for the cluster, 6 not implemented yet, \
 7 refused by a preflight check (nothing changed), 130 interrupted.";
 

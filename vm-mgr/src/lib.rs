@@ -8,12 +8,13 @@
 //!    transaction, wait, report. A verb never calls another verb.
 //! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
-//!    [`placement`] (plan moves, preflight) and [`storage`].
+//!    [`placement`] (plan moves, preflight), [`storage`] and [`checks`] (what `doctor` finds).
 //! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
 //! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls.
 
+pub mod checks;
 pub mod cli;
 mod cli_ctx;
 pub mod cli_placement;
@@ -37,6 +38,8 @@ mod dry_run_tests;
 
 #[cfg(test)]
 mod ownership_tests;
+#[cfg(test)]
+mod property_tests;
 
 use std::process::ExitCode;
 
@@ -65,7 +68,7 @@ where
     });
     match result {
         Ok(outcome) => match emit(&outcome.render(cli.output)) {
-            Ok(()) => ExitCode::from(error::EXIT_OK),
+            Ok(()) => ExitCode::from(outcome.exit_code),
             Err(e) => {
                 eprintln!(
                     "vm-mgr {}: cannot write the output: {e}",

@@ -23,6 +23,8 @@ pub struct Outcome {
     pub json: Value,
     /// For text output (printed as is; ends with a newline unless empty).
     pub text: String,
+    /// The exit code once printed: 0, or (`doctor` with findings left) 1.
+    pub exit_code: u8,
 }
 
 impl Outcome {
@@ -31,7 +33,14 @@ impl Outcome {
         Outcome {
             json,
             text: text.into(),
+            exit_code: crate::error::EXIT_OK,
         }
+    }
+
+    /// The same outcome, ending the run with exit code `code` once printed.
+    pub fn with_exit_code(mut self, code: u8) -> Outcome {
+        self.exit_code = code;
+        self
     }
 
     /// The text to print for `format`.

@@ -157,6 +157,21 @@ impl VmIds {
     }
 }
 
+/// The VM an image belongs to by vm-mgr's names (`system_VM`, `data_VM_N`), if any: the one
+/// naming rule of images, as [`VmIds::system_image`] and [`VmIds::data_image`] make them.
+pub fn image_vm(image: &str) -> Option<&str> {
+    let name = if let Some(vm) = image.strip_prefix("system_") {
+        vm
+    } else {
+        let (vm, n) = image.strip_prefix("data_")?.rsplit_once('_')?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        vm
+    };
+    validate_name(name).ok().map(|()| name)
+}
+
 /// vm-mgr's settings of a VM, kept as JSON in the metadata key [`META_SETTINGS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

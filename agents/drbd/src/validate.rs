@@ -92,6 +92,28 @@ pub fn check_metas(ctx: &Context) -> Result<u32, OcfError> {
 /// in this node's configuration → 5; `promoted-max` > 1 without `allow-two-primaries` → 6;
 /// `notify=false` without `ignore_missing_notifications` on start/promote → 6.
 pub fn validate(ctx: &Context) -> Result<Validated, OcfError> {
+    match checked(ctx) {
+        Ok(setup) => Ok(Validated::Ok(Box::new(setup))),
+        Err(Stop::Absent(e)) => probe_or(ctx, e),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+/// Why validation stopped: the resource cannot be on this node (a probe then answers "not
+/// running"), or any other error.
+enum Stop {
+    Absent(OcfError),
+    Failed(OcfError),
+}
+
+impl From<OcfError> for Stop {
+    fn from(e: OcfError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// The checks of [`validate`], in drbd.ocf's order.
+fn checked(ctx: &Context) -> Result<Setup, Stop> {
     let action = &ctx.action;
     let settings = Settings::read(ctx)?;
     if let Some(p) = &settings.adjust_problem {
@@ -102,23 +124,51 @@ pub fn validate(ctx: &Context) -> Result<Validated, OcfError> {
     } else {
         check_metas(ctx)?
     };
-
-    let mut adm = if settings.drbdconf.is_empty() {
+    let adm = if settings.drbdconf.is_empty() {
         Drbdadm::default()
-    } else {
-        if !readable(Path::new(&settings.drbdconf)) {
-            return probe_or(
-                ctx,
-                OcfError::installed(format!(
-                    "DRBD configuration file {} does not exist or is not a readable regular file",
-                    settings.drbdconf
-                )),
-            );
-        }
+    } else if readable(Path::new(&settings.drbdconf)) {
         Drbdadm::with_config(&settings.drbdconf)
+    } else {
+        return Err(Stop::Absent(OcfError::installed(format!(
+            "DRBD configuration file {} does not exist or is not a readable regular file",
+            settings.drbdconf
+        ))));
     };
+    check_kernel(ctx, &adm, &settings)?;
+    let adm = configured(ctx, adm, &settings)?;
+    if matches!(action, Action::Start | Action::Promote) && promoted_max > 1 {
+        let config = adm
+            .dump_xml(&settings.resource, ctx.deadline)
+            .map_err(|e| OcfError::from_error(shared::ocf::OcfRc::ErrGeneric, &e))?;
+        if !config.allow_two_primaries {
+            return Err(Stop::Failed(OcfError::configured(format!(
+                "promoted-max={promoted_max}, but DRBD resource {} does not allow-two-primaries",
+                settings.resource
+            ))));
+        }
+    }
+    if !matches!(
+        action,
+        Action::Stop | Action::Monitor | Action::Status | Action::ValidateAll
+    ) && !settings.ignore_missing_notifications
+        && !ctx.env.meta().notify()
+        && ctx.env.meta().get("notify_start_uname").is_none()
+    {
+        return Err(Stop::Failed(OcfError::configured(
+            "notify=true is required on the clone (or set ignore_missing_notifications=true)",
+        )));
+    }
+    Ok(Setup {
+        settings,
+        adm,
+        promoted_max,
+        node: node_name(ctx),
+    })
+}
 
-    // The kernel module version (0 when not loaded: then ask modinfo, like drbd.ocf).
+/// The kernel module's version (0 when not loaded: then modinfo's, like drbd.ocf): there, DRBD
+/// 9, and within `version_ge`/`version_lt`.
+fn check_kernel(ctx: &Context, adm: &Drbdadm, settings: &Settings) -> Result<(), Stop> {
     let versions = adm.version(ctx.deadline).map_err(|e| {
         drbd_err(
             OcfError::installed("drbdadm is not installed (drbd-utils)"),
@@ -130,95 +180,60 @@ pub fn validate(ctx: &Context) -> Result<Validated, OcfError> {
         kernel = modinfo_version(ctx).unwrap_or(0);
     }
     if kernel == 0 {
-        return probe_or(
-            ctx,
-            OcfError::installed("DRBD kernel module not available (neither loaded nor installed)"),
-        );
-    }
-    if let Some(ge) = settings.version_ge {
-        if kernel < ge {
-            return Err(OcfError::installed(format!(
-                "required DRBD kernel module version >= {}, found {}",
-                version_string(ge),
-                version_string(kernel)
-            )));
-        }
-    }
-    if let Some(lt) = settings.version_lt {
-        if kernel >= lt {
-            return Err(OcfError::installed(format!(
-                "required DRBD kernel module version < {}, found {}",
-                version_string(lt),
-                version_string(kernel)
-            )));
-        }
-    }
-    if kernel < 0x090000 {
-        return Err(OcfError::installed(format!(
-            "ocf:vmmgr:drbd supports DRBD 9 only, found kernel module {}",
-            version_string(kernel)
+        return Err(Stop::Absent(OcfError::installed(
+            "DRBD kernel module not available (neither loaded nor installed)",
         )));
     }
-
-    // The resource must be in this node's configuration (stacked resources need -S).
-    if adm.sh_dev(&settings.resource, ctx.deadline).is_err() {
-        let stacked = Drbdadm {
-            stacked: true,
-            ..adm.clone()
-        };
-        match stacked.sh_dev(&settings.resource, ctx.deadline) {
-            Ok(_) => adm = stacked,
-            Err(e) => {
-                return probe_or(
-                    ctx,
-                    drbd_err(
-                        OcfError::installed("drbdadm is not installed (drbd-utils)"),
-                        &e,
-                    )
-                    .map_rc_installed(format!(
-                        "DRBD resource {} not found in configuration file {}",
-                        settings.resource,
-                        if settings.drbdconf.is_empty() {
-                            "(drbdadm default)"
-                        } else {
-                            &settings.drbdconf
-                        }
-                    )),
-                );
-            }
-        }
+    let refuse = |want: &str, v: u32| {
+        Err(Stop::Failed(OcfError::installed(format!(
+            "required DRBD kernel module version {want} {}, found {}",
+            version_string(v),
+            version_string(kernel)
+        ))))
+    };
+    if let Some(ge) = settings.version_ge.filter(|&ge| kernel < ge) {
+        return refuse(">=", ge);
     }
-
-    if matches!(action, Action::Start | Action::Promote) && promoted_max > 1 {
-        let config = adm
-            .dump_xml(&settings.resource, ctx.deadline)
-            .map_err(|e| OcfError::from_error(shared::ocf::OcfRc::ErrGeneric, &e))?;
-        if !config.allow_two_primaries {
-            return Err(OcfError::configured(format!(
-                "promoted-max={promoted_max}, but DRBD resource {} does not allow-two-primaries",
-                settings.resource
-            )));
-        }
+    if let Some(lt) = settings.version_lt.filter(|&lt| kernel >= lt) {
+        return refuse("<", lt);
     }
-
-    if !matches!(
-        action,
-        Action::Stop | Action::Monitor | Action::Status | Action::ValidateAll
-    ) && !settings.ignore_missing_notifications
-        && !ctx.env.meta().notify()
-        && ctx.env.meta().get("notify_start_uname").is_none()
-    {
-        return Err(OcfError::configured(
-            "notify=true is required on the clone (or set ignore_missing_notifications=true)",
-        ));
+    if kernel < 0x090000 {
+        return Err(Stop::Failed(OcfError::installed(format!(
+            "ocf:vmmgr:drbd supports DRBD 9 only, found kernel module {}",
+            version_string(kernel)
+        ))));
     }
+    Ok(())
+}
 
-    Ok(Validated::Ok(Box::new(Setup {
-        settings,
-        adm,
-        promoted_max,
-        node: node_name(ctx),
-    })))
+/// `adm` if the resource is in this node's configuration, else `adm` with `-S` if it is a
+/// stacked resource there.
+fn configured(ctx: &Context, adm: Drbdadm, settings: &Settings) -> Result<Drbdadm, Stop> {
+    if adm.sh_dev(&settings.resource, ctx.deadline).is_ok() {
+        return Ok(adm);
+    }
+    let stacked = Drbdadm {
+        stacked: true,
+        ..adm
+    };
+    match stacked.sh_dev(&settings.resource, ctx.deadline) {
+        Ok(_) => Ok(stacked),
+        Err(e) => Err(Stop::Absent(
+            drbd_err(
+                OcfError::installed("drbdadm is not installed (drbd-utils)"),
+                &e,
+            )
+            .map_rc_installed(format!(
+                "DRBD resource {} not found in configuration file {}",
+                settings.resource,
+                if settings.drbdconf.is_empty() {
+                    "(drbdadm default)"
+                } else {
+                    &settings.drbdconf
+                }
+            )),
+        )),
+    }
 }
 
 /// For a probe, "cannot be here" is "not running"; otherwise the error.

@@ -68,6 +68,15 @@ struct Image {
     header: ObjectSpec,
 }
 
+/// The guard locks of a start's images, as found: the departed nodes' (to break, after their
+/// clients at `dead_ips` are blocklisted) and our Ceph address if we hold one.
+#[derive(Debug, Default)]
+struct Holders<'i> {
+    dead_ips: BTreeSet<IpAddr>,
+    to_break: Vec<(&'i Image, LockHolder)>,
+    ours: Option<IpAddr>,
+}
+
 /// The state of one image's guard lock, seen from this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Held {
@@ -244,65 +253,107 @@ impl<'a> Guard<'a> {
     pub fn start(&self) -> Result<OcfRc, OcfError> {
         let images = self.existing("start")?;
         let err = |e: CephError| ceph_error("start", &e);
-        let mut status: Option<ClusterStatus> = None;
-        let mut dead_ips = BTreeSet::new();
-        let mut to_break = Vec::new();
-        let mut ours = None;
-        for img in &images {
-            match held(&self.lock(img).map_err(err)?, &self.node) {
-                Held::Free => {}
-                Held::Ours(h) => ours = Some(h.addr.ip),
-                Held::Other(h) => {
-                    if status.is_none() {
-                        status = Some(node::cluster_status(self.ctx)?);
-                    }
-                    let st = status.as_ref().expect("just set");
-                    let who = format!("node '{}' (client {} at {})", h.cookie, h.name, h.addr);
-                    match node::classify(&h.cookie, &self.node, st) {
-                        NodeState::Local => unreachable!("held() returns Ours for the local node"),
-                        NodeState::Alive => {
-                            return Err(OcfError::generic(format!(
-                                "image {} is guarded by {who}, which is online: refusing a \
-                                 second start",
-                                img.spec
-                            )))
-                        }
-                        NodeState::Unsettled => {
-                            return Err(OcfError::generic(format!(
-                                "image {} is guarded by {who}, which is offline but not known \
-                                 to be fenced yet (or this partition has no quorum)",
-                                img.spec
-                            )))
-                        }
-                        NodeState::Unknown => {
-                            return Err(OcfError::generic(format!(
-                                "image {} is guarded by {who}, which is not a node of this \
-                                 cluster; if that lock is stale, remove it with `rados -p {} \
-                                 lock break {} {GUARD_LOCK_NAME} {} --lock-cookie {}`",
-                                img.spec, img.header.pool, img.header.object, h.name, h.cookie
-                            )))
-                        }
-                        NodeState::Gone => {
-                            dead_ips.insert(h.addr.ip);
-                            to_break.push((img, h));
-                        }
-                    }
-                }
-            }
-        }
+        let mut h = self.holders(&images)?;
         // fence the departed node's clients, then break its locks
         let mut users = Vec::new();
         for img in &images {
             users.push(self.users(img).map_err(err)?);
         }
+        self.fence_departed(&users, &h)?;
+        for (img, holder) in &h.to_break {
+            self.break_lock(img, holder).map_err(err)?;
+            self.ctx.logger.info(format!(
+                "broke the guard lock of departed node '{}' on {}",
+                holder.cookie, img.spec
+            ));
+        }
+        let taken = self.take_all(&images)?;
+        // any other live user?
+        if users
+            .iter()
+            .any(|u| !sort_users(u, &h.dead_ips, h.ours).1.is_empty())
+        {
+            if h.ours.is_none() {
+                if let Held::Ours(o) = held(&self.lock(&images[0]).map_err(err)?, &self.node) {
+                    h.ours = Some(o.addr.ip);
+                }
+            }
+            for (img, u) in images.iter().zip(&users) {
+                let (_, foreign) = sort_users(u, &h.dead_ips, h.ours);
+                if !foreign.is_empty() {
+                    self.rollback(&taken);
+                    let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
+                    return Err(OcfError::generic(format!(
+                        "image {} is in use by client(s) {} (neither this node nor a node that \
+                         left the cluster): refusing a second user",
+                        img.spec,
+                        list.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(OcfRc::Success)
+    }
+
+    /// Who holds the guard locks of `images`: free, ours, or another node's, which is refused
+    /// unless that node is gone (offline and fenced): then its locks are to be broken.
+    fn holders<'i>(&self, images: &'i [Image]) -> Result<Holders<'i>, OcfError> {
+        let err = |e: CephError| ceph_error("start", &e);
+        let mut status: Option<ClusterStatus> = None;
+        let mut h = Holders::default();
+        for img in images {
+            let other = match held(&self.lock(img).map_err(err)?, &self.node) {
+                Held::Free => continue,
+                Held::Ours(o) => {
+                    h.ours = Some(o.addr.ip);
+                    continue;
+                }
+                Held::Other(other) => other,
+            };
+            let st = match &status {
+                Some(st) => st,
+                None => status.insert(node::cluster_status(self.ctx)?),
+            };
+            let who = format!(
+                "node '{}' (client {} at {})",
+                other.cookie, other.name, other.addr
+            );
+            let why = match node::classify(&other.cookie, &self.node, st) {
+                NodeState::Gone => {
+                    h.dead_ips.insert(other.addr.ip);
+                    h.to_break.push((img, other));
+                    continue;
+                }
+                NodeState::Local | NodeState::Alive => {
+                    "which is online: refusing a second start".to_owned()
+                }
+                NodeState::Unsettled => "which is offline but not known to be fenced yet (or \
+                                         this partition has no quorum)"
+                    .to_owned(),
+                NodeState::Unknown => format!(
+                    "which is not a node of this cluster; if that lock is stale, remove it with \
+                     `rados -p {} lock break {} {GUARD_LOCK_NAME} {} --lock-cookie {}`",
+                    img.header.pool, img.header.object, other.name, other.cookie
+                ),
+            };
+            return Err(OcfError::generic(format!(
+                "image {} is guarded by {who}, {why}",
+                img.spec
+            )));
+        }
+        Ok(h)
+    }
+
+    /// Blocklists every client of a departed node found among `users`, once each.
+    fn fence_departed(&self, users: &[Vec<ClientAddr>], h: &Holders<'_>) -> Result<(), OcfError> {
         let mut fenced = Vec::new();
-        for u in &users {
-            let (fence, _) = sort_users(u, &dead_ips, ours);
+        for u in users {
+            let (fence, _) = sort_users(u, &h.dead_ips, h.ours);
             for a in fence {
                 if !fenced.contains(&a) {
                     self.ceph
                         .blocklist_add(&a, Some(self.cfg.blocklist_expire))
-                        .map_err(err)?;
+                        .map_err(|e| ceph_error("start", &e))?;
                     self.ctx.logger.info(format!(
                         "blocklisted {a}, a client of a node that left the cluster"
                     ));
@@ -310,20 +361,15 @@ impl<'a> Guard<'a> {
                 }
             }
         }
-        for (img, h) in &to_break {
-            self.break_lock(img, h).map_err(err)?;
-            self.ctx.logger.info(format!(
-                "broke the guard lock of departed node '{}' on {}",
-                h.cookie, img.spec
-            ));
-        }
-        // take our locks
+        Ok(())
+    }
+
+    /// Takes our lock on every image not ours yet; on a failure releases those taken.
+    fn take_all<'i>(&self, images: &'i [Image]) -> Result<Vec<&'i Image>, OcfError> {
         let mut taken = Vec::new();
-        for img in &images {
-            if matches!(
-                held(&self.lock(img).map_err(err)?, &self.node),
-                Held::Ours(_)
-            ) {
+        for img in images {
+            let lock = self.lock(img).map_err(|e| ceph_error("start", &e))?;
+            if matches!(held(&lock, &self.node), Held::Ours(_)) {
                 continue;
             }
             if let Err(e) = self.take(img) {
@@ -341,31 +387,7 @@ impl<'a> Guard<'a> {
             }
             taken.push(img);
         }
-        // any other live user?
-        if users
-            .iter()
-            .any(|u| !sort_users(u, &dead_ips, ours).1.is_empty())
-        {
-            if ours.is_none() {
-                if let Held::Ours(h) = held(&self.lock(&images[0]).map_err(err)?, &self.node) {
-                    ours = Some(h.addr.ip);
-                }
-            }
-            for (img, u) in images.iter().zip(&users) {
-                let (_, foreign) = sort_users(u, &dead_ips, ours);
-                if !foreign.is_empty() {
-                    self.rollback(&taken);
-                    let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                    return Err(OcfError::generic(format!(
-                        "image {} is in use by client(s) {} (neither this node nor a node that \
-                         left the cluster): refusing a second user",
-                        img.spec,
-                        list.join(", ")
-                    )));
-                }
-            }
-        }
-        Ok(OcfRc::Success)
+        Ok(taken)
     }
 
     fn rollback(&self, taken: &[&Image]) {

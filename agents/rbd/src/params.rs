@@ -147,7 +147,43 @@ pub fn parse(p: &Params) -> Result<Config, OcfError> {
     let pool = p.required_str("pool")?;
     let ns = p.str("pool_namespace").unwrap_or("");
     let snap = p.str("snap").unwrap_or("");
-    let target = match (mode, p.str("name"), p.str("group")) {
+    let target = target(p, mode, pool, ns, snap)?;
+    if mode == Mode::Guard && p.is_set("map_options") {
+        return Err(OcfError::configured(
+            "parameter 'map_options' is only for mode=map",
+        ));
+    }
+    let user = p.str("user");
+    if let Some(u) = user {
+        shared::ceph::validate_name("user", u).map_err(configured)?;
+    }
+    let mon = list_param(p, "mon", "a list of monitor addresses")?;
+    let map_options = list_param(p, "map_options", "a comma-separated option list")?;
+    let expire = p.int("blocklist_expire")?.unwrap_or(3600);
+    if expire < 1 {
+        return Err(OcfError::configured(
+            "parameter 'blocklist_expire' must be at least 1 (seconds)",
+        ));
+    }
+    Ok(Config {
+        mode,
+        target,
+        conn: Conn {
+            conf: abs_path("cephconf", p.str("cephconf"))?,
+            mon,
+            user: user.map(str::to_string),
+            keyfile: abs_path("secret", p.str("secret"))?,
+            keyring: abs_path("keyring", p.str("keyring"))?,
+        },
+        device_type,
+        map_options,
+        blocklist_expire: Duration::from_secs(expire.unsigned_abs()),
+    })
+}
+
+/// What the resource works on: one image, or (mode=guard) an image or an RBD group.
+fn target(p: &Params, mode: Mode, pool: &str, ns: &str, snap: &str) -> Result<Target, OcfError> {
+    Ok(match (mode, p.str("name"), p.str("group")) {
         (Mode::Map, None, _) => {
             return Err(OcfError::configured("parameter 'name' is required"));
         }
@@ -181,52 +217,17 @@ pub fn parse(p: &Params) -> Result<Config, OcfError> {
                 "mode=guard needs parameter 'name' (one image) or 'group' (an RBD group)",
             ));
         }
-    };
-    if mode == Mode::Guard && p.is_set("map_options") {
-        return Err(OcfError::configured(
-            "parameter 'map_options' is only for mode=map",
-        ));
-    }
-    let user = p.str("user");
-    if let Some(u) = user {
-        shared::ceph::validate_name("user", u).map_err(configured)?;
-    }
-    let mon = p.str("mon");
-    if let Some(m) = mon {
-        if m.starts_with('-') || m.chars().any(char::is_whitespace) {
-            return Err(OcfError::configured(format!(
-                "parameter 'mon' must be a list of monitor addresses, got '{m}'"
-            )));
-        }
-    }
-    let map_options = p.str("map_options").map(str::to_string);
-    if let Some(o) = &map_options {
-        if o.starts_with('-') || o.chars().any(char::is_whitespace) {
-            return Err(OcfError::configured(format!(
-                "parameter 'map_options' must be a comma-separated option list, got '{o}'"
-            )));
-        }
-    }
-    let expire = p.int("blocklist_expire")?.unwrap_or(3600);
-    if expire < 1 {
-        return Err(OcfError::configured(
-            "parameter 'blocklist_expire' must be at least 1 (seconds)",
-        ));
-    }
-    Ok(Config {
-        mode,
-        target,
-        conn: Conn {
-            conf: abs_path("cephconf", p.str("cephconf"))?,
-            mon: mon.map(str::to_string),
-            user: user.map(str::to_string),
-            keyfile: abs_path("secret", p.str("secret"))?,
-            keyring: abs_path("keyring", p.str("keyring"))?,
-        },
-        device_type,
-        map_options,
-        blocklist_expire: Duration::from_secs(expire.unsigned_abs()),
     })
+}
+
+/// A list parameter passed to a tool as one argument: no leading '-', no whitespace.
+fn list_param(p: &Params, name: &str, what: &str) -> Result<Option<String>, OcfError> {
+    match p.str(name) {
+        Some(v) if v.starts_with('-') || v.chars().any(char::is_whitespace) => Err(
+            OcfError::configured(format!("parameter '{name}' must be {what}, got '{v}'")),
+        ),
+        v => Ok(v.map(str::to_string)),
+    }
 }
 
 /// Checks what this node must have: the configuration and key files (`OCF_ERR_INSTALLED`).

@@ -10,7 +10,7 @@
 //! migrate_from: waits until the domain runs here and the monitor scripts pass, no longer than
 //! its own deadline (heartbeat defect #3: unbounded loop).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shared::clock;
 use shared::cmd::Cmd;
@@ -90,58 +90,8 @@ pub fn migrate_to(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         Err(Ok(e)) => return Err(generic(&e, format!("{name}: migrate_to"))),
         Err(Err(e)) => return Err(e.context(format!("{name}: migrate_to"))),
     }
-    let hypervisor = match vd.uri() {
-        Some(u) => u.to_owned(),
-        None => conn
-            .actual_uri(deadline)
-            .map_err(|e| generic(&e, format!("{name}: migrate_to")))?,
-    };
-    let remote = uri::remote_uri(&RemoteUriInput {
-        hypervisor: &hypervisor,
-        target: &target,
-        remoteuri: vd.s.remoteuri.as_deref(),
-        transport: vd.s.migration_transport.as_deref(),
-        user: vd.s.migration_user.as_deref(),
-        suffix: vd.s.migration_network_suffix.as_deref(),
-    })
-    .map_err(OcfError::configured)?;
-    let data = uri::data_uri(&DataUriInput {
-        hypervisor: &hypervisor,
-        target: &target,
-        migrateuri: vd.s.migrateuri.as_deref(),
-        options_migrateuri: vd.s.migrate_options.migrateuri.as_deref(),
-        suffix: vd.s.migration_network_suffix.as_deref(),
-        port: vd
-            .s
-            .migrateport
-            .unwrap_or_else(|| uri::random_port(random_seed())),
-    })
-    .unwrap_or_else(|w| {
-        vd.warn(format!("{name}: {w}"));
-        None
-    });
-    monitor::save_config(vd, &conn, &name);
-    if vd.s.start_resources {
-        match config::read_config(&vd.s.config) {
-            Ok((_, dom)) => {
-                let rconn = Connection::open(Some(&remote), deadline)
-                    .map_err(|e| generic(&e, format!("{name}: cannot reach {target}")))?;
-                start::start_resources(&rconn, &dom, deadline)?;
-            }
-            Err(e) => vd.warn(format!(
-                "{name}: start_resources skipped: {}",
-                shared::ocf::error_chain(&e)
-            )),
-        }
-    }
-    if vd.s.migration_downtime_ms > 0 {
-        if let Err(e) = conn.set_max_downtime(&name, vd.s.migration_downtime_ms, deadline) {
-            vd.warn(format!(
-                "{name}: cannot set the migration downtime: {}",
-                shared::ocf::error_chain(&e)
-            ));
-        }
-    }
+    let (remote, data) = uris(vd, &conn, &name, &target, deadline)?;
+    prepare(vd, &conn, &name, &target, &remote, deadline)?;
     let req = request(vd, data.clone());
     let mig_target = if vd.s.migrate_options.p2p {
         MigrateTarget::PeerToPeer {
@@ -158,45 +108,134 @@ pub fn migrate_to(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         data.as_deref().unwrap_or("chosen by libvirt"),
         req.flag_bits()
     ));
-    let err = match conn.migrate(&name, &mig_target, &req, deadline) {
+    match conn.migrate(&name, &mig_target, &req, deadline) {
         Ok(()) => {
             vd.info(format!("{name}: live migration to {target} succeeded"));
-            return Ok(OcfRc::Success);
+            Ok(OcfRc::Success)
         }
-        Err(e) => e,
+        Err(err) => failed(vd, &conn, &name, &target, &remote, &err, deadline),
+    }
+}
+
+/// The remote (control) URI of the target, and the data URI (`None`: libvirt chooses).
+fn uris(
+    vd: &Vd<'_>,
+    conn: &Connection,
+    name: &str,
+    target: &str,
+    deadline: Instant,
+) -> Result<(String, Option<String>), OcfError> {
+    let hypervisor = match vd.uri() {
+        Some(u) => u.to_owned(),
+        None => conn
+            .actual_uri(deadline)
+            .map_err(|e| generic(&e, format!("{name}: migrate_to")))?,
     };
+    let remote = uri::remote_uri(&RemoteUriInput {
+        hypervisor: &hypervisor,
+        target,
+        remoteuri: vd.s.remoteuri.as_deref(),
+        transport: vd.s.migration_transport.as_deref(),
+        user: vd.s.migration_user.as_deref(),
+        suffix: vd.s.migration_network_suffix.as_deref(),
+    })
+    .map_err(OcfError::configured)?;
+    let data = uri::data_uri(&DataUriInput {
+        hypervisor: &hypervisor,
+        target,
+        migrateuri: vd.s.migrateuri.as_deref(),
+        options_migrateuri: vd.s.migrate_options.migrateuri.as_deref(),
+        suffix: vd.s.migration_network_suffix.as_deref(),
+        port: vd
+            .s
+            .migrateport
+            .unwrap_or_else(|| uri::random_port(random_seed())),
+    })
+    .unwrap_or_else(|w| {
+        vd.warn(format!("{name}: {w}"));
+        None
+    });
+    Ok((remote, data))
+}
+
+/// Before the migration: the domain's configuration saved, its resources (networks, pools)
+/// started on the target when asked, the allowed downtime set.
+fn prepare(
+    vd: &Vd<'_>,
+    conn: &Connection,
+    name: &str,
+    target: &str,
+    remote: &str,
+    deadline: Instant,
+) -> Result<(), OcfError> {
+    monitor::save_config(vd, conn, name);
+    if vd.s.start_resources {
+        match config::read_config(&vd.s.config) {
+            Ok((_, dom)) => {
+                let rconn = Connection::open(Some(remote), deadline)
+                    .map_err(|e| generic(&e, format!("{name}: cannot reach {target}")))?;
+                start::start_resources(&rconn, &dom, deadline)?;
+            }
+            Err(e) => vd.warn(format!(
+                "{name}: start_resources skipped: {}",
+                shared::ocf::error_chain(&e)
+            )),
+        }
+    }
+    if vd.s.migration_downtime_ms > 0 {
+        if let Err(e) = conn.set_max_downtime(name, vd.s.migration_downtime_ms, deadline) {
+            vd.warn(format!(
+                "{name}: cannot set the migration downtime: {}",
+                shared::ocf::error_chain(&e)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After libvirt reported `err`: a timeout aborts the job; a failure is checked against
+/// where the domain really is (libvirt may report one though the domain moved).
+fn failed(
+    vd: &Vd<'_>,
+    conn: &Connection,
+    name: &str,
+    target: &str,
+    remote: &str,
+    err: &shared::libvirt::LibvirtError,
+    deadline: Instant,
+) -> Result<OcfRc, OcfError> {
     if err.is_timeout() {
         let mut cmd = Cmd::new("virsh");
         if let Some(u) = vd.uri() {
             cmd = cmd.arg(format!("--connect={u}"));
         }
         if let Err(e) = cmd
-            .args(["--quiet", "domjobabort", &name])
+            .args(["--quiet", "domjobabort", name])
             .deadline(vd.ctx.deadline)
             .run()
         {
             vd.warn(format!("{name}: cannot abort the migration job: {e}"));
         }
         return Err(generic(
-            &err,
+            err,
             format!("{name}: live migration to {target} did not finish in time and was aborted"),
         ));
     }
     // Defect #7: libvirt may report a failure although the domain moved.
-    if let Ok(Seen::Stopped) = monitor::observe(&conn, &name, deadline) {
-        if let Ok(rconn) = Connection::open(Some(&remote), deadline) {
-            if let Ok(Seen::Active(_)) = monitor::observe(&rconn, &name, deadline) {
+    if let Ok(Seen::Stopped) = monitor::observe(conn, name, deadline) {
+        if let Ok(rconn) = Connection::open(Some(remote), deadline) {
+            if let Ok(Seen::Active(_)) = monitor::observe(&rconn, name, deadline) {
                 vd.warn(format!(
                     "{name}: libvirt reported {}, but the domain now runs on {target}: \
                      migration done",
-                    shared::ocf::error_chain(&err)
+                    shared::ocf::error_chain(err)
                 ));
                 return Ok(OcfRc::Success);
             }
         }
     }
     Err(generic(
-        &err,
+        err,
         format!("{name}: live migration to {target} failed"),
     ))
 }

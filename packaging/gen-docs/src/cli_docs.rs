@@ -172,6 +172,7 @@ mod tests {
         assert!(names.contains(&"vm-mgr-create.1"));
         assert!(names.contains(&"vm-mgr-create-snapshot.1"));
         assert!(names.contains(&"vm-mgr-undrain.1"));
+        assert!(names.contains(&"vm-mgr-doctor.1"));
         assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
         assert_eq!(pages.len(), command().get_subcommands().count() + 1);
     }
@@ -245,6 +246,7 @@ mod tests {
             let t = text(f);
             assert!(t.contains("create-snapshot"), "{}", f.name);
             assert!(t.contains("pinned-host"), "{}", f.name);
+            assert!(t.contains("purge-orphans"), "{}", f.name);
         }
         assert!(text(&files[0]).contains("complete -F _vm__mgr "));
     }

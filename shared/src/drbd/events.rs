@@ -341,113 +341,124 @@ pub fn parse_events2_now(text: &str, resource: &str) -> Result<Option<ResourceSt
         if name != resource {
             continue;
         }
+        if !matches!(
+            line.object,
+            "resource" | "connection" | "device" | "peer-device"
+        ) {
+            continue;
+        }
+        let entry = status.get_or_insert_with(|| ResourceStatus::new(name));
         match line.object {
             "resource" => {
-                let mut r = ResourceStatus::new(name);
-                for (k, v) in &line.fields {
-                    match *k {
-                        "role" => r.role = Role::parse(v),
-                        "suspended" => r.suspended = Some((*v).to_owned()),
-                        "may_promote" => r.may_promote = Some(flag(v)),
-                        "promotion_score" => r.promotion_score = Some(ctx.number(k, v)?),
-                        _ => {}
-                    }
-                }
-                if let Some(prev) = status.take() {
-                    // Keep anything seen before the resource line (unusual order).
-                    r.connections = prev.connections;
-                    r.devices = prev.devices;
-                    r.peer_devices = prev.peer_devices;
-                }
-                status = Some(r);
+                let mut r = resource_line(&ctx, &line, name)?;
+                // Keep anything seen before the resource line (unusual order).
+                r.connections = std::mem::take(&mut entry.connections);
+                r.devices = std::mem::take(&mut entry.devices);
+                r.peer_devices = std::mem::take(&mut entry.peer_devices);
+                *entry = r;
             }
-            "connection" => {
-                let mut c = Connection {
-                    peer_node_id: None,
-                    conn_name: None,
-                    state: ConnectionState::Other(String::new()),
-                    peer_role: Role::Unknown,
-                };
-                let mut has_state = false;
-                for (k, v) in &line.fields {
-                    match *k {
-                        "peer-node-id" => c.peer_node_id = Some(ctx.number(k, v)?),
-                        "conn-name" => c.conn_name = Some((*v).to_owned()),
-                        "connection" => {
-                            c.state = ConnectionState::parse(v);
-                            has_state = true;
-                        }
-                        "role" => c.peer_role = Role::parse(v),
-                        _ => {}
-                    }
-                }
-                if !has_state {
-                    return Err(ctx.err("connection line without connection: field"));
-                }
-                status
-                    .get_or_insert_with(|| ResourceStatus::new(name))
-                    .connections
-                    .push(c);
-            }
-            "device" => {
-                let mut d = Device {
-                    volume: 0,
-                    minor: None,
-                    disk: DiskState::Other(String::new()),
-                    client: false,
-                    quorum: None,
-                };
-                let mut has_disk = false;
-                for (k, v) in &line.fields {
-                    match *k {
-                        "volume" => d.volume = ctx.number(k, v)?,
-                        "minor" => d.minor = Some(ctx.number(k, v)?),
-                        "disk" => {
-                            d.disk = DiskState::parse(v);
-                            has_disk = true;
-                        }
-                        "client" => d.client = flag(v),
-                        "quorum" => d.quorum = Some(flag(v)),
-                        _ => {}
-                    }
-                }
-                if !has_disk {
-                    return Err(ctx.err("device line without disk: field"));
-                }
-                status
-                    .get_or_insert_with(|| ResourceStatus::new(name))
-                    .devices
-                    .push(d);
-            }
-            "peer-device" => {
-                let mut p = PeerDevice {
-                    peer_node_id: None,
-                    conn_name: None,
-                    volume: 0,
-                    replication: ReplicationState::Off,
-                    peer_disk: DiskState::DUnknown,
-                    peer_client: false,
-                };
-                for (k, v) in &line.fields {
-                    match *k {
-                        "peer-node-id" => p.peer_node_id = Some(ctx.number(k, v)?),
-                        "conn-name" => p.conn_name = Some((*v).to_owned()),
-                        "volume" => p.volume = ctx.number(k, v)?,
-                        "replication" => p.replication = ReplicationState::parse(v),
-                        "peer-disk" => p.peer_disk = DiskState::parse(v),
-                        "peer-client" => p.peer_client = flag(v),
-                        _ => {}
-                    }
-                }
-                status
-                    .get_or_insert_with(|| ResourceStatus::new(name))
-                    .peer_devices
-                    .push(p);
-            }
+            "connection" => entry.connections.push(connection_line(&ctx, &line)?),
+            "device" => entry.devices.push(device_line(&ctx, &line)?),
+            "peer-device" => entry.peer_devices.push(peer_device_line(&ctx, &line)?),
             _ => {}
         }
     }
     Ok(status)
+}
+
+fn resource_line(
+    ctx: &LineCtx<'_>,
+    line: &Line<'_>,
+    name: &str,
+) -> Result<ResourceStatus, DrbdError> {
+    let mut r = ResourceStatus::new(name);
+    for (k, v) in &line.fields {
+        match *k {
+            "role" => r.role = Role::parse(v),
+            "suspended" => r.suspended = Some((*v).to_owned()),
+            "may_promote" => r.may_promote = Some(flag(v)),
+            "promotion_score" => r.promotion_score = Some(ctx.number(k, v)?),
+            _ => {}
+        }
+    }
+    Ok(r)
+}
+
+fn connection_line(ctx: &LineCtx<'_>, line: &Line<'_>) -> Result<Connection, DrbdError> {
+    let mut c = Connection {
+        peer_node_id: None,
+        conn_name: None,
+        state: ConnectionState::Other(String::new()),
+        peer_role: Role::Unknown,
+    };
+    let mut has_state = false;
+    for (k, v) in &line.fields {
+        match *k {
+            "peer-node-id" => c.peer_node_id = Some(ctx.number(k, v)?),
+            "conn-name" => c.conn_name = Some((*v).to_owned()),
+            "connection" => {
+                c.state = ConnectionState::parse(v);
+                has_state = true;
+            }
+            "role" => c.peer_role = Role::parse(v),
+            _ => {}
+        }
+    }
+    if !has_state {
+        return Err(ctx.err("connection line without connection: field"));
+    }
+    Ok(c)
+}
+
+fn device_line(ctx: &LineCtx<'_>, line: &Line<'_>) -> Result<Device, DrbdError> {
+    let mut d = Device {
+        volume: 0,
+        minor: None,
+        disk: DiskState::Other(String::new()),
+        client: false,
+        quorum: None,
+    };
+    let mut has_disk = false;
+    for (k, v) in &line.fields {
+        match *k {
+            "volume" => d.volume = ctx.number(k, v)?,
+            "minor" => d.minor = Some(ctx.number(k, v)?),
+            "disk" => {
+                d.disk = DiskState::parse(v);
+                has_disk = true;
+            }
+            "client" => d.client = flag(v),
+            "quorum" => d.quorum = Some(flag(v)),
+            _ => {}
+        }
+    }
+    if !has_disk {
+        return Err(ctx.err("device line without disk: field"));
+    }
+    Ok(d)
+}
+
+fn peer_device_line(ctx: &LineCtx<'_>, line: &Line<'_>) -> Result<PeerDevice, DrbdError> {
+    let mut p = PeerDevice {
+        peer_node_id: None,
+        conn_name: None,
+        volume: 0,
+        replication: ReplicationState::Off,
+        peer_disk: DiskState::DUnknown,
+        peer_client: false,
+    };
+    for (k, v) in &line.fields {
+        match *k {
+            "peer-node-id" => p.peer_node_id = Some(ctx.number(k, v)?),
+            "conn-name" => p.conn_name = Some((*v).to_owned()),
+            "volume" => p.volume = ctx.number(k, v)?,
+            "replication" => p.replication = ReplicationState::parse(v),
+            "peer-disk" => p.peer_disk = DiskState::parse(v),
+            "peer-client" => p.peer_client = flag(v),
+            _ => {}
+        }
+    }
+    Ok(p)
 }
 
 /// All resource names that have an `exists resource` line in `text`, in order.

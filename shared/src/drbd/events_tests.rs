@@ -217,3 +217,16 @@ fn vocabulary_round_trips() {
     assert_eq!("Primary".parse::<Role>(), Ok(Role::Primary));
     assert_eq!(Role::parse("primary"), Role::Other("primary".into()));
 }
+
+#[test]
+fn lines_of_objects_not_read_make_no_resource() {
+    // From the recorded standalone-diskless.events2: a `path` line alone says nothing about
+    // whether the resource exists in the kernel.
+    let path_only = fixture!("standalone-diskless.events2")
+        .lines()
+        .filter(|l| l.starts_with("exists path "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(path_only.contains("name:test"), "{path_only}");
+    assert_eq!(parse_events2_now(&path_only, "test").unwrap(), None);
+}

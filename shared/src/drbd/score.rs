@@ -103,6 +103,15 @@ impl Summary {
             disk_all_consistent: true,
             ..Summary::default()
         };
+        s.local_disks(status);
+        s.peer_disks(status);
+        s.pdsk_all_up_to_date = s.some_peer_all_up_to_date && !s.some_peer_not_all_up_to_date;
+        s
+    }
+
+    /// This node's volumes: all UpToDate, all Consistent, attaching, a diskless client.
+    fn local_disks(&mut self, status: &ResourceStatus) {
+        let s = self;
         let volumes = status.devices.len();
         let mut diskless = 0;
         for d in &status.devices {
@@ -128,6 +137,12 @@ impl Summary {
             s.disk_all_up_to_date = false;
             s.disk_all_consistent = false;
         }
+    }
+
+    /// The peers' volumes, per peer: all UpToDate, not all, unknown (diskless clients skipped).
+    fn peer_disks(&mut self, status: &ResourceStatus) {
+        let s = self;
+        let volumes = status.devices.len();
         // Peers are the connections' peer-node-ids (conn-name when the id is missing).
         let mut peers: Vec<(Option<u32>, Option<&str>)> = Vec::new();
         for c in &status.connections {
@@ -170,8 +185,6 @@ impl Summary {
                 s.pdsk_any_unknown = true;
             }
         }
-        s.pdsk_all_up_to_date = s.some_peer_all_up_to_date && !s.some_peer_not_all_up_to_date;
-        s
     }
 }
 

@@ -159,7 +159,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         }
     }
     if let Some(node) = &a.pinned_host {
-        crate::placement::preflight::refuse_pin(&cib, &mon, &a.name, node)?;
+        crate::placement::nodes::refuse_pin(&cib, &mon, &a.name, node)?;
     }
     crate::steps::copying::refuse_foreign_ids(&cib, &a.name)?;
     let replace = fragment::in_cib(cib.element(), &a.name)

@@ -48,82 +48,40 @@ fn usable_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// What an export writes besides the disks, read before anything is written.
+struct Source {
+    meta: std::collections::BTreeMap<String, String>,
+    snaps: Vec<snapshot::SnapInfo>,
+    enabled: bool,
+    fragment: Option<String>,
+}
+
 /// Runs `export`.
 pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
     let name = a.name.as_str();
     let ids = VmIds::new(name);
     let disks = snapshot::vm_disks(ctx, name)?;
     usable_dir(&a.to)?;
-    let pool = ctx.storage.pool().to_owned();
     if ctx.dry_run {
-        return Ok(dry_run(name, &pool, &disks, &a.to));
+        return Ok(dry_run(name, ctx.storage.pool(), &disks, &a.to));
     }
     let meta = ctx.storage.meta_list(&ids.system_image())?;
     let snaps = snapshot::list_snaps(ctx, name)?;
     let (cib, _) = crate::cluster::read_cluster(ctx)?;
-    let enabled = fragment::in_cib(cib.element(), name);
-    let frag = match fragment::extract(cib.element(), name) {
-        Some(f) => Some(f.to_xml()),
-        None => meta.get(vm::META_FRAGMENT).cloned(),
+    let src = Source {
+        enabled: fragment::in_cib(cib.element(), name),
+        fragment: match fragment::extract(cib.element(), name) {
+            Some(f) => Some(f.to_xml()),
+            None => meta.get(vm::META_FRAGMENT).cloned(),
+        },
+        meta,
+        snaps,
     };
     let created = !a.to.exists();
-    let disk_dir = a.to.join("disks");
-    std::fs::create_dir_all(&disk_dir).map_err(|source| Error::WriteFile {
-        path: disk_dir.clone(),
-        source,
-    })?;
-    let now = clock::unix_secs();
-    let snap = format!("vmmgr-export-{now}");
-    let done = (|| -> Result<String> {
-        let (m, warnings) = snapshot::take(ctx, name, &snap)?;
-        for w in warnings {
-            ctx.progress.say(&format!("warning: {w}"));
-        }
-        let mut files = Vec::new();
-        let exported = disks.iter().try_for_each(|d| {
-            let file = disk_dir.join(format!("{d}.raw"));
-            ctx.progress.say(&format!(
-                "{name}: exporting {pool}/{d} → {}",
-                file.display()
-            ));
-            ctx.storage.export_image(d, &snap, &file)?;
-            files.push(json!({"image": d, "file": format!("disks/{d}.raw")}));
-            Ok::<(), Error>(())
-        });
-        for p in snapshot::drop_snapshot(ctx, name, &snap, &disks) {
-            ctx.progress.say(&format!(
-                "warning: removing the export snapshot {snap}: {p}"
-            ));
-        }
-        exported?;
-        let manifest = json!({
-            "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
-            "exported": now, "exported_at": clock::utc_secs(now),
-            "consistency": m.consistency, "enabled": enabled,
-            "disks": files, "snapshots": snaps,
-        });
-        write(
-            a.to.join("manifest.json"),
-            &serde_json::to_string_pretty(&manifest).unwrap_or_default(),
-        )?;
-        write(
-            a.to.join("domain.xml"),
-            meta.get(vm::META_XML).map_or("", String::as_str),
-        )?;
-        let kept = snapshot::meta_without_snaps(&meta);
-        write(
-            a.to.join("metadata.json"),
-            &serde_json::to_string_pretty(&kept).unwrap_or_default(),
-        )?;
-        if let Some(f) = &frag {
-            write(a.to.join("fragment.xml"), f)?;
-        }
-        Ok(m.consistency)
-    })();
-    match done {
+    match write_export(ctx, name, &disks, &src, &a.to) {
         Ok(consistency) => Ok(Outcome::new(
             json!({"name": name, "to": a.to, "disks": disks, "consistency": consistency,
-                   "snapshots": snaps.iter().map(|s| &s.name).collect::<Vec<_>>()}),
+                   "snapshots": src.snaps.iter().map(|s| &s.name).collect::<Vec<_>>()}),
             format!("{name}: exported to {} ({consistency})\n", a.to.display()),
         )),
         Err(e) => Err(Error::Undone {
@@ -132,6 +90,70 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> Result<Outcome> {
             source: Box::new(e),
         }),
     }
+}
+
+/// Writes the export of `name` into `to`: its disks at a snapshot taken now (and removed
+/// again), then the manifest, domain XML, metadata and fragment. Returns the snapshot's
+/// consistency.
+fn write_export(
+    ctx: &Ctx,
+    name: &str,
+    disks: &[String],
+    src: &Source,
+    to: &Path,
+) -> Result<String> {
+    let disk_dir = to.join("disks");
+    std::fs::create_dir_all(&disk_dir).map_err(|source| Error::WriteFile {
+        path: disk_dir.clone(),
+        source,
+    })?;
+    let pool = ctx.storage.pool();
+    let now = clock::unix_secs();
+    let snap = format!("vmmgr-export-{now}");
+    let (m, warnings) = snapshot::take(ctx, name, &snap)?;
+    for w in warnings {
+        ctx.progress.say(&format!("warning: {w}"));
+    }
+    let mut files = Vec::new();
+    let exported = disks.iter().try_for_each(|d| {
+        let file = disk_dir.join(format!("{d}.raw"));
+        ctx.progress.say(&format!(
+            "{name}: exporting {pool}/{d} → {}",
+            file.display()
+        ));
+        ctx.storage.export_image(d, &snap, &file)?;
+        files.push(json!({"image": d, "file": format!("disks/{d}.raw")}));
+        Ok::<(), Error>(())
+    });
+    for p in snapshot::drop_snapshot(ctx, name, &snap, disks) {
+        ctx.progress.say(&format!(
+            "warning: removing the export snapshot {snap}: {p}"
+        ));
+    }
+    exported?;
+    let manifest = json!({
+        "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
+        "exported": now, "exported_at": clock::utc_secs(now),
+        "consistency": m.consistency, "enabled": src.enabled,
+        "disks": files, "snapshots": src.snaps,
+    });
+    write(
+        to.join("manifest.json"),
+        &serde_json::to_string_pretty(&manifest).unwrap_or_default(),
+    )?;
+    write(
+        to.join("domain.xml"),
+        src.meta.get(vm::META_XML).map_or("", String::as_str),
+    )?;
+    let kept = snapshot::meta_without_snaps(&src.meta);
+    write(
+        to.join("metadata.json"),
+        &serde_json::to_string_pretty(&kept).unwrap_or_default(),
+    )?;
+    if let Some(f) = &src.fragment {
+        write(to.join("fragment.xml"), f)?;
+    }
+    Ok(m.consistency)
 }
 
 /// `--dry-run`: what exporting `disks` to `to` would do.

@@ -80,8 +80,20 @@ fn disk_file(dir: &Path, file: &str) -> std::result::Result<PathBuf, String> {
     }
 }
 
-/// Runs `import`.
-pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
+/// An export directory, read and checked, before anything is made.
+struct Plan {
+    name: String,
+    renamed: bool,
+    /// Each disk: its file, the image to make, the image it was.
+    files: Vec<(PathBuf, String, String)>,
+    meta: BTreeMap<String, String>,
+    settings: Settings,
+    xml: String,
+    fragment: Fragment,
+}
+
+/// Reads and checks the export in `a.from`; nothing is made.
+fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
     let dir = &a.from;
     let bad = |detail: String| {
         Error::invalid(format!(
@@ -118,7 +130,6 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     };
     let pool = ctx.storage.pool().to_owned();
     let xml = new_xml(&m, &name, &pool, &files, read(&dir.join("domain.xml"))?)?;
-    let ids = VmIds::new(&name);
     let fragment = match (
         renamed,
         shared::fsread::read_text(&dir.join("fragment.xml"), shared::fsread::XML_CAP),
@@ -128,37 +139,61 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
             f.fill_ceph(&ctx.ceph_access());
             f
         }
-        _ => fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped"),
+        _ => fragment::build(&VmIds::new(&name), &settings, &ctx.ceph_access(), "Stopped"),
     };
-    let cib = refuse_existing(ctx, &name)?;
-    let wanted = copy_meta(&meta, &name, &settings, &fragment, &xml);
-    copying::check_writes(ctx, &cib, &fragment, false, &wanted)?;
-    if ctx.dry_run {
-        return Ok(dry_run(ctx, a, &name, &files, &fragment));
-    }
+    Ok(Plan {
+        name,
+        renamed,
+        files,
+        meta,
+        settings,
+        xml,
+        fragment,
+    })
+}
+
+/// Imports the disks into the VM's group and sets its metadata; undoes all of it on a
+/// failure. Returns the images made.
+fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
+    let (name, pool) = (p.name.as_str(), ctx.storage.pool());
+    let ids = VmIds::new(name);
     let mut made = Vec::new();
     let mut group_made = false;
     let stored = (|| -> Result<()> {
         ctx.storage.create_group(&ids.rbd_group())?;
         group_made = true;
-        for (path, image, _) in &files {
+        for (path, image, _) in &p.files {
             made.push(image.clone());
-            copying::import(ctx, path, "raw", image, &pool)?;
+            copying::import(ctx, path, "raw", image, pool)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
-        for (k, v) in wanted {
+        for (k, v) in copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml) {
             ctx.storage.meta_set(&ids.system_image(), &k, &v)?;
         }
         Ok(())
     })();
-    if let Err(e) = stored {
-        return Err(Error::Undone {
+    match stored {
+        Ok(()) => Ok(made),
+        Err(e) => Err(Error::Undone {
             what: format!("Importing VM {name}"),
-            undo: undo(ctx, &name, &made, group_made),
+            undo: undo(ctx, name, &made, group_made),
             source: Box::new(e),
-        });
+        }),
     }
-    let base = json!({"name": name, "from": dir, "images": made, "renamed": renamed});
+}
+
+/// Runs `import`.
+pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
+    let p = read_export(ctx, a)?;
+    let name = p.name.as_str();
+    let cib = refuse_existing(ctx, name)?;
+    let wanted = copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml);
+    copying::check_writes(ctx, &cib, &p.fragment, false, &wanted)?;
+    if ctx.dry_run {
+        return Ok(dry_run(ctx, a, name, &p.files, &p.fragment));
+    }
+    let made = store(ctx, &p)?;
+    let base = json!({"name": name, "from": a.from, "images": made, "renamed": p.renamed});
     if a.disable {
         let mut j = base;
         j["state"] = json!(VmState::Disabled);
@@ -167,13 +202,13 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     }
     let enabled = enabling::enable_or_remove(
         ctx,
-        &name,
-        &fragment,
+        name,
+        &p.fragment,
         a.nostart,
         format!("Enabling the imported VM {name}"),
         "the VM was removed again",
     )?;
-    Ok(enabled.new_vm_outcome(&name, "imported"))
+    Ok(enabled.new_vm_outcome(name, "imported"))
 }
 
 /// The imported VM's domain XML: as exported, or (another name or pool) with a new name, UUID

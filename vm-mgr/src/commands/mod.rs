@@ -30,6 +30,8 @@ pub mod colocation;
 pub mod drain;
 pub mod migrate;
 pub mod placement;
+// Issue 15: day two.
+pub mod doctor;
 
 /// Runs the verb of `cli`.
 pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
@@ -63,6 +65,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Migrate(a) => migrate::run(ctx, a),
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
+        Command::Doctor(a) => doctor::run(ctx, a),
     }
 }
 
@@ -74,3 +77,6 @@ mod tests;
 
 #[cfg(test)]
 mod placement_tests;
+
+#[cfg(test)]
+mod doctor_tests;

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
             )));
         }
         if a.strategy == Strategy::Pinned {
-            crate::placement::preflight::refuse_pin(&cib, &mon, name, n)?;
+            crate::placement::nodes::refuse_pin(&cib, &mon, name, n)?;
         }
     }
     let apply = |tree: &mut Element| edit::set_strategy(tree, name, a.strategy, node);

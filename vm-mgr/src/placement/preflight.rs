@@ -12,9 +12,9 @@ use shared::pacemaker::cib::tree::{self, SetKind};
 use shared::pacemaker::{Cib, ClusterStatus, Score};
 use shared::xml::Element;
 
+use super::nodes::{node_facts, NodeFacts};
 use super::{move_id, pin_node};
-use crate::error::{Error, Result};
-use crate::state::{status_of, VmState};
+use crate::state::{status_of, VmState, VmStatus};
 use crate::vm::VmIds;
 
 /// One finding: a stable key and a sentence.
@@ -59,69 +59,6 @@ pub fn allows_migration(cib: &Cib, name: &str) -> bool {
                 .or(group_says.as_ref())
                 .is_some_and(|v| shared::pacemaker::types::is_true(v))
         })
-}
-
-/// Why no VM can ever run on `node`, or `None`: vm-mgr bans every VM from observers (node
-/// attribute `vmmgr-role=observer`, permanent or transient) and from nodes that are not full
-/// cluster nodes (`vmmgr-ban-VM`, see [`crate::fragment`]). A VM pinned there never runs.
-pub fn never_runs_vms(cib: &Cib, mon: &ClusterStatus, node: &str) -> Option<String> {
-    use crate::vm::{OBSERVER, ROLE_ATTRIBUTE};
-    let facts = node_facts(cib, mon, node);
-    let remote = facts.kind != "cluster"
-        || mon
-            .node(node)
-            .is_some_and(|n| n.node_type != shared::pacemaker::status::NodeType::Member);
-    if facts.attrs.get(ROLE_ATTRIBUTE).map(String::as_str) == Some(OBSERVER) {
-        Some(format!(
-            "{node} is an observer (node attribute {ROLE_ATTRIBUTE}={OBSERVER}), where vm-mgr \
-             never runs a VM"
-        ))
-    } else if remote {
-        Some(format!(
-            "{node} is not a full cluster node (Pacemaker Remote or guest), where vm-mgr never \
-             runs a VM"
-        ))
-    } else {
-        None
-    }
-}
-
-/// Refuses to pin VM `name` to `node` where it could never run ([`never_runs_vms`]): exit 2,
-/// before anything is changed (in a dry run too).
-pub fn refuse_pin(cib: &Cib, mon: &ClusterStatus, name: &str, node: &str) -> Result<()> {
-    match never_runs_vms(cib, mon, node) {
-        None => Ok(()),
-        Some(why) => Err(Error::invalid(format!(
-            "Cannot pin VM {name} to {node}: {why}; pinned there, it could never run. Nothing \
-             was changed."
-        ))),
-    }
-}
-
-/// The facts about a node that location rules may test.
-struct NodeFacts {
-    uname: String,
-    kind: &'static str,
-    attrs: BTreeMap<String, String>,
-}
-
-fn node_facts(cib: &Cib, mon: &ClusterStatus, uname: &str) -> NodeFacts {
-    let mut attrs = BTreeMap::new();
-    let mut kind = "cluster";
-    if let Some(n) = cib.node(uname) {
-        attrs.extend(n.attributes.clone());
-        if n.node_type.as_deref() == Some("remote") {
-            kind = "remote";
-        }
-    }
-    if let Some(t) = mon.node_attributes.get(uname) {
-        attrs.extend(t.clone());
-    }
-    NodeFacts {
-        uname: uname.to_owned(),
-        kind,
-        attrs,
-    }
 }
 
 /// Whether `rule` holds on the node; `None` when it tests something not modelled here (dates,
@@ -203,105 +140,117 @@ fn location_score(loc: &Element, facts: &NodeFacts) -> Option<Score> {
 /// Preflight of moving VM `name` to `target` (`live`: without stopping it).
 pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: bool) -> Preflight {
     let mut p = Preflight::default();
-    let ids = VmIds::new(name);
     let st = status_of(name, cib, mon, None);
     p.source = st.node.clone();
     p.live_capable = allows_migration(cib, name);
-    let block = |p: &mut Preflight, c, m| p.blockers.push(finding(c, m));
-    let warn = |p: &mut Preflight, c, m| p.warnings.push(finding(c, m));
-
-    if !mon.is_quorate() {
-        block(
-            &mut p,
-            "no-quorum",
-            "the cluster partition has no quorum".into(),
+    cluster_and_target(&mut p, mon, target);
+    vm_state(&mut p, &st, name, target, live);
+    let guard = VmIds::new(name).guard();
+    if mon.resource(&guard).iter().any(|r| r.failed || r.blocked) {
+        p.block(
+            "storage-guard",
+            format!("the disk guard {guard} has failed or is blocked"),
         );
     }
+    let mut members: Vec<String> = cib
+        .resource(name)
+        .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
+        .unwrap_or_default();
+    members.push(name.to_owned());
+    locations(&mut p, cib, mon, name, target, &members);
+    colocations(&mut p, cib, mon, name, target, &members);
+    utilization(cib, mon, name, target, &mut p);
+    // Seen on an unclean (just killed) target: the VM is still reported there.
+    if !p.blockers.is_empty() {
+        p.already_there = false;
+    }
+    p
+}
+
+impl Preflight {
+    fn block(&mut self, check: &'static str, message: String) {
+        self.blockers.push(finding(check, message));
+    }
+
+    fn warn(&mut self, check: &'static str, message: String) {
+        self.warnings.push(finding(check, message));
+    }
+}
+
+/// The partition (quorum, maintenance, fencing) and the target node's state.
+fn cluster_and_target(p: &mut Preflight, mon: &ClusterStatus, target: &str) {
+    if !mon.is_quorate() {
+        p.block("no-quorum", "the cluster partition has no quorum".into());
+    }
     if mon.summary.maintenance_mode() {
-        block(
-            &mut p,
+        p.block(
             "maintenance-mode",
             "the cluster is in maintenance mode".into(),
         );
     }
     if !mon.summary.stonith_enabled() {
-        warn(
-            &mut p,
+        p.warn(
             "no-fencing",
             "stonith-enabled is false: a failed migration cannot be recovered safely".into(),
         );
     }
     match mon.node(target) {
-        None => block(
-            &mut p,
+        None => p.block(
             "unknown-node",
             format!("{target} is not a node of the cluster"),
         ),
-        Some(n) if !n.online => block(
-            &mut p,
-            "target-offline",
-            format!("node {target} is offline"),
-        ),
-        Some(n) if n.standby => block(
-            &mut p,
-            "target-standby",
-            format!("node {target} is in standby"),
-        ),
-        Some(n) if n.maintenance => block(
-            &mut p,
+        Some(n) if !n.online => p.block("target-offline", format!("node {target} is offline")),
+        Some(n) if n.standby => p.block("target-standby", format!("node {target} is in standby")),
+        Some(n) if n.maintenance => p.block(
             "target-maintenance",
             format!("node {target} is in maintenance"),
         ),
         Some(_) => {}
     }
+}
+
+/// The VM's own state: failed, unmanaged, busy, not running (a live move), not migratable.
+fn vm_state(p: &mut Preflight, st: &VmStatus, name: &str, target: &str, live: bool) {
     match st.state {
-        VmState::Failed => block(
-            &mut p,
+        VmState::Failed => p.block(
             "vm-failed",
             format!(
                 "VM {name} has failed (clean it up first: {})",
                 st.failures.join("; ")
             ),
         ),
-        VmState::Unmanaged => block(
-            &mut p,
+        VmState::Unmanaged => p.block(
             "vm-unmanaged",
             format!("VM {name} is not managed by Pacemaker"),
         ),
-        VmState::Starting | VmState::Stopping | VmState::Migrating => block(
-            &mut p,
-            "vm-busy",
-            format!("VM {name} is {} right now", st.state),
-        ),
+        VmState::Starting | VmState::Stopping | VmState::Migrating => {
+            p.block("vm-busy", format!("VM {name} is {} right now", st.state))
+        }
         VmState::Started if st.nodes.len() == 1 && st.nodes[0] == target => p.already_there = true,
         VmState::Started => {}
-        _ if live => block(
-            &mut p,
+        _ if live => p.block(
             "vm-not-running",
             format!("VM {name} is not running (use --offline to start it on {target})"),
         ),
         _ => {}
     }
     if live && !p.live_capable {
-        block(&mut p, "not-live-migratable", format!(
+        p.block("not-live-migratable", format!(
             "VM {name} does not allow live migration (allow-migrate is not true on all its members; use --offline, or create it with --enable-live-migration)"));
     }
-    let guard = ids.guard();
-    if mon.resource(&guard).iter().any(|r| r.failed || r.blocked) {
-        block(
-            &mut p,
-            "storage-guard",
-            format!("the disk guard {guard} has failed or is blocked"),
-        );
-    }
+}
 
-    // Locations naming the group or its members.
-    let mut members: Vec<String> = cib
-        .resource(name)
-        .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
-        .unwrap_or_default();
-    members.push(name.to_owned());
+/// Location constraints naming the group or its members: bans, a pin, a stale move, `cli-*`.
+fn locations(
+    p: &mut Preflight,
+    cib: &Cib,
+    mon: &ClusterStatus,
+    name: &str,
+    target: &str,
+    members: &[String],
+) {
     let facts = node_facts(cib, mon, target);
+    let pin = VmIds::new(name).pin();
     let tree_cons = tree::constraints(cib.element());
     for loc in tree_cons.iter().filter(|c| c.name == "rsc_location") {
         let (Some(id), Some(rsc)) = (loc.attr("id"), loc.attr("rsc")) else {
@@ -311,8 +260,7 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
             continue;
         }
         if id == move_id(name) {
-            warn(
-                &mut p,
+            p.warn(
                 "stale-move",
                 format!(
                     "the move constraint {id} of an earlier migrate is still there; it is replaced"
@@ -321,19 +269,17 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
             continue;
         }
         if id.starts_with("cli-") {
-            warn(&mut p, "cli-constraint", format!("{id} was left by crm resource move/ban; remove it with crm_resource --clear -r {rsc}"));
+            p.warn("cli-constraint", format!("{id} was left by crm resource move/ban; remove it with crm_resource --clear -r {rsc}"));
         }
         match location_score(loc, &facts) {
-            Some(s) if s.is_minus_infinity() && id == ids.pin() => block(
-                &mut p,
+            Some(s) if s.is_minus_infinity() && id == pin => p.block(
                 "pinned",
                 format!(
                     "VM {name} is pinned to {} ({id}); change it with set-placement",
                     pin_node(loc).unwrap_or_default()
                 ),
             ),
-            Some(s) if s.is_minus_infinity() => block(
-                &mut p,
+            Some(s) if s.is_minus_infinity() => p.block(
                 "banned",
                 format!("location constraint {id} bans {rsc} from {target}"),
             ),
@@ -342,12 +288,21 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
         if let (Some(node), Some(s)) = (loc.attr("node"), loc.attr("score").and_then(Score::parse))
         {
             if node != target && s.is_infinity() {
-                warn(&mut p, "moves-back", format!("{id} prefers {node} with INFINITY: the VM goes back there once the move is over"));
+                p.warn("moves-back", format!("{id} prefers {node} with INFINITY: the VM goes back there once the move is over"));
             }
         }
     }
+}
 
-    // Colocations, in both directions.
+/// Colocations with other resources, in both directions.
+fn colocations(
+    p: &mut Preflight,
+    cib: &Cib,
+    mon: &ClusterStatus,
+    name: &str,
+    target: &str,
+    members: &[String],
+) {
     for c in &cib.constraints.colocations {
         let (Some(rsc), Some(with), Some(score)) = (&c.rsc, &c.with_rsc, c.score) else {
             continue;
@@ -366,26 +321,22 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
             format!("runs on {}", where_other.join(", "))
         };
         match (rsc_in, score.is_infinity(), score.is_minus_infinity()) {
-            (true, true, _) if !on_target => block(
-                &mut p,
+            (true, true, _) if !on_target => p.block(
                 "colocation",
                 format!("{name} must run with {other} ({}), which {at}", c.id),
             ),
-            (true, _, true) if on_target => block(
-                &mut p,
+            (true, _, true) if on_target => p.block(
                 "anti-colocation",
                 format!(
                     "{name} must not run with {other} ({}), which runs on {target}",
                     c.id
                 ),
             ),
-            (false, true, _) => warn(
-                &mut p,
+            (false, true, _) => p.warn(
                 "followers",
                 format!("{other} must run with {name} ({}) and moves too", c.id),
             ),
-            (false, _, true) if on_target => warn(
-                &mut p,
+            (false, _, true) if on_target => p.warn(
                 "pushed-away",
                 format!(
                     "{other} must not run with {name} ({}) and would have to leave {target}",
@@ -395,13 +346,6 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
             _ => {}
         }
     }
-
-    utilization(cib, mon, name, target, &mut p);
-    // Seen on an unclean (just killed) target: the VM is still reported there.
-    if !p.blockers.is_empty() {
-        p.already_there = false;
-    }
-    p
 }
 
 /// Utilization capacity, when the cluster places by it.

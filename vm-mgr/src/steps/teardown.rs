@@ -12,12 +12,7 @@ use crate::vm::VmIds;
 
 /// Whether `image` is one of VM `name`'s images (`system_NAME` or `data_NAME_N`).
 pub fn is_vm_image(name: &str, image: &str) -> bool {
-    if image == VmIds::new(name).system_image() {
-        return true;
-    }
-    image
-        .strip_prefix(&format!("data_{name}_"))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    crate::vm::image_vm(image) == Some(name)
 }
 
 /// What there is of a VM to remove.
