@@ -188,10 +188,22 @@ fn remove_without_storage_refuses_before_touching_the_cib() {
 fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
     let f = CibFile::new("cib-vm-t1-started.xml");
     let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
+    // sim3 for good (nodes section), sim2 until it reboots (a transient attribute); remote9 is
+    // a Pacemaker Remote node.
+    let transient = r#"<nvpair id="status-2-vmmgr-role" name="vmmgr-role" value="observer"/>"#;
     let text = f
         .text()
-        .replacen(r#"<node id="3" uname="sim3"/>"#, observer, 1);
-    assert!(text.contains(observer));
+        .replacen(
+            r#"<node id="3" uname="sim3"/>"#,
+            &format!(r#"{observer}<node id="remote9" uname="remote9" type="remote"/>"#),
+            1,
+        )
+        .replacen(
+            r#"<instance_attributes id="status-2">"#,
+            &format!(r#"<instance_attributes id="status-2">{transient}"#),
+            1,
+        );
+    assert!(text.contains(observer) && text.contains(transient));
     std::fs::write(&f.path, text).unwrap();
     let before = f.text();
     let stored = || crate::commands::testing::stored_vm("t1", &Default::default());
@@ -206,7 +218,12 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
             node,
         ]
     };
-    for (node, says) in [("sim3", "observer"), ("sim9", "not a node of the cluster")] {
+    for (node, says) in [
+        ("sim3", "sim3 is an observer"),
+        ("sim2", "sim2 is an observer"),
+        ("remote9", "remote9 is not a full cluster node"),
+        ("sim9", "not a node of the cluster"),
+    ] {
         let args = pin(node);
         for dry_run in [false, true] {
             let e = run_cli(&f.ctx(stored(), dry_run), &args).unwrap_err();
