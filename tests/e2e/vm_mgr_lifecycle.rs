@@ -127,6 +127,19 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let (xml, image) = inputs(&sb, &name);
     let bad_xml = format!("/var/tmp/vmmgr-e2e-{name}-broken.xml");
     std::fs::write(&bad_xml, "<domain type='kvm'><name>x</name>").unwrap();
+    // 200 KiB: more than `rbd image-meta set` can take as one argument (E2BIG at exec).
+    let big_xml = format!("/var/tmp/vmmgr-e2e-{name}-big.xml");
+    let text = std::fs::read_to_string(&xml).unwrap();
+    let description = format!(
+        "</name><description>{}</description>",
+        "x".repeat(200 << 10)
+    );
+    std::fs::write(&big_xml, text.replacen("</name>", &description, 1)).unwrap();
+    let priority = [
+        &["create", "-n", &name, "--xml", &xml, "-i", &image][..],
+        &["--pacemaker-meta", "priority=5"],
+    ]
+    .concat();
     let epoch = config_epoch(&sb);
     let rbd = rbd_names(&sb);
     let marker = "/tmp/vmmgr-e2e-pwned";
@@ -197,6 +210,12 @@ fn bad_input_fails_clearly_and_changes_nothing() {
             ],
             "not a node of the cluster",
         ),
+        (
+            vec!["create", "-n", &name, "--xml", &big_xml, "-i", &image],
+            "is too long",
+        ),
+        (priority.clone(), "use --priority"),
+        ([&["--dry-run"][..], &priority].concat(), "use --priority"),
     ] {
         let out = vm_mgr(&sb, "sim1", &args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -214,6 +233,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
         .map(|o| !o.status.success())
         .unwrap_or(true));
     let _ = std::fs::remove_file(&bad_xml);
+    let _ = std::fs::remove_file(&big_xml);
     cleanup_inputs(&name);
 }
 

@@ -20,7 +20,8 @@ pub struct Cli {
     /// Print the CIB patch and the storage actions; change nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
-    /// Do not use Ceph: list and status see only the CIB; verbs needing storage refuse.
+    /// Do not use Ceph: list and status see only the CIB; verbs needing storage (create,
+    /// remove, ...) refuse before changing anything.
     #[arg(long, global = true)]
     pub no_storage: bool,
     /// RBD pool (default from the configuration file, else "rbd").

@@ -36,6 +36,15 @@ impl From<TransactionError<FragmentError>> for Error {
     }
 }
 
+impl From<FragmentError> for Error {
+    fn from(e: FragmentError) -> Error {
+        Error::Below {
+            code: e.exit_code(),
+            source: Box::new(e),
+        }
+    }
+}
+
 impl From<PlacementError> for Error {
     fn from(e: PlacementError) -> Error {
         Error::Below {

@@ -35,6 +35,9 @@ pub mod storage;
 pub mod vm;
 
 #[cfg(test)]
+mod dry_run_tests;
+
+#[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
 mod property_tests;

@@ -6,6 +6,7 @@
 //! the file (`CIB_file`); storage is in memory.
 
 use crate::commands::testing::{stored_vm, CibFile};
+use crate::dry_run_tests::run_cli;
 use clap::Parser;
 
 use crate::cli::Cli;
@@ -32,11 +33,7 @@ fn with_foreign_group() -> CibFile {
 }
 
 fn run(f: &CibFile, storage: Memory, dry_run: bool, args: &[&str]) -> Result<(), Error> {
-    let cli = Cli::try_parse_from(std::iter::once("vm-mgr").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let mut ctx = f.ctx(storage, dry_run);
-    ctx.config.secret_uuid = Some("a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee".into());
-    crate::commands::run(&cli, &ctx).map(drop)
+    run_cli(&f.ctx_with_secret(storage, dry_run), args).map(drop)
 }
 
 #[test]

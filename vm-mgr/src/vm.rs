@@ -288,6 +288,27 @@ pub fn validate_user_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Meta attributes vm-mgr sets on a VM's group itself: `target-role` (start, stop, enable,
+/// `--nostart`, `--disable`) and `priority` (`--priority`).
+pub const OWN_GROUP_META: [&str; 2] = ["target-role", "priority"];
+
+/// Refuses `--pacemaker-meta` keys that vm-mgr sets itself ([`OWN_GROUP_META`]): a second
+/// nvpair of the same name would have the same id, and Pacemaker refuses the whole CIB. Refused
+/// rather than merged, so that there is one way to set each (`--priority`, start/stop).
+pub fn refuse_own_meta(meta: &BTreeMap<String, String>) -> Result<()> {
+    match meta.keys().find(|k| OWN_GROUP_META.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(Error::invalid(format!(
+            "--pacemaker-meta {k}=...: vm-mgr sets {k} itself ({}); it cannot be given here.",
+            if k == "priority" {
+                "use --priority"
+            } else {
+                "use start, stop, --nostart or --disable"
+            }
+        ))),
+    }
+}
+
 /// Parses `KEY=VALUE` arguments into a map (later keys win).
 pub fn parse_pairs(what: &str, pairs: &[String]) -> Result<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();

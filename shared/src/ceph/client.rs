@@ -11,6 +11,30 @@ use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
 use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
 use crate::cmd::Cmd;
 
+/// The longest metadata value [`Ceph::meta_set`] takes, in bytes. `rbd image-meta set` (Ceph
+/// 16) reads the value only from its command line, and Linux refuses to start a program with
+/// one argument longer than `MAX_ARG_STRLEN` (32 pages: 131,072 bytes with the final NUL on
+/// x86_64; `E2BIG`). A larger domain XML cannot be stored this way: it is refused up front.
+pub const META_VALUE_MAX: usize = 131_071;
+
+/// Whether `value` can be stored under metadata key `key` with `rbd image-meta set`: at most
+/// [`META_VALUE_MAX`] bytes, no NUL (which no argument can carry).
+pub fn check_meta_value(key: &str, value: &str) -> Result<(), CephError> {
+    let reason = if value.len() > META_VALUE_MAX {
+        "is too long"
+    } else if value.contains('\0') {
+        "holds a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(CephError::InvalidValue {
+        key: key.to_owned(),
+        reason,
+        len: value.len(),
+        max: META_VALUE_MAX,
+    })
+}
+
 /// How long a killed Ceph tool gets between SIGTERM and SIGKILL (`rbd` may ignore SIGTERM
 /// while it waits for a lock, so the grace is kept short).
 const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -289,9 +313,11 @@ impl Ceph {
             .arg(key))
     }
 
-    /// `rbd image-meta set SPEC KEY VALUE`.
+    /// `rbd image-meta set SPEC KEY VALUE` ([`check_meta_value`] first: `rbd` has no way to
+    /// read the value from a file or stdin).
     pub fn meta_set(&self, image: &ImageSpec, key: &str, value: &str) -> Result<(), CephError> {
         validate_name("metadata key", key)?;
+        check_meta_value(key, value)?;
         // `--`: a value such as `-5` is stored as given (rbd would read it as an option)
         let c = self
             .rbd()

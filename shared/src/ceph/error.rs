@@ -17,6 +17,22 @@ pub enum CephError {
         /// Why.
         reason: &'static str,
     },
+    /// A metadata value that `rbd image-meta set` cannot be given (refused before anything
+    /// ran): longer than one command-line argument may be, or holding a NUL byte.
+    #[error(
+        "the value of metadata key {key} {reason} ({len} bytes; `rbd image-meta set` takes the \
+         value as one command-line argument, at most {max} bytes, no NUL)"
+    )]
+    InvalidValue {
+        /// The metadata key.
+        key: String,
+        /// What is wrong ("is too long", "holds a NUL byte").
+        reason: &'static str,
+        /// The value's length in bytes.
+        len: usize,
+        /// [`META_VALUE_MAX`](super::client::META_VALUE_MAX).
+        max: usize,
+    },
     /// `rbd`, `rados` or `ceph` is not installed.
     #[error("{program} is not installed (package ceph-common)")]
     NotInstalled {

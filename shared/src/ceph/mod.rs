@@ -57,7 +57,7 @@ mod tests;
 mod tests_pool;
 
 pub use bound::{Bound, Timeouts};
-pub use client::{Ceph, Conn, DeviceType, LockType};
+pub use client::{check_meta_value, Ceph, Conn, DeviceType, LockType, META_VALUE_MAX};
 pub use error::CephError;
 pub use names::{
     validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,

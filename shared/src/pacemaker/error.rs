@@ -111,6 +111,15 @@ pub enum PacemakerError {
         /// The command line, shell-quoted, for messages.
         cmdline: String,
     },
+    /// A private scratch file for a Pacemaker tool could not be written.
+    #[error("Cannot write the temporary file {}.", .path.display())]
+    TempFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// An argument that cannot be passed to a Pacemaker tool.
     #[error("Invalid {what} {value:?}: {reason}.")]
     InvalidArgument {

@@ -40,7 +40,7 @@ impl ToolStatus {
             cmdline: cmdline.to_string(),
             code: self.code,
             message: self.message,
-            errors: self.errors,
+            errors: error_lines(self.errors.iter().map(String::as_str)),
         }
     }
 
@@ -94,14 +94,55 @@ pub fn plain_failure(out: &Outcome<'_>) -> PacemakerError {
             Some(code) => exit_text(code).unwrap_or("unknown exit code").to_string(),
             None => "killed by a signal".to_string(),
         },
-        errors: out
-            .stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect(),
+        errors: error_lines(out.stderr.lines()),
     }
+}
+
+/// At most this many lines of a tool's error output go into an error message (the last ones).
+pub const MAX_ERROR_LINES: usize = 8;
+/// Longest line kept whole in an error message (longer ones are cut, marked with `…`).
+pub const MAX_ERROR_LINE: usize = 240;
+
+/// The lines of a tool's error output worth a message: no XML, no blank lines, the last
+/// [`MAX_ERROR_LINES`], each at most [`MAX_ERROR_LINE`] bytes. `cibadmin` on a CIB that fails
+/// the schema prints the whole CIB, one numbered line per XML line, before its one-line
+/// reason (a 56 KB message otherwise); those lines are counted, not kept.
+pub fn error_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut xml = 0usize;
+    let mut kept: Vec<&str> = Vec::new();
+    for line in lines.map(str::trim).filter(|l| !l.is_empty()) {
+        // "  12 <nvpair .../>" or "138" (the numbered dump's last, empty line) or "<cib ...>"
+        let unnumbered = line
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        if unnumbered.is_empty() || unnumbered.starts_with('<') {
+            xml += 1;
+        } else {
+            kept.push(line);
+        }
+    }
+    let skipped = kept.len().saturating_sub(MAX_ERROR_LINES);
+    let mut out: Vec<String> = Vec::new();
+    if xml > 0 {
+        out.push(format!("({xml} lines of XML left out)"));
+    }
+    if skipped > 0 {
+        out.push(format!("({skipped} earlier lines left out)"));
+    }
+    out.extend(kept[skipped..].iter().map(|l| cut(l, MAX_ERROR_LINE)));
+    out
+}
+
+/// `line`, cut to at most `max` bytes at a character boundary (with `…` when cut).
+fn cut(line: &str, max: usize) -> String {
+    if line.len() <= max {
+        return line.to_owned();
+    }
+    let mut end = max;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &line[..end])
 }
 
 /// `crm_mon --output-as=xml`: the status, or the failure it reports (exit 102 and

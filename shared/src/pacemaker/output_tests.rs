@@ -267,6 +267,44 @@ fn crm_diff_and_patch_results() {
 }
 
 #[test]
+fn a_cib_dump_on_stderr_stays_out_of_the_error() {
+    // Recorded: `cibadmin --patch --xml-pipe` (CIB_file) with a patch whose group meta holds
+    // two nvpairs of one id: the numbered CIB (138 lines, 9.8 KB), then the reason.
+    let stderr = fixture!("cibadmin-patch-invalid.txt.stderr");
+    assert!(stderr.len() > 9_000 && stderr.contains("<cib "));
+    let err = cib_patch(&outcome(78, "", stderr)).unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(
+        msg,
+        "`tool --args` failed with exit code 78 (Invalid configuration): (138 lines of XML left \
+         out); Call failed: Update does not conform to the configured schema"
+    );
+    // A long stderr of plain lines keeps its last lines, each cut short.
+    let long: String = (0..500)
+        .map(|i| format!("line {i} {}\n", "é".repeat(300)))
+        .collect();
+    let msg = plain_failure(&outcome(1, "", &long)).to_string();
+    assert!(msg.len() < 8 * 260 + 200, "{} bytes", msg.len());
+    assert!(msg.contains("(492 earlier lines left out)"), "{msg}");
+    assert!(
+        msg.contains("line 499 éé") && !msg.contains("line 491 "),
+        "{msg}"
+    );
+    // <error> elements of the XML output are cut the same way.
+    let errors: String = (0..50).map(|i| format!("<error>e{i}</error>")).collect();
+    let xml = format!(
+        r#"<pacemaker-result><status code="1" message="Error occurred"><errors>{errors}</errors></status></pacemaker-result>"#
+    );
+    let msg = resource_param_update(&outcome(1, &xml, ""), "st")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("(42 earlier lines left out); e42;") && msg.ends_with("e49"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn results_without_xml() {
     // A tool that died before printing XML: the exit code and stderr make the error.
     let out = outcome(1, "", "crm_attribute: something broke\n\n");

@@ -353,6 +353,22 @@ impl Tools {
         simulate::parse_actions(&xml)
     }
 
+    /// Whether Pacemaker takes `patch` on `cib`: `cibadmin --patch` applies it to a private
+    /// copy of `cib` (`CIB_file`, mode 0600 in a 0700 directory, removed after), with the checks
+    /// the live CIB makes (schema, unique ids, references). Nothing reaches this target: for
+    /// `--dry-run`, and for checks before work that would otherwise fail only at the patch.
+    pub fn check_patch(cib: &Cib, patch: &str, deadline: Instant) -> Result<(), PacemakerError> {
+        let temp_err = |path: PathBuf| move |source| PacemakerError::TempFile { path, source };
+        let dir = crate::tempdir::PrivateDir::new("vmmgr-check")
+            .map_err(temp_err(std::env::temp_dir()))?;
+        let copy = dir
+            .write("cib.xml", cib.raw())
+            .map_err(temp_err(dir.path().join("cib.xml")))?;
+        Tools::new(Target::File(copy))
+            .cib_patch_start(deadline)?
+            .apply(patch)
+    }
+
     /// `cibadmin --patch --xml-pipe`, started now so that it has loaded by the time the patch
     /// is ready; [`PendingPatch::apply`] gives it the patch. Dropped unused, it is killed before
     /// it has read anything: nothing reaches the CIB.

@@ -20,7 +20,8 @@
 //!
 //! The whole CIB is never replaced, and every change is one `cibadmin --patch`, so Pacemaker
 //! sees either all of it or none of it. [`Transaction::plan`] stops after step 4 and returns
-//! the patch (for `--dry-run`).
+//! the patch (for `--dry-run`), once `cibadmin` has applied it to a private copy of the CIB: a
+//! dry run refuses what Pacemaker would refuse ([`Tools::check_patch`]).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -253,12 +254,28 @@ impl<'a> Transaction<'a> {
     where
         E: std::error::Error + 'static,
     {
-        let step = self.prepare(None, &mut edit)?;
+        let cib = self.tools.cib_query(self.deadline)?;
+        let step = self.prepare(Some(cib.clone()), &mut edit)?;
+        if let Some(patch) = &step.patch {
+            Tools::check_patch(&cib, patch, self.deadline)?;
+        }
         Ok(Plan {
             value: step.value,
             patch: step.patch,
             base: step.base,
         })
+    }
+
+    /// Whether Pacemaker would take the change from `cib` to `new` (see
+    /// [`Tools::check_patch`]); nothing is changed. A check made before other work, so that a
+    /// change the CIB refuses is refused before that work is done.
+    pub fn check(&self, cib: &Cib, new: &Element) -> Result<(), PacemakerError> {
+        let mut new = new.clone();
+        new.set_attr("epoch", cib.version().epoch.saturating_add(1).to_string());
+        match super::patch::diff(cib.element(), &new) {
+            Some(patch) => Tools::check_patch(cib, &patch, self.deadline),
+            None => Ok(()),
+        }
     }
 
     fn prepare<T, E>(

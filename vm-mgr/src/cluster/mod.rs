@@ -69,6 +69,12 @@ pub fn change_from<T>(
     })
 }
 
+/// Whether Pacemaker would take the change from `cib` to `new` (applied to a private copy of
+/// `cib`, in a real run too): a check before work that would otherwise fail only at the patch.
+pub fn check(ctx: &Ctx, cib: &Cib, new: &Element) -> Result<()> {
+    Ok(Transaction::new(&ctx.tools, ctx.cib_deadline()).check(cib, new)?)
+}
+
 /// The CIB and the cluster status, read now: `cibadmin --query` and `crm_mon` run side by
 /// side (on a 1,000-VM CIB they take 0.3 s and 0.5 s).
 pub fn read_cluster(ctx: &Ctx) -> Result<(Cib, ClusterStatus)> {

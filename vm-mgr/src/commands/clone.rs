@@ -92,7 +92,7 @@ fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
         snapshot::validate_snap_name(s)?;
     }
     let disks = snapshot::vm_disks(ctx, src)?;
-    refuse_existing(ctx, dst)?;
+    let cib = refuse_existing(ctx, dst)?;
     let src_ids = VmIds::new(src);
     let meta = ctx.storage.meta_list(&src_ids.system_image())?;
     if let Some(s) = &a.snap_name {
@@ -119,6 +119,8 @@ fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
         .collect();
     let xml = new_xml(ctx, a, &pick("xml", vm::META_XML), &images, &settings)?;
     let fragment = fragment::build(&VmIds::new(dst), &settings, &ctx.ceph_access(), "Stopped");
+    let wanted = copy_meta(&meta, dst, &settings, &fragment, &xml);
+    crate::steps::copying::check_writes(ctx, &cib, &fragment, false, &wanted)?;
     let how = if a.full {
         "copy"
     } else {

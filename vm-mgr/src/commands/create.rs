@@ -23,10 +23,10 @@ struct Plan {
     ids: VmIds,
     /// (file, format, image), system disk first.
     disks: Vec<(PathBuf, String, String)>,
-    base_xml: String,
     final_xml: String,
-    settings: Settings,
-    user_meta: BTreeMap<String, String>,
+    /// The system image's metadata, in the order it is written (the XML last).
+    meta: Vec<(String, String)>,
+    user_keys: Vec<String>,
     fragment: Fragment,
     replace: bool,
     warnings: Vec<String>,
@@ -85,6 +85,8 @@ fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
             )));
         }
     }
+    let pacemaker_meta = vm::parse_pairs("--pacemaker-meta", &a.pacemaker_meta)?;
+    vm::refuse_own_meta(&pacemaker_meta)?;
     Ok(Settings {
         live_migration: a.enable_live_migration,
         migration_user: a.migration_user.clone(),
@@ -100,7 +102,7 @@ fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
         disk_guard: ctx.config.disk_guard,
         hypervisor: ctx.config.hypervisor.clone(),
         pacemaker_params: vm::parse_pairs("--pacemaker-params", &a.pacemaker_params)?,
-        pacemaker_meta: vm::parse_pairs("--pacemaker-meta", &a.pacemaker_meta)?,
+        pacemaker_meta,
         pacemaker_utilization: vm::parse_pairs(
             "--pacemaker-utilization",
             &a.pacemaker_utilization,
@@ -148,13 +150,16 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         };
         disks.push((path.clone(), format, image));
     }
-    let (cib, _) = crate::cluster::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     for node in a.pinned_host.iter().chain(&a.preferred_host) {
         if cib.node(node).is_none() {
             return Err(Error::invalid(format!(
                 "Node {node} is not a node of the cluster."
             )));
         }
+    }
+    if let Some(node) = &a.pinned_host {
+        crate::placement::nodes::refuse_pin(&cib, &mon, &a.name, node)?;
     }
     crate::steps::copying::refuse_foreign_ids(&cib, &a.name)?;
     let replace = fragment::in_cib(cib.element(), &a.name)
@@ -192,13 +197,16 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
     )?;
     let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
     let fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
+    let meta = meta_of(
+        &a.name, base_xml, &settings, &fragment, &user_meta, &final_xml,
+    );
+    copying::check_writes(ctx, &cib, &fragment, replace, &meta)?;
     Ok(Plan {
         ids,
         disks,
-        base_xml,
         final_xml,
-        settings,
-        user_meta,
+        meta,
+        user_keys: user_meta.into_keys().collect(),
         fragment,
         replace,
         warnings,
@@ -228,7 +236,7 @@ fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
         vm::META_SETTINGS,
         vm::META_FRAGMENT,
     ];
-    keys.extend(plan.user_meta.keys().map(String::as_str));
+    keys.extend(plan.user_keys.iter().map(String::as_str));
     actions.push(format!(
         "set metadata {} on {pool}/{}",
         keys.join(", "),
@@ -274,7 +282,6 @@ struct Done {
 fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
     let s = &ctx.storage;
     let pool = s.pool().to_owned();
-    let name = plan.ids.name();
     let group = plan.ids.rbd_group();
     s.create_group(&group)?;
     done.group = true;
@@ -285,19 +292,30 @@ fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
         s.group_add(&group, image)?;
     }
     let system = plan.ids.system_image();
-    let mut meta: Vec<(&str, String)> = vec![
-        (vm::META_VM_NAME, name.to_owned()),
-        (vm::META_BASE_XML, plan.base_xml.clone()),
-        (vm::META_SETTINGS, plan.settings.to_json()),
-        (vm::META_FRAGMENT, plan.fragment.to_xml()),
-    ];
-    meta.extend(plan.user_meta.iter().map(|(k, v)| (k.as_str(), v.clone())));
-    // The XML last: an image with `xml` is a complete VM.
-    meta.push((vm::META_XML, plan.final_xml.clone()));
-    for (k, v) in meta {
-        s.meta_set(&system, k, &v)?;
+    for (k, v) in &plan.meta {
+        s.meta_set(&system, k, v)?;
     }
     Ok(())
+}
+
+/// The new VM's metadata, the XML last: an image with `xml` is a complete VM.
+fn meta_of(
+    name: &str,
+    base_xml: String,
+    settings: &Settings,
+    fragment: &Fragment,
+    user_meta: &BTreeMap<String, String>,
+    final_xml: &str,
+) -> Vec<(String, String)> {
+    let mut meta = vec![
+        (vm::META_VM_NAME.to_owned(), name.to_owned()),
+        (vm::META_BASE_XML.to_owned(), base_xml),
+        (vm::META_SETTINGS.to_owned(), settings.to_json()),
+        (vm::META_FRAGMENT.to_owned(), fragment.to_xml()),
+    ];
+    meta.extend(user_meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+    meta.push((vm::META_XML.to_owned(), final_xml.to_owned()));
+    meta
 }
 
 /// Undoes the storage part; returns what was done, for the message.

@@ -186,7 +186,9 @@ fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
 pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     let p = read_export(ctx, a)?;
     let name = p.name.as_str();
-    refuse_existing(ctx, name)?;
+    let cib = refuse_existing(ctx, name)?;
+    let wanted = copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml);
+    copying::check_writes(ctx, &cib, &p.fragment, false, &wanted)?;
     if ctx.dry_run {
         return Ok(dry_run(ctx, a, name, &p.files, &p.fragment));
     }

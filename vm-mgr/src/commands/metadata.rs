@@ -26,6 +26,7 @@ pub fn get(ctx: &Ctx, name: &str, key: &str) -> Result<Outcome> {
 /// `set-metadata`.
 pub fn set(ctx: &Ctx, name: &str, key: &str, value: &str) -> Result<Outcome> {
     validate_user_key(key)?;
+    ctx.storage.check_meta(key, value)?;
     let image = VmIds::new(name).system_image();
     if !ctx.storage.image_exists(&image)? {
         return Err(Error::NoSuchVm {

@@ -22,12 +22,15 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
     if let Some(n) = node {
         vm::validate_node_name(n)?;
     }
-    let (cib, _) = crate::cluster::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     if let Some(n) = node {
         if cib.node(n).is_none() {
             return Err(Error::invalid(format!(
                 "Node {n} is not a node of the cluster."
             )));
+        }
+        if a.strategy == Strategy::Pinned {
+            crate::placement::nodes::refuse_pin(&cib, &mon, name, n)?;
         }
     }
     let apply = |tree: &mut Element| edit::set_strategy(tree, name, a.strategy, node);

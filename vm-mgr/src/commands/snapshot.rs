@@ -8,14 +8,14 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{python_list, table, Outcome};
 use crate::steps::snapshots::{
-    drop_snapshot, list_snaps, take, unknown_snapshot, validate_snap_name, vm_disks,
+    check_new, drop_snapshot, list_snaps, take, unknown_snapshot, validate_snap_name, vm_disks,
 };
 
 /// `create-snapshot`.
 pub fn create(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     validate_snap_name(snap)?;
     if ctx.dry_run {
-        let disks = vm_disks(ctx, name)?;
+        let disks = check_new(ctx, name, snap)?;
         let pool = ctx.storage.pool();
         let mut actions = vec![
             "freeze the guest's filesystems if it runs and its agent answers".to_owned(),

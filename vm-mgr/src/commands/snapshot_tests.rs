@@ -232,6 +232,9 @@ fn dry_runs_change_nothing() {
         assert_eq!(out.json["dry_run"], true, "{}", out.text);
     }
     assert_eq!(names(&dry), ["s1"]);
+    // As the real run, the dry run refuses a snapshot name that is taken.
+    let e = super::create(&dry, "g1", "s1").unwrap_err();
+    assert!(e.to_string().contains("already has a snapshot s1"), "{e}");
     assert_eq!(dry.storage.meta_list("system_g1").unwrap(), before);
     assert!(!dry.storage.image_exists("system_c1").unwrap());
     assert_eq!(f.text(), cib);

@@ -38,6 +38,13 @@ impl CibFile {
     pub fn ctx(&self, storage: impl Storage + 'static, dry_run: bool) -> Ctx {
         Ctx::for_test(&self.path, Box::new(storage), dry_run)
     }
+
+    /// [`CibFile::ctx`] with a libvirt secret configured (create needs one).
+    pub fn ctx_with_secret(&self, storage: impl Storage + 'static, dry_run: bool) -> Ctx {
+        let mut ctx = self.ctx(storage, dry_run);
+        ctx.config.secret_uuid = Some("a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee".into());
+        ctx
+    }
 }
 
 impl Drop for CibFile {

@@ -94,14 +94,7 @@ pub fn insert(
     // Only the configuration: the status section keeps the history of a disabled VM's
     // resources under the same ids (issue 7: seen on a recorded CIB).
     let existing_ids: BTreeSet<&str> = tree::configuration_ids(tree).into_iter().collect();
-    let mut fragment_ids = Vec::new();
-    for top in fragment.resources.iter().chain(&fragment.constraints) {
-        for d in top.descendants() {
-            if let Some(id) = d.attr("id") {
-                fragment_ids.push(id.to_owned());
-            }
-        }
-    }
+    let fragment_ids = check_own_ids_and_values(fragment)?;
     if let Some(id) = fragment_ids
         .iter()
         .find(|id| existing_ids.contains(id.as_str()))
@@ -128,6 +121,46 @@ pub fn insert(
         }
     }
     Ok(dropped)
+}
+
+/// The ids of the fragment's elements, each once; an error when one is there twice, or when
+/// an attribute value holds a control character (what Pacemaker would refuse, or not keep as
+/// given, checked before anything is written).
+fn check_own_ids_and_values(fragment: &Fragment) -> Result<Vec<String>, FragmentError> {
+    let name = &fragment.name;
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    for top in fragment.resources.iter().chain(&fragment.constraints) {
+        for d in top.descendants() {
+            let id = d.attr("id").unwrap_or("");
+            if !id.is_empty() {
+                if !seen.insert(id) {
+                    return Err(FragmentError::DuplicateId {
+                        name: name.clone(),
+                        id: id.to_owned(),
+                    });
+                }
+                ids.push(id.to_owned());
+            }
+            if let Some((k, v)) = d
+                .attrs
+                .iter()
+                .find(|(_, v)| v.chars().any(char::is_control))
+            {
+                return Err(FragmentError::ControlCharacter {
+                    name: name.clone(),
+                    id: id.to_owned(),
+                    attribute: if d.name == "nvpair" {
+                        d.attr("name").unwrap_or(k).to_owned()
+                    } else {
+                        k.clone()
+                    },
+                    value: v.clone(),
+                });
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Sets the group's `target-role` (and removes any `target-role` of its members, which would

@@ -50,6 +50,27 @@ pub enum FragmentError {
     /// A node the cluster does not know.
     #[error("Node {node} is not a node of the cluster.")]
     UnknownNode { node: String },
+    /// Two elements of the fragment would have the same id (a `--pacemaker-meta` or
+    /// `--pacemaker-params` key vm-mgr sets itself, or a stored fragment or settings edited by
+    /// hand): Pacemaker refuses such a CIB.
+    #[error(
+        "The CIB fragment of VM {name} would hold the id {id} twice (a setting given twice, or \
+         one vm-mgr sets itself); Pacemaker refuses that."
+    )]
+    DuplicateId { name: String, id: String },
+    /// A value with a control character: XML 1.0 cannot hold most of them, and the tab,
+    /// newline and carriage return it can hold are turned into spaces when Pacemaker reads an
+    /// attribute, so the CIB would not keep the value as given.
+    #[error(
+        "Value {value:?} of {attribute} in {id} (VM {name}) holds a control character; the CIB \
+         cannot keep it as given (refused rather than stored changed)."
+    )]
+    ControlCharacter {
+        name: String,
+        id: String,
+        attribute: String,
+        value: String,
+    },
 }
 
 impl FragmentError {
@@ -58,7 +79,9 @@ impl FragmentError {
         match self {
             FragmentError::NotInCib { .. } => crate::error::EXIT_NO_SUCH_VM,
             FragmentError::AlreadyInCib { .. } => crate::error::EXIT_EXISTS,
-            FragmentError::UnknownNode { .. } => crate::error::EXIT_USAGE,
+            FragmentError::UnknownNode { .. }
+            | FragmentError::DuplicateId { .. }
+            | FragmentError::ControlCharacter { .. } => crate::error::EXIT_USAGE,
             _ => crate::error::EXIT_FAILED,
         }
     }

@@ -25,6 +25,7 @@ use crate::vm::VmIds;
 
 pub mod edit;
 pub mod moving;
+pub mod nodes;
 pub mod preflight;
 pub mod probe;
 pub mod simulate;

@@ -12,6 +12,7 @@ use shared::pacemaker::cib::tree::{self, SetKind};
 use shared::pacemaker::{Cib, ClusterStatus, Score};
 use shared::xml::Element;
 
+use super::nodes::{node_facts, NodeFacts};
 use super::{move_id, pin_node};
 use crate::state::{status_of, VmState, VmStatus};
 use crate::vm::VmIds;
@@ -58,32 +59,6 @@ pub fn allows_migration(cib: &Cib, name: &str) -> bool {
                 .or(group_says.as_ref())
                 .is_some_and(|v| shared::pacemaker::types::is_true(v))
         })
-}
-
-/// The facts about a node that location rules may test.
-struct NodeFacts {
-    uname: String,
-    kind: &'static str,
-    attrs: BTreeMap<String, String>,
-}
-
-fn node_facts(cib: &Cib, mon: &ClusterStatus, uname: &str) -> NodeFacts {
-    let mut attrs = BTreeMap::new();
-    let mut kind = "cluster";
-    if let Some(n) = cib.node(uname) {
-        attrs.extend(n.attributes.clone());
-        if n.node_type.as_deref() == Some("remote") {
-            kind = "remote";
-        }
-    }
-    if let Some(t) = mon.node_attributes.get(uname) {
-        attrs.extend(t.clone());
-    }
-    NodeFacts {
-        uname: uname.to_owned(),
-        kind,
-        attrs,
-    }
 }
 
 /// Whether `rule` holds on the node; `None` when it tests something not modelled here (dates,

@@ -45,9 +45,45 @@ pub fn refuse_foreign_ids(cib: &shared::pacemaker::Cib, name: &str) -> Result<()
     }
 }
 
+/// What the real run finds out only as it writes, checked before any storage work (in a dry run
+/// too): that `fragment` goes into the CIB as it is now (its ids free and each used once, its
+/// values ones the CIB keeps as given), after the VM of that name is taken out when
+/// `replacing` (checked here, then by Pacemaker on a private copy of the CIB); and that the
+/// storage takes every metadata value of `meta`.
+pub fn check_writes(
+    ctx: &Ctx,
+    cib: &shared::pacemaker::Cib,
+    fragment: &Fragment,
+    replacing: bool,
+    meta: &[(String, String)],
+) -> Result<()> {
+    let mut tree = cib.element().clone();
+    if replacing {
+        // Not in the CIB (only in storage) is fine: nothing to take out.
+        let _ = fragment::remove(&mut tree, &fragment.name);
+    }
+    match fragment::insert(&mut tree, fragment, "Stopped") {
+        Ok(_) => {}
+        // An id of the fragment (a constraint's, ...) already used: as for the group's.
+        Err(fragment::FragmentError::IdConflict { id, .. }) => {
+            return Err(Error::IdTaken {
+                name: fragment.name.clone(),
+                ids: vec![id],
+            })
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // What Pacemaker alone knows (its schema: value types, references): it is asked too.
+    crate::cluster::check(ctx, cib, &tree)?;
+    for (k, v) in meta {
+        ctx.storage.check_meta(k, v)?;
+    }
+    Ok(())
+}
+
 /// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group), and with
-/// `IdTaken` when its ids are used by something else.
-pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
+/// `IdTaken` when its ids are used by something else. Returns the CIB it read.
+pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<shared::pacemaker::Cib> {
     let (cib, _) = crate::cluster::read_cluster(ctx)?;
     refuse_foreign_ids(&cib, name)?;
     let exists = fragment::in_cib(cib.element(), name)
@@ -62,7 +98,7 @@ pub fn refuse_existing(ctx: &Ctx, name: &str) -> Result<()> {
             name: name.to_owned(),
         });
     }
-    Ok(())
+    Ok(cib)
 }
 
 /// The metadata a copy of a VM gets, the XML last (an image with `xml` is a complete VM).

@@ -155,13 +155,11 @@ pub fn running_node(ctx: &Ctx, name: &str) -> Result<Option<String>> {
     })
 }
 
-/// Takes snapshot `snap` of VM `name` (checked not to exist); undoes itself on failure.
-/// Returns what was kept and the warnings to show.
-pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)> {
-    let ids = VmIds::new(name);
-    let system = ids.system_image();
-    let group = ids.rbd_group();
+/// What [`take`] checks before it changes anything (a dry run makes the same checks): the
+/// VM's disks, returned, and no snapshot `snap` yet.
+pub fn check_new(ctx: &Ctx, name: &str, snap: &str) -> Result<Vec<String>> {
     let disks = vm_disks(ctx, name)?;
+    let group = VmIds::new(name).rbd_group();
     if ctx
         .storage
         .group_snap_list(&group)?
@@ -172,6 +170,16 @@ pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)
             "VM {name} already has a snapshot {snap}; nothing was changed."
         )));
     }
+    Ok(disks)
+}
+
+/// Takes snapshot `snap` of VM `name` (checked not to exist); undoes itself on failure.
+/// Returns what was kept and the warnings to show.
+pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)> {
+    let ids = VmIds::new(name);
+    let system = ids.system_image();
+    let group = ids.rbd_group();
+    let disks = check_new(ctx, name, snap)?;
     let meta = ctx.storage.meta_list(&system)?;
     let settings = match meta.get(vm::META_SETTINGS) {
         Some(j) => Settings::from_json(name, j)?,

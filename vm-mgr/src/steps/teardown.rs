@@ -30,12 +30,17 @@ pub struct Removal {
 }
 
 /// Finds what there is of VM `name` (in the CIB and in storage); `NoSuchVm` when nothing.
+/// Removing needs the storage: with `--no-storage` this refuses before anything is read or
+/// changed (a VM taken out of the CIB with its disks left would be half-removed).
 pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
+    if !ctx.storage.available() {
+        return Err(crate::storage::StorageError::Disabled.into());
+    }
     let ids = VmIds::new(name);
     let (cib, _) = cluster::read_cluster(ctx)?;
     let in_cib = fragment::in_cib(cib.element(), name);
     let group = ids.rbd_group();
-    let (images, grouped, has_group) = if ctx.storage.available() {
+    let (images, grouped, has_group) = {
         let mut images: Vec<String> = ctx
             .storage
             .list_images()?
@@ -54,8 +59,6 @@ pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
             }
         }
         (images, grouped, has_group)
-    } else {
-        (Vec::new(), Vec::new(), false)
     };
     if !in_cib && images.is_empty() && !has_group {
         return Err(Error::NoSuchVm {
@@ -88,9 +91,6 @@ pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
         cluster::change(ctx, |_cib, tree| {
             Ok(Edit::Change(fragment::remove(tree, name)?))
         })?;
-    }
-    if !ctx.storage.available() {
-        return Err(crate::storage::StorageError::Disabled.into());
     }
     // Group snapshots first: an image taken out of its group keeps its part of each group
     // snapshot, which neither `rbd snap purge` nor `rbd rm` removes.

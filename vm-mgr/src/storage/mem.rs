@@ -179,6 +179,7 @@ impl Storage for Memory {
     }
     fn meta_set(&self, image: &str, key: &str, value: &str) -> Result<()> {
         self.log(format!("meta-set {image} {key}"));
+        self.check_meta(key, value)?;
         self.state
             .borrow_mut()
             .images

@@ -68,6 +68,7 @@ impl StorageError {
                 | StorageError::UnsupportedFormat { .. }
                 | StorageError::InvalidSetting { .. }
                 | StorageError::Ceph(CephError::InvalidName { .. })
+                | StorageError::Ceph(CephError::InvalidValue { .. })
         )
     }
 
@@ -132,8 +133,14 @@ pub trait Storage: snapshots::SnapshotStore {
     fn meta_list(&self, image: &str) -> Result<BTreeMap<String, String>>;
     /// One metadata value; `None` if the key is not set.
     fn meta_get(&self, image: &str, key: &str) -> Result<Option<String>>;
-    /// Sets one metadata value.
+    /// Sets one metadata value ([`Storage::check_meta`] refuses what it cannot store).
     fn meta_set(&self, image: &str, key: &str, value: &str) -> Result<()>;
+    /// Whether [`Storage::meta_set`] can store `value` under `key`, asked before any storage
+    /// work (in a dry run too). RBD's rule, [`shared::ceph::check_meta_value`] (at most
+    /// 128 KiB, no NUL), for every backend: a VM must be storable in RBD.
+    fn check_meta(&self, key: &str, value: &str) -> Result<()> {
+        Ok(shared::ceph::check_meta_value(key, value)?)
+    }
     /// Removes one metadata key (no error if it is not set).
     fn meta_remove(&self, image: &str, key: &str) -> Result<()>;
     /// The monitors, for the disks' `<host>` elements.
