@@ -13,6 +13,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::cancel::Cancel;
 use super::TICK;
 
 /// Where the deadline state machine is.
@@ -24,18 +25,22 @@ pub(super) enum Phase {
 }
 
 /// Owns the child until it is reaped; on drop (early return, panic) kills its group and reaps.
+/// Its group is known to the [`Cancel`] switch meanwhile ([`Cancel::kill_all`]).
 pub(super) struct ChildGuard {
     child: Option<Child>,
     pub(super) pgid: Pid,
+    cancel: &'static Cancel,
 }
 
 impl ChildGuard {
-    pub(super) fn new(child: Child) -> ChildGuard {
+    pub(super) fn new(child: Child, cancel: &'static Cancel) -> ChildGuard {
         // Linux pids are at most 2^22, so this cast cannot wrap.
         let pgid = Pid::from_raw(child.id() as i32);
+        cancel.track(pgid);
         ChildGuard {
             child: Some(child),
             pgid,
+            cancel,
         }
     }
 
@@ -45,7 +50,10 @@ impl ChildGuard {
 
     pub(super) fn reap(&mut self) -> io::Result<ExitStatus> {
         match self.child.take() {
-            Some(mut c) => c.wait(),
+            Some(mut c) => {
+                self.cancel.forget(self.pgid);
+                c.wait()
+            }
             None => Err(io::Error::other("child already reaped")),
         }
     }
@@ -57,6 +65,7 @@ impl Drop for ChildGuard {
             return;
         };
         signal_group(self.pgid, Signal::SIGKILL);
+        self.cancel.forget(self.pgid);
         let _ = child.kill();
         let until = Instant::now() + Duration::from_millis(100);
         while Instant::now() < until {

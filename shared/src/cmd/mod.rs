@@ -19,6 +19,10 @@
 //!   whole group gets SIGTERM, then after the kill grace ([`DEFAULT_KILL_GRACE`], at most
 //!   [`MAX_KILL_GRACE`]) SIGKILL, so grandchildren (a script's `sleep`) die too. A deadline that
 //!   has already passed fails with [`CmdError::DeadlinePassed`] without starting anything.
+//! - **Interrupts end everything.** Once the [`cancel`] switch a command obeys is thrown (vm-mgr
+//!   does it on SIGINT or SIGTERM), a running command's group is ended as at its deadline and
+//!   a new command is not started; both are [`CmdError::Interrupted`]. Inside a
+//!   [`cancel::Cleanup`] scope commands still run, so that what was half made can be undone.
 //! - **No zombies, no hangs.** The child is always reaped; the group is SIGKILLed while the
 //!   leader is still an unreaped zombie, so its id cannot have been reused. Once the child has
 //!   exited, output still held open by an escaped grandchild is awaited for at most
@@ -40,6 +44,7 @@ use nix::sys::signal::Signal;
 
 use crate::record;
 
+use cancel::Cancel;
 use child::{has_exited, signal_group, ChildGuard, Phase, Pump};
 #[cfg(test)]
 use output::stderr_suffix;
@@ -81,6 +86,7 @@ pub struct Cmd {
     deadline: Option<Instant>,
     timeout: Option<Duration>,
     kill_grace: Duration,
+    cancel: &'static Cancel,
 }
 
 impl Cmd {
@@ -93,6 +99,7 @@ impl Cmd {
             deadline: None,
             timeout: None,
             kill_grace: DEFAULT_KILL_GRACE,
+            cancel: &cancel::GLOBAL,
         }
     }
 
@@ -144,6 +151,12 @@ impl Cmd {
     /// SIGTERM-to-SIGKILL delay at the deadline; capped at [`MAX_KILL_GRACE`].
     pub fn kill_grace(mut self, d: Duration) -> Cmd {
         self.kill_grace = d.min(MAX_KILL_GRACE);
+        self
+    }
+
+    /// The cancel switch this command obeys (by default [`cancel::GLOBAL`]).
+    pub fn cancel_by(mut self, c: &'static Cancel) -> Cmd {
+        self.cancel = c;
         self
     }
 
@@ -260,6 +273,12 @@ impl Cmd {
                 cmdline: self.cmdline(),
             });
         }
+        if self.cancel.stops_work() {
+            return Err(CmdError::Interrupted {
+                cmdline: self.cmdline(),
+                started: false,
+            });
+        }
         let program = self.resolve()?;
         let mut command = Command::new(&program);
         command
@@ -288,11 +307,11 @@ impl Cmd {
                 source,
             },
         })?;
-        Ok((ChildGuard::new(child), start, deadline))
+        Ok((ChildGuard::new(child, self.cancel), start, deadline))
     }
 
-    /// Feeds `input` (if any) to the spawned command and services it until it exits or its
-    /// deadline passes (then TERM, grace, KILL).
+    /// Feeds `input` (if any) to the spawned command and services it until it exits, or its
+    /// deadline passes or its cancel switch is thrown (then TERM, grace, KILL).
     fn drive(
         &self,
         mut guard: ChildGuard,
@@ -311,6 +330,7 @@ impl Cmd {
         let mut phase = Phase::Running;
         let mut exited: Option<Instant> = None;
         let mut term_at: Option<Instant> = None;
+        let mut interrupted = false;
         let mut seen = 0;
         let mut next_observe = start;
         loop {
@@ -327,7 +347,10 @@ impl Cmd {
                 pump.stdin = None;
             }
             match phase {
-                Phase::Running if exited.is_none() && now >= deadline => {
+                Phase::Running
+                    if exited.is_none() && (now >= deadline || self.cancel.stops_work()) =>
+                {
+                    interrupted = now < deadline;
                     signal_group(pgid, Signal::SIGTERM);
                     term_at = Some(now);
                     phase = Phase::Terminating {
@@ -377,6 +400,12 @@ impl Cmd {
             None => None, // the guard's drop hands the child to a reaper thread
         };
         let elapsed = start.elapsed();
+        if interrupted {
+            return Err(CmdError::Interrupted {
+                cmdline: self.cmdline(),
+                started: true,
+            });
+        }
         if let Some(t) = term_at {
             return Err(CmdError::TimedOut {
                 cmdline: self.cmdline(),
@@ -424,9 +453,12 @@ impl Cmd {
 }
 
 mod awaiting;
+pub mod cancel;
 mod child;
 mod output;
 mod quote;
 
+#[cfg(test)]
+mod cancel_tests;
 #[cfg(test)]
 mod tests;

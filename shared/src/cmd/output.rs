@@ -49,6 +49,10 @@ pub enum CmdError {
     },
     #[error("`{cmdline}` was not started: its deadline had already passed.")]
     DeadlinePassed { cmdline: String },
+    /// Its cancel switch was thrown ([`super::cancel`]): the command was ended (its whole
+    /// process group), or (`started: false`) not started.
+    #[error("`{cmdline}` {}: interrupted.", if *.started { "was ended" } else { "was not started" })]
+    Interrupted { cmdline: String, started: bool },
     #[error("I/O error while running `{cmdline}`")]
     Io {
         cmdline: String,
@@ -69,6 +73,11 @@ impl CmdError {
             self,
             CmdError::TimedOut { .. } | CmdError::DeadlinePassed { .. }
         )
+    }
+
+    /// The command was ended, or not started, by an interrupt ([`super::cancel`]).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, CmdError::Interrupted { .. })
     }
 
     /// The exit code of a command that exited non-zero ([`CmdError::Failed`] only).

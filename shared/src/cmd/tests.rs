@@ -9,7 +9,7 @@ fn sh(script: &str) -> Cmd {
 }
 
 /// A `sleep` argument unique to this test run, findable in `/proc/*/cmdline`.
-fn marker() -> String {
+pub(super) fn marker() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
         "30.{}{:03}",
@@ -19,7 +19,7 @@ fn marker() -> String {
 }
 
 /// Pids of live processes with `arg` as one of their arguments.
-fn pids_with_arg(arg: &str) -> Vec<i32> {
+pub(super) fn pids_with_arg(arg: &str) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -32,7 +32,7 @@ fn pids_with_arg(arg: &str) -> Vec<i32> {
 }
 
 /// Waits up to 1 s for no process to carry `arg`.
-fn gone_soon(arg: &str) -> bool {
+pub(super) fn gone_soon(arg: &str) -> bool {
     let until = Instant::now() + Duration::from_secs(1);
     while !pids_with_arg(arg).is_empty() {
         if Instant::now() > until {
