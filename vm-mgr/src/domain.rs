@@ -1,14 +1,13 @@
 //! The domain XML of a VM: the rewrite create does (name, RBD network disks with cephx), its
 //! validation with libvirt's schema, and finding the cephx secret in libvirt.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shared::cmd::Cmd;
 use shared::libvirt::rpc;
 use shared::pacemaker::xml::Element;
+use shared::tempdir::PrivateDir;
 
 use crate::error::{Error, Result};
 use crate::storage::MonHost;
@@ -143,29 +142,25 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
 }
 
 /// Validates a domain XML against libvirt's schema (`virt-xml-validate`). Returns a warning
-/// instead when the validator is not installed.
+/// instead when the validator is not installed. The XML (it names the cephx secret) is given
+/// to the validator in a private directory, removed on every way out (an interrupt too).
 pub fn validate(xml: &str, what: &str) -> Result<Option<String>> {
-    // unique per call: validations may run concurrently in one process (threads, tests)
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("vmmgr-validate-{}-{n}.xml", std::process::id()));
-    let write = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| f.write_all(xml.as_bytes()));
-    write.map_err(|source| Error::WriteFile {
-        path: path.clone(),
+    let dir = PrivateDir::new("vmmgr-validate").map_err(|source| Error::WriteFile {
+        path: std::env::temp_dir().join("vmmgr-validate-*"),
         source,
     })?;
+    let path = dir
+        .write("domain.xml", xml)
+        .map_err(|source| Error::WriteFile {
+            path: dir.path().join("domain.xml"),
+            source,
+        })?;
     let res = Cmd::new("virt-xml-validate")
         .arg(&path)
         .arg("domain")
         .timeout(Duration::from_secs(30))
         .run();
-    let _ = std::fs::remove_file(&path);
+    drop(dir);
     match res {
         Ok(_) => Ok(None),
         Err(e) if e.is_not_installed() => Ok(Some(

@@ -138,6 +138,10 @@ pub enum Error {
     /// libvirt (the local daemon, through its RPC protocol).
     #[error(transparent)]
     Libvirt(#[from] RpcError),
+    /// SIGINT or SIGTERM ended the verb (what a move or create had half made is undone on
+    /// the way out, as after a failure).
+    #[error("Interrupted while {during}.")]
+    Interrupted { during: String },
     /// A command that failed and was then undone.
     #[error("{what} failed and was undone ({undo}).")]
     Undone {
@@ -169,6 +173,7 @@ impl Error {
             Error::AlreadyExists { .. } | Error::IdTaken { .. } => EXIT_EXISTS,
             Error::Timeout { .. } => EXIT_TIMEOUT,
             Error::NotImplemented { .. } => EXIT_UNIMPLEMENTED,
+            Error::Interrupted { .. } => EXIT_INTERRUPTED,
             Error::Below { code, .. } => *code,
             Error::Undone { source, .. } => source.exit_code(),
             _ => EXIT_FAILED,

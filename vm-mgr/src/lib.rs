@@ -48,7 +48,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Parses the command line, runs the verb, prints its outcome or the error chain, and returns
-/// the documented exit code.
+/// the documented exit code. SIGINT and SIGTERM are caught for the whole run
+/// ([`cluster::interrupt`]): the verb fails as on an error (undoing what it made), and the
+/// exit code is 130.
 pub fn main_with_args<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -61,6 +63,7 @@ where
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(error::EXIT_USAGE));
         }
     };
+    cluster::interrupt::install();
     let result = ctx::Ctx::from_cli(&cli).and_then(|ctx| {
         // Names are checked before anything runs.
         if let Some(name) = cli.vm_name() {
@@ -68,9 +71,17 @@ where
         }
         commands::run(&cli, &ctx)
     });
+    let interrupted = cluster::interrupt::was_interrupted();
     let layout = output::Layout::choose(cli.layout_asked(), std::io::stdout().is_terminal());
     match result {
         Ok(outcome) => match emit(&outcome.render_as(cli.output, layout)) {
+            Ok(()) if interrupted => {
+                eprintln!(
+                    "vm-mgr {}: the interrupt came when the work was done; nothing was undone",
+                    cli.command.verb()
+                );
+                ExitCode::from(outcome.exit_code)
+            }
             Ok(()) => ExitCode::from(outcome.exit_code),
             Err(e) => {
                 eprintln!(
@@ -84,25 +95,39 @@ where
             if let Some(text) = commands::text_on_error(&cli, &e) {
                 let _ = emit(&text);
             }
-            let lines = error::chain(&e);
-            eprintln!("vm-mgr {}: {}", cli.command.verb(), lines[0]);
-            for l in &lines[1..] {
-                eprintln!("  caused by: {l}");
-            }
-            if cli.output == cli::OutputFormat::Json {
-                let json = serde_json::json!({
-                    "error": lines[0],
-                    "causes": &lines[1..],
-                    "exit_code": e.exit_code(),
-                });
-                let _ = emit(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&json).unwrap_or_default()
-                ));
-            }
-            ExitCode::from(e.exit_code())
+            report_error(&cli, &e, interrupted)
         }
     }
+}
+
+/// Prints the error chain (and, with `--output json`, the error as JSON on stdout); returns
+/// its exit code, 130 for any error after SIGINT or SIGTERM (`interrupted`).
+fn report_error(cli: &cli::Cli, e: &error::Error, interrupted: bool) -> ExitCode {
+    let mut lines = error::chain(e);
+    let code = if interrupted {
+        if !lines[0].starts_with("Interrupted") {
+            lines.insert(0, "interrupted".to_owned());
+        }
+        error::EXIT_INTERRUPTED
+    } else {
+        e.exit_code()
+    };
+    eprintln!("vm-mgr {}: {}", cli.command.verb(), lines[0]);
+    for l in &lines[1..] {
+        eprintln!("  caused by: {l}");
+    }
+    if cli.output == cli::OutputFormat::Json {
+        let json = serde_json::json!({
+            "error": lines[0],
+            "causes": &lines[1..],
+            "exit_code": code,
+        });
+        let _ = emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        ));
+    }
+    ExitCode::from(code)
 }
 
 /// Writes `text` to stdout. A reader that went away (`vm-mgr list | head -1`: EPIPE) is not an

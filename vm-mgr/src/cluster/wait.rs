@@ -1,5 +1,5 @@
 //! Waiting on the cluster: one loop ([`poll`]: read the cluster, look, stop at the budget,
-//! pause, end early on Ctrl-C where asked) under every wait: a VM reaching a state or, for a
+//! pause, end early on Ctrl-C or SIGTERM) under every wait: a VM reaching a state or, for a
 //! move, running on one node ([`wait_for`]: prints its state changes, gives up on a VM that
 //! stays Failed for 15 s, confirms a Stopped before it counts: `stopped`), VMs leaving a node
 //! ([`wait_off_node`]), a guest powering itself off ([`wait_guest_off`]). Budgets:
@@ -22,7 +22,7 @@ use crate::state::{status_of, VmState, VmStatus};
 pub enum Goal<'a> {
     /// The VM in this state (a Stopped confirmed on one CIB snapshot).
     State(VmState),
-    /// The VM Started on this node and nowhere else (a move); Ctrl-C ends the wait.
+    /// The VM Started on this node and nowhere else (a move).
     StartedOn(&'a str),
 }
 
@@ -39,7 +39,7 @@ impl Goal<'_> {
 /// Why a wait ended before its goal.
 #[derive(Debug)]
 pub enum Waited {
-    /// SIGINT or SIGTERM ([`interrupt`]), for a [`Goal::StartedOn`] wait.
+    /// SIGINT or SIGTERM ([`interrupt`]).
     Interrupted,
     /// The budget ran out: the state then (as the progress lines show it) and the node.
     Timeout { state: String, node: Option<String> },
@@ -60,13 +60,8 @@ pub fn wait_state(ctx: &Ctx, name: &str, wanted: VmState, budget: Duration) -> R
             waited: budget,
         }),
         Err(Waited::Failed(e)) => Err(e),
-        // Only a move's wait is interruptible.
-        Err(Waited::Interrupted) => Err(Error::Timeout {
-            name: name.to_owned(),
-            wanted: wanted.as_str(),
-            state: "interrupted".to_owned(),
-            node: None,
-            waited: budget,
+        Err(Waited::Interrupted) => Err(Error::Interrupted {
+            during: format!("waiting for VM {name} to become {}", wanted.as_str()),
         }),
     }
 }
@@ -102,42 +97,33 @@ pub enum Look<T> {
     NotYet(Result<T, Waited>),
 }
 
-/// How a wait paces itself.
-#[derive(Debug, Clone, Copy)]
-pub struct Pace {
-    /// Between two looks.
-    pub every: Duration,
-    /// Whether SIGINT or SIGTERM ([`interrupt`]) ends the wait ([`Waited::Interrupted`]).
-    pub interruptible: bool,
-}
-
 /// The one wait loop: reads the cluster and hands it to `look` until that is done, the budget
-/// (counted from now) is spent, or (`pace.interruptible`) Ctrl-C.
+/// (counted from now) is spent, or SIGINT or SIGTERM arrives ([`Waited::Interrupted`], noticed
+/// within a tenth of a second); it looks again `every` so long.
 pub fn poll<T>(
     ctx: &Ctx,
     budget: Duration,
-    pace: Pace,
+    every: Duration,
     mut look: impl FnMut(&Cib, &ClusterStatus) -> Result<Look<T>, Waited>,
 ) -> Result<T, Waited> {
     let began = Instant::now();
     loop {
+        if interrupt::interrupted() {
+            return Err(Waited::Interrupted);
+        }
         let (cib, mon) = read_cluster(ctx).map_err(Waited::Failed)?;
         let on_timeout = match look(&cib, &mon)? {
             Look::Done(t) => return Ok(t),
             Look::NotYet(r) => r,
         };
-        if pace.interruptible && interrupt::interrupted() {
+        if interrupt::interrupted() {
             return Err(Waited::Interrupted);
         }
         if began.elapsed() >= budget {
             return on_timeout;
         }
-        if pace.interruptible {
-            if interrupt::sleep(pace.every) {
-                return Err(Waited::Interrupted);
-            }
-        } else {
-            std::thread::sleep(pace.every);
+        if interrupt::sleep(every) {
+            return Err(Waited::Interrupted);
         }
     }
 }
@@ -154,11 +140,7 @@ pub fn wait_for(
     let mut last: Option<String> = None;
     let mut failed_since: Option<Instant> = None;
     let mut told_unconfirmed = false;
-    let pace = Pace {
-        every: Duration::from_millis(500),
-        interruptible: matches!(goal, Goal::StartedOn(_)),
-    };
-    poll(ctx, budget, pace, |cib, mon| {
+    poll(ctx, budget, Duration::from_millis(500), |cib, mon| {
         let st = status_of(name, cib, mon, Some(true));
         if ctx.offline && matches!(goal, Goal::State(_)) {
             return Ok(Look::Done(st));
@@ -227,11 +209,7 @@ pub fn wait_off_node(
 ) -> Result<BTreeMap<String, (VmState, Option<String>)>> {
     let start = Instant::now();
     let mut last: BTreeMap<String, String> = BTreeMap::new();
-    let pace = Pace {
-        every: Duration::from_millis(500),
-        interruptible: false,
-    };
-    let waited = poll(ctx, budget, pace, |cib, mon| {
+    let waited = poll(ctx, budget, Duration::from_millis(500), |cib, mon| {
         let mut result = BTreeMap::new();
         let mut settled = true;
         for v in vms {
@@ -268,20 +246,19 @@ pub fn wait_off_node(
     });
     waited.map_err(|w| match w {
         Waited::Failed(e) => e,
-        // Not interruptible, and a timeout returns the states.
-        Waited::Interrupted | Waited::Timeout { .. } => Error::invalid("unreachable wait end"),
+        Waited::Interrupted => Error::Interrupted {
+            during: format!("waiting for the VMs to leave {node}"),
+        },
+        // A timeout returns the states.
+        Waited::Timeout { .. } => Error::invalid("unreachable wait end"),
     })
 }
 
 /// Waits until domain resource `domain` runs nowhere (its guest powered itself off, or it
-/// failed), looking every second; Ctrl-C ends it. A timeout names the node it still runs on.
+/// failed), looking every second. A timeout names the node it still runs on.
 pub fn wait_guest_off(ctx: &Ctx, domain: &str, budget: Duration) -> Result<(), Waited> {
     let mut node = String::new();
-    let pace = Pace {
-        every: Duration::from_secs(1),
-        interruptible: true,
-    };
-    poll(ctx, budget, pace, |_cib, mon| {
+    poll(ctx, budget, Duration::from_secs(1), |_cib, mon| {
         let rs = mon.resource(domain);
         if let Some(n) = rs.iter().flat_map(|r| r.nodes.iter()).next() {
             node = n.clone();

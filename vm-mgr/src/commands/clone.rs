@@ -242,6 +242,7 @@ fn store(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Result<()> {
         Ok(())
     })();
     if temporary {
+        let _cleanup = crate::cluster::interrupt::cleanup();
         // With clone v2 the disks' snapshots move to Ceph's trash while clones need them.
         for p in snapshot::drop_snapshot(ctx, src, &snap, &plan.disks) {
             ctx.progress.say(&format!(

@@ -318,8 +318,10 @@ fn meta_of(
     meta
 }
 
-/// Undoes the storage part; returns what was done, for the message.
+/// Undoes the storage part (after an interrupt too: a cleanup); returns what was done, for
+/// the message.
 fn undo(ctx: &Ctx, ids: &VmIds, done: &Done) -> String {
+    let _cleanup = crate::cluster::interrupt::cleanup();
     let s = &ctx.storage;
     let group = ids.rbd_group();
     let mut problems = Vec::new();

@@ -18,7 +18,7 @@ use shared::pacemaker::Edit;
 
 use crate::checks::{self, stored, Finding, Repair};
 use crate::cli::DoctorArgs;
-use crate::cluster::wait::{poll, Look, Pace};
+use crate::cluster::wait::{poll, Look};
 use crate::cluster::{self, Waited};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
@@ -141,12 +141,8 @@ fn settle(ctx: &Ctx, before: &[Finding]) -> Result<Vec<Finding>> {
     } else {
         CLEANUP_SETTLE
     };
-    let pace = Pace {
-        every: Duration::from_millis(500),
-        interruptible: false,
-    };
     let now = i64::try_from(shared::clock::unix_secs()).unwrap_or(i64::MAX);
-    let cib_left = poll(ctx, budget, pace, |cib, mon| {
+    let cib_left = poll(ctx, budget, Duration::from_millis(500), |cib, mon| {
         let left = checks::cib_findings(cib, mon, now);
         if left.iter().any(|l| cleaned.iter().any(|c| same(c, l))) {
             Ok(Look::NotYet(Ok(left)))
@@ -157,8 +153,13 @@ fn settle(ctx: &Ctx, before: &[Finding]) -> Result<Vec<Finding>> {
     let mut left = match cib_left {
         Ok(l) => l,
         Err(Waited::Failed(e)) => return Err(e),
-        // Not interruptible, and a spent budget ends with the last look's findings: not seen.
-        Err(Waited::Interrupted | Waited::Timeout { .. }) => {
+        Err(Waited::Interrupted) => {
+            return Err(Error::Interrupted {
+                during: "waiting for the cleaned-up failures to go".into(),
+            })
+        }
+        // A spent budget ends with the last look's findings: not seen.
+        Err(Waited::Timeout { .. }) => {
             let (cib, mon) = cluster::read_cluster(ctx)?;
             checks::cib_findings(&cib, &mon, now)
         }

@@ -125,11 +125,13 @@ fn write_export(
         files.push(json!({"image": d, "file": format!("disks/{d}.raw")}));
         Ok::<(), Error>(())
     });
+    let cleanup = crate::cluster::interrupt::cleanup();
     for p in snapshot::drop_snapshot(ctx, name, &snap, disks) {
         ctx.progress.say(&format!(
             "warning: removing the export snapshot {snap}: {p}"
         ));
     }
+    drop(cleanup);
     exported?;
     let manifest = json!({
         "format": FORMAT, "version": VERSION, "name": name, "pool": pool,

@@ -71,11 +71,12 @@ struct MoveGuard<'a> {
 }
 
 impl MoveGuard<'_> {
-    /// Removes what it holds, in one transaction.
+    /// Removes what it holds, in one transaction (after an interrupt too: a cleanup).
     fn release(&mut self) -> Result<()> {
         if !self.constraint && !self.unmanaged {
             return Ok(());
         }
+        let _cleanup = interrupt::cleanup();
         let name = self.name.clone();
         let (c, u) = (self.constraint, self.unmanaged);
         change(self.ctx, |_cib, tree| {

@@ -146,8 +146,10 @@ pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> 
     Ok(())
 }
 
-/// Removes what a failed clone made; returns what was done, for the message.
+/// Removes what a failed (or interrupted: a cleanup) clone or import made; returns what was
+/// done, for the message.
 pub fn undo(ctx: &Ctx, dst: &str, made: &[String], group_made: bool) -> String {
+    let _cleanup = crate::cluster::interrupt::cleanup();
     let ids = VmIds::new(dst);
     let mut problems = Vec::new();
     if group_made {

@@ -116,6 +116,7 @@ pub fn enable_or_remove(
     removed: &str,
 ) -> Result<Enabled> {
     enable_fragment(ctx, name, fragment, nostart).map_err(|e| {
+        let _cleanup = crate::cluster::interrupt::cleanup();
         let undo = match teardown::remove_vm(ctx, name) {
             Ok(()) => removed.to_owned(),
             Err(u) => format!("removing it again failed too: {u}"),

@@ -115,9 +115,11 @@ pub fn begin(ctx: &Ctx, name: &str, node: Option<&str>, settings: &Settings) -> 
 }
 
 impl Quiesce {
-    /// Thaws; returns a warning if that failed (the guest agent thaws by itself after a while).
+    /// Thaws (after an interrupt too: a cleanup); returns a warning if that failed (the guest
+    /// agent thaws by itself after a while).
     pub fn end(self, ctx: &Ctx) -> Option<String> {
         let uri = self.uri?;
+        let _cleanup = crate::cluster::interrupt::cleanup();
         ctx.progress
             .say(&format!("{}: thawing its filesystems", self.domain));
         virsh(&uri, "domfsthaw", &self.domain)

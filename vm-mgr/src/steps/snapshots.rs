@@ -221,7 +221,10 @@ pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)
         Ok(())
     });
     if let Err(e) = kept {
-        let undo = drop_snapshot(ctx, name, snap, &made);
+        let undo = {
+            let _cleanup = crate::cluster::interrupt::cleanup();
+            drop_snapshot(ctx, name, snap, &made)
+        };
         return Err(Error::Undone {
             what: format!("Taking snapshot {snap} of VM {name}"),
             undo: if undo.is_empty() {
