@@ -7,6 +7,12 @@
 //! ("image still has watchers") until the orphan finished. The RBD target carries the user, the
 //! configuration file and `client_mount_timeout`, so librbd inside qemu-img gives up on
 //! unreachable monitors as the `rbd` tool does.
+//!
+//! An import ended by an interrupt or its deadline leaves the same watch: qemu-img has no
+//! clean shutdown on a signal, and the OSD keeps a dead client's watch for its watch timeout
+//! (30 s), during which `rbd rm` of the half-made image waits. So the watchers of the image
+//! it made, which can only be that qemu-img, are fenced (`ceph osd blocklist add`, for
+//! [`FENCE_FOR`]) before the error is returned: the undo can then remove the image at once.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,6 +30,8 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 const SETPRIV: &str = "setpriv";
 /// How often the import's progress is reported at least.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// How long the address of a killed import stays blocklisted (one dead client instance).
+pub const FENCE_FOR: Duration = Duration::from_secs(600);
 
 fn unreadable(path: &Path, detail: impl ToString) -> CephError {
     CephError::UnreadableImage {
@@ -153,13 +161,29 @@ impl Ceph {
         let argv = self.import_argv(&abs, format, image)?;
         let cmd = |argv: &[OsString]| self.bounded(Cmd::new(&argv[0]).args(&argv[1..]), Span::Long);
         let mut observe = |stdout: &[u8]| progress(qemu_img_progress(stdout));
-        match cmd(&argv).run_observed(PROGRESS_EVERY, &mut observe) {
+        let res = match cmd(&argv).run_observed(PROGRESS_EVERY, &mut observe) {
             // Without setpriv (util-linux), qemu-img runs unguarded.
             Err(e) if e.is_not_installed() && argv[0] == SETPRIV => {
                 cmd(&argv[3..]).run_observed(PROGRESS_EVERY, &mut observe)
             }
             other => other,
-        }?;
-        Ok(())
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_interrupted() || e.is_timeout() => {
+                self.fence_killed_import(image);
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fences the watchers of `image`, made by an import that was just killed (see the module
+    /// documentation); best effort, inside a cleanup scope so that it runs after an interrupt.
+    fn fence_killed_import(&self, image: &ImageSpec) {
+        let _cleanup = crate::cmd::cancel::GLOBAL.cleanup();
+        for w in self.watchers(image).unwrap_or_default() {
+            let _ = self.blocklist_add(&w.address, Some(FENCE_FOR));
+        }
     }
 }

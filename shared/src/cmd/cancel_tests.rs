@@ -72,7 +72,7 @@ fn a_cancel_ends_the_whole_group_of_a_running_command() {
         Err(e @ CmdError::Interrupted { started: true, .. }) => {
             assert!(e.is_interrupted());
             assert!(!e.is_timeout());
-            assert!(e.to_string().contains("was ended: interrupted"), "{e}");
+            assert!(e.to_string().contains("was ended by an interrupt"), "{e}");
         }
         other => panic!("expected Interrupted, got {other:?}"),
     }
@@ -106,7 +106,10 @@ fn once_cancelled_only_cleanup_commands_run() {
         matches!(refused, Err(CmdError::Interrupted { started: false, .. })),
         "{refused:?}"
     );
-    assert!(refused.unwrap_err().to_string().contains("was not started"));
+    assert!(refused
+        .unwrap_err()
+        .to_string()
+        .contains("was not started: interrupted"));
     {
         let _scope = SWITCH.cleanup();
         assert!(!SWITCH.stops_work());

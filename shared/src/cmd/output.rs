@@ -51,7 +51,7 @@ pub enum CmdError {
     DeadlinePassed { cmdline: String },
     /// Its cancel switch was thrown ([`super::cancel`]): the command was ended (its whole
     /// process group), or (`started: false`) not started.
-    #[error("`{cmdline}` {}: interrupted.", if *.started { "was ended" } else { "was not started" })]
+    #[error("`{cmdline}` {}.", if *.started { "was ended by an interrupt" } else { "was not started: interrupted" })]
     Interrupted { cmdline: String, started: bool },
     #[error("I/O error while running `{cmdline}`")]
     Io {
