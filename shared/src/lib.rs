@@ -1,7 +1,8 @@
 //! `shared`: the library every vm-mgr binary uses.
 //!
 //! - [`clock`]: durations (op timeouts), now, UTC timestamps and `purge --date` parsing.
-//! - [`cmd`]: the one way to run an external program (argv only, deadline, captured output).
+//! - [`cmd`]: the one way to run an external program (argv only, deadline, captured output,
+//!   ended with its whole process group on a deadline or an interrupt: [`cmd::cancel`]).
 //! - [`ocf`]: the OCF 1.1 resource-agent framework (actions, exit codes, environment, meta-data).
 //! - [`pacemaker`]: typed views of `crm_mon --output-as=xml` and `cibadmin --query`, and
 //!   wrappers around the Pacemaker command-line tools.
@@ -12,6 +13,8 @@
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
+//! - [`procfs`]: processes in `/proc` (by argument, by process group), for the tests that check
+//!   no child outlives its command.
 //! - [`record`]: the hook through which OCF action traces see every command and libvirt
 //!   call.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
@@ -26,6 +29,7 @@ pub mod fsread;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
+pub mod procfs;
 pub mod record;
 pub mod tempdir;
 pub mod xml;

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use shared::cmd::{Cmd, Output};
+use shared::procfs;
 use vmmgr_tests::{describe, unique_name, vm_mgr, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
@@ -25,22 +26,17 @@ const IMAGE_MIB: usize = 320;
 /// argument) ends with `program`. The nodes' PID namespaces are children of the host's, so
 /// their processes are all in the host's `/proc`.
 fn pids(program: &str, needle: &str) -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| {
-        let pid = e.ok()?.file_name().to_str()?.to_owned();
-        pid.parse::<u32>().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let first = args.first()?;
-        (first.rsplit('/').next() == Some(program) && args.iter().any(|a| a.contains(needle)))
-            .then_some(pid)
-    })
-    .collect()
+    procfs::pids()
+        .into_iter()
+        .filter(|p| {
+            procfs::cmdline(*p).is_some_and(|args| {
+                args.first()
+                    .is_some_and(|a| a.rsplit('/').next() == Some(program))
+                    && args.iter().any(|a| a.contains(needle))
+            })
+        })
+        .map(|p| p.to_string())
+        .collect()
 }
 
 /// A raw image of `IMAGE_MIB` MiB of non-zero bytes at `path`.

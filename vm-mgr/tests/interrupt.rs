@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use shared::procfs::{group_members, pgid as pgid_of, with_arg as pids_with_arg};
 
 const VM_MGR: &str = env!("CARGO_BIN_EXE_vm-mgr");
 const CIB: &str = concat!(
@@ -95,39 +96,6 @@ impl Drop for Case {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Pids of live processes with `arg` as one of their arguments.
-fn pids_with_arg(arg: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
-        })
-        .collect()
-}
-
-/// The process group of `pid`, unless it is gone or a zombie (field 5 of `/proc/PID/stat`).
-fn pgid_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
-    if rest.next()? == "Z" {
-        return None;
-    }
-    rest.nth(1)?.parse().ok()
-}
-
-/// Live (not zombie) processes of process group `pgid`.
-fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| pgid_of(*pid) == Some(pgid))
-        .collect()
 }
 
 /// Waits up to 10 s until both sleeps of the fake run; returns their process group.

@@ -7,28 +7,7 @@ use std::time::{Duration, Instant};
 use super::cancel::Cancel;
 use super::tests::{gone_soon, marker, pids_with_arg};
 use super::{Cmd, CmdError};
-
-/// The process group of process `pid` (field 5 of `/proc/PID/stat`), unless it is a zombie
-/// (ended, not yet reaped by its new parent).
-fn pgid_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
-    if rest.next()? == "Z" {
-        return None;
-    }
-    rest.nth(1)?.parse().ok()
-}
-
-/// Live (not zombie) processes in process group `pgid`.
-fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| pgid_of(*pid) == Some(pgid))
-        .collect()
-}
+use crate::procfs::{group_members, pgid as pgid_of};
 
 /// Waits up to 5 s for `n` processes carrying `arg`; returns them.
 fn running(arg: &str, n: usize) -> Vec<i32> {

@@ -20,15 +20,7 @@ pub(super) fn marker() -> String {
 
 /// Pids of live processes with `arg` as one of their arguments.
 pub(super) fn pids_with_arg(arg: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
-        })
-        .collect()
+    crate::procfs::with_arg(arg)
 }
 
 /// Waits up to 1 s for no process to carry `arg`.
