@@ -1,12 +1,13 @@
-//! SIGTERM to `vm-mgr create` (issue 13) while it imports a disk image into Ceph, and while it
-//! validates the domain XML: vm-mgr must end the program it runs (with its children), undo
-//! what it made, remove its temporary files, exit 130, and leave no RBD image or group and
-//! nothing in the CIB, as after a failure.
+//! SIGTERM to `vm-mgr create` (issue 13) while it imports a disk image into Ceph, while it
+//! validates the domain XML, and while it waits for the new VM to start: vm-mgr must end the
+//! program or the wait under way (a program with its children), undo what it made, remove its
+//! temporary files, exit 130, and leave no RBD image or group and nothing in the CIB, as after
+//! a failure.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test vm_mgr_interrupt -- --ignored
 //! --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
 
-use std::io::Write as _;
+use std::io::{BufRead as _, Write as _};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
@@ -48,9 +49,9 @@ fn data_image(path: &str) {
     }
 }
 
-/// Sends SIGTERM to the one vm-mgr whose command line names `name`, then waits for `run`;
-/// returns its output and how long it took to end after the signal.
-fn sigterm(name: &str, run: std::thread::JoinHandle<Output>) -> (Output, Duration) {
+/// Sends SIGTERM to the one vm-mgr whose command line names `name`, then waits for it with
+/// `wait`; returns what that returned and how long vm-mgr took to end after the signal.
+fn sigterm<T>(name: &str, wait: impl FnOnce() -> T) -> (T, Duration) {
     let pid = pids("vm-mgr", name);
     assert_eq!(pid.len(), 1, "one vm-mgr works on {name}");
     let signalled = Instant::now();
@@ -59,15 +60,14 @@ fn sigterm(name: &str, run: std::thread::JoinHandle<Output>) -> (Output, Duratio
         .timeout(Duration::from_secs(10))
         .run()
         .expect("SIGTERM to vm-mgr");
-    let out = run.join().expect("the vm-mgr thread");
-    let took = signalled.elapsed();
-    println!("vm-mgr {name}, SIGTERM: {took:.1?}\n{}", describe(&out));
-    (out, took)
+    let done = wait();
+    (done, signalled.elapsed())
 }
 
 /// What every case checks afterwards: exit 130 saying "interrupted", soon, and nothing of VM
 /// `name` in the CIB or in RBD.
 fn assert_interrupted_and_nothing_left(sb: &Sandbox, name: &str, out: &Output, took: Duration) {
+    println!("vm-mgr {name}, SIGTERM: {took:.1?}\n{}", describe(out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.code(), Some(130), "{}", describe(out));
     assert!(stderr.contains("interrupted"), "{}", describe(out));
@@ -119,7 +119,7 @@ fn sigterm_during_the_import_of_create_undoes_it_and_exits_130() {
         pids("qemu-img", &system) == importing,
         "the import is still under way when the signal comes (make the image larger)"
     );
-    let (out, took) = sigterm(&name, create);
+    let (out, took) = sigterm(&name, || create.join().expect("the create thread"));
     assert_interrupted_and_nothing_left(&sb, &name, &out, took);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("was undone"),
@@ -193,7 +193,7 @@ fn sigterm_while_the_domain_xml_is_validated_leaves_no_validator_and_no_xml_copy
         1,
         "the XML's private directory exists while validated"
     );
-    let (out, took) = sigterm(&name, create);
+    let (out, took) = sigterm(&name, || create.join().expect("the create thread"));
     assert_interrupted_and_nothing_left(&sb, &name, &out, took);
     assert_eq!(
         pids("sleep", &marker),
@@ -207,5 +207,62 @@ fn sigterm_while_the_domain_xml_is_validated_leaves_no_validator_and_no_xml_copy
         .collect();
     assert!(left.is_empty(), "left in TMPDIR: {left:?}");
     let _ = std::fs::remove_dir_all(&dir);
+    cleanup_inputs(&name);
+}
+
+/// SIGTERM while `create` waits for the new VM to start: the wait ends at once and, as when the
+/// start fails, the VM is removed again: nothing in the CIB or in RBD.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn sigterm_while_create_waits_for_the_start_removes_the_vm_again() {
+    let sb = sandbox();
+    let name = unique_name("iw");
+    let (xml, image) = inputs(&sb, &name);
+    let mut child =
+        std::process::Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
+            .args(["exec", "sim1", "--", "vm-mgr", "create", "-n", &name])
+            .args(["--xml", &xml, "-i", &image])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run vm-mgr create");
+    // The wait prints the VM's state as `NAME: Stopped (0.1s)`; the import says "Importing".
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    let waiting = format!("{name}: ");
+    for line in lines.by_ref() {
+        let line = line.expect("read vm-mgr's stderr");
+        let found = line.starts_with(&waiting);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.starts_with(&waiting)),
+        "create never waited for the start: {seen:?}"
+    );
+    let (status, took) = sigterm(&name, || child.wait().expect("wait for vm-mgr"));
+    seen.extend(lines.map_while(Result::ok));
+    let stderr = seen.join("\n");
+    println!("vm-mgr create {name}, SIGTERM while it waits: {took:.1?}\n{stderr}");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("the VM was removed again"), "{stderr}");
+    // The undo stops the VM it had started and removes it: seconds, not the start's budget.
+    assert!(
+        took < Duration::from_secs(30),
+        "vm-mgr took {took:?} to stop"
+    );
+    assert!(
+        !cib_config(&sb).contains(&name),
+        "the interrupted create left {name} in the CIB"
+    );
+    let (images, groups) = rbd_names(&sb);
+    assert!(
+        !images.contains(&name) && !groups.contains(&name),
+        "the interrupted create left images {images} / groups {groups}"
+    );
     cleanup_inputs(&name);
 }
