@@ -9,7 +9,10 @@ use super::bound::{Bound, Span, Timeouts};
 use super::error::CephError;
 use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
 use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
-use crate::cmd::Cmd;
+use crate::cmd::{Cmd, CmdError};
+
+/// How long the address of a killed writer of a new image stays blocklisted ([`Ceph::written`]).
+const FENCE_FOR: Duration = Duration::from_secs(600);
 
 /// The longest metadata value [`Ceph::meta_set`] takes, in bytes. `rbd image-meta set` (Ceph
 /// 16) reads the value only from its command line, and Linux refuses to start a program with
@@ -216,6 +219,30 @@ impl Ceph {
             .args(["info", "--format", "json"])
             .arg(image.to_string());
         self.parse(c, types::parse_image_info)
+    }
+
+    /// The result of a program that was filling the new image `image` (`qemu-img convert`,
+    /// `rbd cp`). When it was killed (an interrupt, its deadline), it had the image open and
+    /// could not close it: the OSD keeps a dead client's watch for its watch timeout (30 s),
+    /// during which `rbd rm` of the half-made image waits (measured: 27 s). So the image's
+    /// watchers, which can only be that program since the image is new, are fenced (`ceph osd
+    /// blocklist add`, for [`FENCE_FOR`]; best effort, in a cleanup scope so that it runs after
+    /// an interrupt) before the error is returned.
+    pub(super) fn written<T>(
+        &self,
+        res: Result<T, CmdError>,
+        image: &ImageSpec,
+    ) -> Result<T, CephError> {
+        match res {
+            Err(e) if e.is_interrupted() || e.is_timeout() => {
+                let _cleanup = crate::cmd::cancel::GLOBAL.cleanup();
+                for w in self.watchers(image).unwrap_or_default() {
+                    let _ = self.blocklist_add(&w.address, Some(FENCE_FOR));
+                }
+                Err(e.into())
+            }
+            other => Ok(other?),
+        }
     }
 
     /// `rbd status --format json SPEC`: the image's watchers.

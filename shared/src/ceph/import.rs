@@ -8,11 +8,9 @@
 //! configuration file and `client_mount_timeout`, so librbd inside qemu-img gives up on
 //! unreachable monitors as the `rbd` tool does.
 //!
-//! An import ended by an interrupt or its deadline leaves the same watch: qemu-img has no
-//! clean shutdown on a signal, and the OSD keeps a dead client's watch for its watch timeout
-//! (30 s), during which `rbd rm` of the half-made image waits. So the watchers of the image
-//! it made, which can only be that qemu-img, are fenced (`ceph osd blocklist add`, for
-//! [`FENCE_FOR`]) before the error is returned: the undo can then remove the image at once.
+//! An import ended by an interrupt or its deadline leaves the same watch (qemu-img has no
+//! clean shutdown on a signal): it is fenced before the error is returned (`Ceph::written`),
+//! so that the undo can remove the half-made image at once.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -30,8 +28,6 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 const SETPRIV: &str = "setpriv";
 /// How often the import's progress is reported at least.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
-/// How long the address of a killed import stays blocklisted (one dead client instance).
-pub const FENCE_FOR: Duration = Duration::from_secs(600);
 
 fn unreadable(path: &Path, detail: impl ToString) -> CephError {
     CephError::UnreadableImage {
@@ -168,22 +164,6 @@ impl Ceph {
             }
             other => other,
         };
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_interrupted() || e.is_timeout() => {
-                self.fence_killed_import(image);
-                Err(e.into())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Fences the watchers of `image`, made by an import that was just killed (see the module
-    /// documentation); best effort, inside a cleanup scope so that it runs after an interrupt.
-    fn fence_killed_import(&self, image: &ImageSpec) {
-        let _cleanup = crate::cmd::cancel::GLOBAL.cleanup();
-        for w in self.watchers(image).unwrap_or_default() {
-            let _ = self.blocklist_add(&w.address, Some(FENCE_FOR));
-        }
+        self.written(res, image).map(drop)
     }
 }

@@ -104,14 +104,15 @@ impl Ceph {
         self.run(c).map(drop)
     }
 
-    /// `rbd cp --no-progress SRC@SNAP DST`: an independent copy.
+    /// `rbd cp --no-progress SRC@SNAP DST`: an independent copy. Killed (an interrupt, the
+    /// deadline), it is fenced from DST, so that DST can be removed at once.
     pub fn copy_image(&self, src: &ImageSpec, dst: &ImageSpec) -> Result<(), CephError> {
         let c = self
             .rbd_long()
             .args(["cp", "--no-progress"])
             .arg(need_snap(src)?)
             .arg(dst.image_path());
-        self.run(c).map(drop)
+        self.written(c.run(), dst).map(drop)
     }
 
     /// `rbd export --no-progress -- SRC@SNAP PATH`: the snapshot's content into a new local
