@@ -1,12 +1,29 @@
 //! A private scratch directory for files that Pacemaker's tools read (`crm_diff`, `cibadmin
 //! --patch`, `crm_simulate`): created with mode 0700 under the system temp directory, its files
-//! mode 0600, the whole directory removed on drop.
+//! mode 0600, the whole directory removed on drop, or by [`remove_all`] for a process about
+//! to exit without running destructors (a second interrupt).
 
 use std::fs;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// The directories of the live [`PrivateDir`]s of this process.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the directory of every live [`PrivateDir`] now, for a process that is about to
+/// exit at once (`process::exit` runs no destructors).
+pub fn remove_all() {
+    for dir in live().drain(..) {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
 
 /// A private directory, removed (with its files) on drop.
 #[derive(Debug)]
@@ -26,6 +43,7 @@ impl PrivateDir {
         ));
         let _ = fs::remove_dir_all(&dir);
         fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        live().push(dir.clone());
         Ok(PrivateDir { dir })
     }
 
@@ -50,6 +68,7 @@ impl PrivateDir {
 
 impl Drop for PrivateDir {
     fn drop(&mut self) {
+        live().retain(|d| *d != self.dir);
         let _ = fs::remove_dir_all(&self.dir);
     }
 }

@@ -49,13 +49,13 @@ impl Case {
         }
     }
 
-    /// Writes the FAKE `program`: it sleeps (two `sleep`s, one its own background child),
-    /// then runs `then` (a command line, or nothing).
-    fn fake(&self, program: &str, then: &str) {
+    /// Writes the FAKE `program`: after `prelude` (a shell line, or nothing) it sleeps (two
+    /// `sleep`s, one its own background child), then runs `then` (a command line, or nothing).
+    fn fake(&self, program: &str, prelude: &str, then: &str) {
         let m = &self.marker;
         let script = format!(
             "#!/bin/sh\n# FAKE {program} of vm-mgr/tests/interrupt.rs: slow on purpose.\n\
-             sleep {m} &\nsleep {m}\n{then}\n"
+             {prelude}\nsleep {m} &\nsleep {m}\n{then}\n"
         );
         let path = self.dir.join("bin").join(program);
         std::fs::write(&path, script).unwrap();
@@ -166,7 +166,7 @@ fn assert_clean_exit(case: &Case, code: Option<i32>, err: &str, took: Duration, 
 fn sigterm_and_sigint_during_crm_simulate_end_its_group_and_remove_the_temp_files() {
     for sig in [Signal::SIGTERM, Signal::SIGINT] {
         let case = Case::new();
-        case.fake("crm_simulate", "");
+        case.fake("crm_simulate", "", "");
         // drain's preview: crm_simulate on a copy of the CIB in a private temporary directory.
         let child = case.start(&["--dry-run", "drain", "--node", "sim1"]);
         let group = fake_running(&case.marker);
@@ -194,7 +194,7 @@ fn sigterm_while_a_cib_change_is_under_way_changes_nothing() {
         .expect("Pacemaker's cibadmin is installed");
     // The FAKE cibadmin waits only when it would patch; queries run the real one at once.
     let script_then = format!("exec {} \"$@\"", real.display());
-    case.fake("cibadmin-slow", &script_then);
+    case.fake("cibadmin-slow", "", &script_then);
     let quick = format!(
         "#!/bin/sh\n# FAKE cibadmin of vm-mgr/tests/interrupt.rs: a patch waits first.\n\
          case \"$1\" in --patch) exec {} \"$@\";; esac\nexec {} \"$@\"\n",
@@ -216,5 +216,31 @@ fn sigterm_while_a_cib_change_is_under_way_changes_nothing() {
     ]);
     let group = fake_running(&case.marker);
     let (code, err, took) = interrupt(child, Signal::SIGTERM);
+    assert_clean_exit(&case, code, &err, took, group);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_killing_the_group_and_removing_the_temp_files() {
+    let case = Case::new();
+    // This fake and its sleeps ignore SIGTERM: after the first signal, vm-mgr would wait out
+    // the command's kill grace (2 s) before its SIGKILL.
+    case.fake("crm_simulate", "trap '' TERM", "");
+    let child = case.start(&["--dry-run", "drain", "--node", "sim1"]);
+    let group = fake_running(&case.marker);
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    kill(pid, Signal::SIGTERM).expect("signal vm-mgr");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        group_members(group).len(),
+        3,
+        "the fake ignored the SIGTERM"
+    );
+    let (code, err, took) = interrupt(child, Signal::SIGINT);
+    assert!(took < Duration::from_secs(1), "took {took:?}: {err}");
+    // SIGKILLed: wait up to 1 s for the kernel to finish them off.
+    let until = Instant::now() + Duration::from_secs(1);
+    while !group_members(group).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_clean_exit(&case, code, &err, took, group);
 }

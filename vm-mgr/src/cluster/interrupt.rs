@@ -9,7 +9,7 @@
 //! a second ([`interrupted`], [`sleep`]). The verb's error path then runs: its undo opens a
 //! [`cleanup`] scope so that its own commands still run. Drops run (nothing calls
 //! `process::exit` on this path), so temporary files go too. A second signal ends every
-//! running command's group and exits 130 at once.
+//! running command's group, removes the temporary directories and exits 130 at once.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ pub fn install() -> bool {
                 if set.wait().is_ok() {
                     if GLOBAL.was_cancelled() {
                         GLOBAL.kill_all();
+                        shared::tempdir::remove_all();
                         std::process::exit(130);
                     }
                     GLOBAL.cancel();
