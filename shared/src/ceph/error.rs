@@ -107,8 +107,8 @@ pub enum CephError {
         /// What was wrong.
         reason: String,
     },
-    /// The command could not be run at all (spawn or I/O error).
-    #[error("cannot run a Ceph tool")]
+    /// The command could not be run at all (spawn or I/O error), or an interrupt ended it.
+    #[error("{}", if .source.is_interrupted() { "a Ceph tool was interrupted" } else { "cannot run a Ceph tool" })]
     Run {
         /// The runner's error.
         #[source]

@@ -301,3 +301,18 @@ fn meta_get_carries_the_connection_and_a_mount_timeout() {
     let bad = Ceph::new(Conn::default(), deadline).meta_get_cmd(&image, "-x");
     assert!(bad.is_err(), "an option-like key never reaches the argv");
 }
+
+#[test]
+fn an_interrupted_tool_says_so() {
+    use std::error::Error as _;
+    let e = CephError::from(crate::cmd::CmdError::Interrupted {
+        cmdline: "rbd cp a@s b".into(),
+        started: true,
+    });
+    assert_eq!(e.to_string(), "a Ceph tool was interrupted");
+    let source = e.source().expect("the command's error").to_string();
+    assert!(
+        source.contains("`rbd cp a@s b` was ended by an interrupt"),
+        "{source}"
+    );
+}
