@@ -178,6 +178,18 @@ impl Sandbox {
         self.run_script(&["guest-xml", name])
     }
 
+    /// Writes the Debian 12 guest image (qcow2) to `file` (`sandbox guest-image`): built from
+    /// Debian's packages the first time on this machine (minutes), copied from the cache after.
+    pub fn guest_image(&self, file: &str) {
+        self.run_script_for(&["guest-image", file], Duration::from_secs(1800));
+    }
+
+    /// A domain XML booting the guest image (`sandbox guest-xml NAME --os debian12`): the
+    /// image must be in the cache ([`Sandbox::guest_image`]).
+    pub fn guest_os_xml(&self, name: &str) -> String {
+        self.run_script(&["guest-xml", name, "--os", "debian12"])
+    }
+
     /// Whether `node`'s PID namespace is running.
     pub fn node_running(&self, node: &str) -> bool {
         self.run_script(&["status"])
@@ -186,9 +198,13 @@ impl Sandbox {
     }
 
     fn run_script(&self, args: &[&str]) -> String {
+        self.run_script_for(args, Duration::from_secs(60))
+    }
+
+    fn run_script_for(&self, args: &[&str], timeout: Duration) -> String {
         let out = Cmd::new(&self.script)
             .args(args)
-            .timeout(Duration::from_secs(60))
+            .timeout(timeout)
             .output()
             .unwrap_or_else(|e| panic!("sandbox {args:?}: {e}"));
         assert!(
