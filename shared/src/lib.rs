@@ -12,6 +12,8 @@
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
+//! - [`qcow2`]: local disk image files through `qemu-img` (probe, convert to qcow2 with
+//!   progress).
 //! - [`record`]: the hook through which OCF action traces see every command and libvirt
 //!   call.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
@@ -26,6 +28,7 @@ pub mod fsread;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
+pub mod qcow2;
 pub mod record;
 pub mod tempdir;
 pub mod xml;
