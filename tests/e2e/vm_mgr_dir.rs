@@ -18,7 +18,8 @@
 //! in the host directory behind the mounts, and `storage: dir` in status and list; live migrate
 //! (`migrate_from` in the target's history, no start there); a second start of the same disk on
 //! another node, the agent called directly, is refused by QEMU's write lock while the VM keeps
-//! running; stop/start; a verb not on the dir backend yet exits 6; remove leaves no directory
+//! running; stop/start; disable/enable (the fragment kept in the VM's `cib.xml`); metadata;
+//! a verb not on the dir backend yet exits 6; remove leaves no directory
 //! and no CIB element. The clone and the directories are removed at the end, also on failure.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=dirsbx cargo test -p vmmgr-tests --test vm_mgr_dir -- --ignored
@@ -274,6 +275,30 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     assert!(sb.running_on(&domain, &[]).is_empty());
     let out = s.vm_mgr_ok("sim1", &["start", "-n", &name]);
     assert!(out.contains("Started on"), "{out}");
+
+    // disable keeps the fragment, storage constraints included, in the VM's cib.xml; enable
+    // puts it back; metadata is set in metadata.json
+    s.vm_mgr_ok("sim2", &["disable", "-n", &name]);
+    assert!(!cib_config(&sb).contains(&format!("vmmgr-after-{name}")));
+    let kept = std::fs::read_to_string(vm_dir.join("cib.xml")).unwrap();
+    assert!(kept.contains(&format!("vmmgr-with-{name}")), "{kept}");
+    let out = s.vm_mgr_ok("sim2", &["enable", "-n", &name]);
+    assert!(out.contains("Started on"), "{out}");
+    let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
+    assert!(cons.contains(&format!("vmmgr-after-{name}")), "{cons}");
+    s.vm_mgr_ok(
+        "sim3",
+        &[
+            "set-metadata",
+            "-n",
+            &name,
+            "--metadata-name",
+            "site",
+            "--metadata-value=-lyon",
+        ],
+    );
+    let meta = std::fs::read_to_string(vm_dir.join("metadata.json")).unwrap();
+    assert!(meta.contains(r#""site": "-lyon""#), "{meta}");
 
     // a verb that is not on the dir backend yet refuses, changing nothing
     let epoch = config_epoch(&sb);

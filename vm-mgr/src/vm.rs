@@ -7,7 +7,10 @@
 //! cannot contain `.` and cannot start with `vmmgr-`, so these ids never collide between VMs;
 //! ids of sub-elements are `PARENT.part`. In RBD (pool `rbd` by default), it is the group
 //! `NAME` with the images `system_NAME` and `data_NAME_I`; the metadata of `system_NAME` holds
-//! the domain XML (`xml`) and vm-mgr's settings.
+//! the domain XML (`xml`) and vm-mgr's settings. On the dir backend ([`Backend::Dir`]) the same
+//! names map to files of the directory `DIR/NAME/` (see `storage::dir`); the group has no disk
+//! guard, and with `storage-resource` two more constraints: `vmmgr-after-NAME` (order) and
+//! `vmmgr-with-NAME` (colocation).
 
 use std::collections::BTreeMap;
 

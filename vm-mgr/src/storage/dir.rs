@@ -16,7 +16,8 @@
 //! [`shared::qcow2`] (no command line here): an import converts into `.NAME.part` and renames it.
 //!
 //! Snapshots, clones and exports are not on this backend yet: vm-mgr refuses those verbs before
-//! anything runs (exit 6), and the [`SnapshotStore`] methods say so if reached.
+//! anything runs (exit 6), and the [`super::snapshots::SnapshotStore`] methods say so if
+//! reached.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,7 +26,6 @@ use std::path::{Path, PathBuf};
 use shared::fsread;
 use shared::qcow2::{self, Qcow2Error};
 
-use super::snapshots::{GroupSnap, SnapshotStore};
 use super::{Backend, MonHost, Result, Storage, StorageError};
 use crate::vm::{self, META_FRAGMENT, META_XML};
 
@@ -478,40 +478,6 @@ impl Storage for Dir {
 
     fn mon_hosts(&self) -> Result<Vec<MonHost>> {
         Ok(Vec::new())
-    }
-}
-
-/// Not on this backend yet: only the listing answers (there are none), so that `remove` works.
-impl SnapshotStore for Dir {
-    fn group_snap_create(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn group_snap_list(&self, _: &str) -> Result<Vec<GroupSnap>> {
-        Ok(Vec::new())
-    }
-    fn group_snap_remove(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn group_snap_rollback(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "rollback" })
-    }
-    fn image_snaps(&self, _: &str) -> Result<Vec<super::snapshots::ImageSnap>> {
-        Ok(Vec::new())
-    }
-    fn snap_create(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn snap_remove(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn clone_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "clones" })
-    }
-    fn copy_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "copies" })
-    }
-    fn export_image(&self, _: &str, _: &str, _: &Path) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "export" })
     }
 }
 

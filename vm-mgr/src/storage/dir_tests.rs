@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use shared::cmd::Cmd;
 
+use super::super::snapshots::SnapshotStore;
 use super::*;
 
 /// A private directory, removed on drop.
