@@ -15,6 +15,8 @@
 //!   blocking open).
 //! - [`procfs`]: processes in `/proc` (by argument, by process group), for the tests that check
 //!   no child outlives its command.
+//! - [`qcow2`]: local disk image files through `qemu-img` (probe, convert to qcow2 with
+//!   progress).
 //! - [`record`]: the hook through which OCF action traces see every command and libvirt
 //!   call.
 //! - [`tempdir`]: private scratch directories for files the Pacemaker tools read.
@@ -30,6 +32,7 @@ pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;
 pub mod procfs;
+pub mod qcow2;
 pub mod record;
 pub mod tempdir;
 pub mod xml;

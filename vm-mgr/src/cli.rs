@@ -24,6 +24,14 @@ pub struct Cli {
     /// remove, ...) refuse before changing anything.
     #[arg(long, global = true)]
     pub no_storage: bool,
+    /// Where VMs live: rbd (Ceph RBD) or dir (a directory every node sees, --dir); default from
+    /// the configuration file, else rbd.
+    #[arg(long, global = true, value_name = "BACKEND", value_parser = ["rbd", "dir"])]
+    pub storage: Option<String>,
+    /// The VM directory of the dir backend: an absolute path every node sees, the same on each
+    /// (default from the configuration file).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
     /// RBD pool (default from the configuration file, else "rbd").
     #[arg(long, global = true, value_name = "POOL")]
     pub pool: Option<String>,

@@ -9,8 +9,9 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::Progress;
+use crate::storage::dir::Dir;
 use crate::storage::rbd::Rbd;
-use crate::storage::{NoStorage, Storage};
+use crate::storage::{Backend, NoStorage, Storage};
 
 impl Ctx {
     /// The context for a parsed command line.
@@ -25,8 +26,22 @@ impl Ctx {
         if let Some(i) = &cli.ceph_id {
             config.ceph_id = i.clone();
         }
+        if let Some(s) = &cli.storage {
+            config.storage = crate::config::parse_backend(s).map_err(Error::invalid)?;
+        }
+        if let Some(d) = &cli.dir {
+            config.dir = Some(d.clone());
+        }
         let storage: Box<dyn Storage> = if cli.no_storage {
             Box::new(NoStorage)
+        } else if config.storage == Backend::Dir {
+            let dir = config.dir.as_deref().ok_or_else(|| {
+                Error::invalid(
+                    "The dir backend needs its directory: --dir PATH, or dir = PATH in the \
+                     configuration file.",
+                )
+            })?;
+            Box::new(Dir::new(dir)?)
         } else {
             let mons = match &config.mon_hosts {
                 None => None,

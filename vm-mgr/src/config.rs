@@ -11,10 +11,14 @@
 //! | `disk-guard` | `yes` | put the `ocf:vmmgr:rbd` guard in each VM's group |
 //! | `hypervisor` | `qemu:///system` | libvirt URI given to VirtualDomain |
 //! | `migration-transport` | (VirtualDomain's default) | `migration_transport` parameter |
+//! | `storage` | `rbd` | where VMs live: `rbd` (Ceph RBD) or `dir` (a directory every node sees) |
+//! | `dir` | (none; needed by `storage = dir`) | that directory, an absolute path the same on every node |
+//! | `storage-resource` | (none) | the clone mounting `dir` on each node: dir VMs are ordered after it and colocated with it |
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::vm::Backend;
 
 /// The default configuration file.
 pub const DEFAULT_PATH: &str = "/etc/vm-mgr/vm-mgr.conf";
@@ -30,6 +34,9 @@ pub struct Config {
     pub disk_guard: bool,
     pub hypervisor: String,
     pub migration_transport: Option<String>,
+    pub storage: Backend,
+    pub dir: Option<PathBuf>,
+    pub storage_resource: Option<String>,
 }
 
 impl Default for Config {
@@ -43,6 +50,9 @@ impl Default for Config {
             disk_guard: true,
             hypervisor: "qemu:///system".into(),
             migration_transport: None,
+            storage: Backend::Rbd,
+            dir: None,
+            storage_resource: None,
         }
     }
 }
@@ -88,6 +98,12 @@ impl Config {
                 "mon-hosts" => c.mon_hosts = Some(v),
                 "hypervisor" => c.hypervisor = v,
                 "migration-transport" => c.migration_transport = Some(v),
+                "storage" => c.storage = parse_backend(&v).map_err(bad)?,
+                "dir" => c.dir = Some(PathBuf::from(v)),
+                "storage-resource" => {
+                    validate_resource_id(&v).map_err(bad)?;
+                    c.storage_resource = Some(v)
+                }
                 "disk-guard" => {
                     c.disk_guard = match v.to_ascii_lowercase().as_str() {
                         "yes" | "true" | "1" | "on" => true,
@@ -99,6 +115,29 @@ impl Config {
             }
         }
         Ok(c)
+    }
+}
+
+/// `rbd` or `dir`.
+pub fn parse_backend(v: &str) -> std::result::Result<Backend, String> {
+    match v {
+        "rbd" => Ok(Backend::Rbd),
+        "dir" => Ok(Backend::Dir),
+        _ => Err(format!("storage must be rbd or dir, not {v:?}")),
+    }
+}
+
+/// A Pacemaker resource id as `storage-resource`: letters, digits, `-`, `_`, `.`, `:`, a letter
+/// or `_` first, at most 255 characters.
+pub fn validate_resource_id(v: &str) -> std::result::Result<(), String> {
+    let ok = v.len() <= 255
+        && v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("storage-resource {v:?} is not a resource id"))
     }
 }
 
@@ -123,5 +162,30 @@ mod tests {
         assert!(Config::parse("disk-guard = maybe", Path::new("x")).is_err());
         assert!(Config::parse("novalue", Path::new("x")).is_err());
         assert!(Config::load(Some(Path::new("/nonexistent/vm-mgr.conf"))).is_err());
+    }
+
+    #[test]
+    fn storage_keys() {
+        let c = Config::parse("", Path::new("x")).unwrap();
+        assert_eq!(
+            (c.storage, c.dir, c.storage_resource),
+            (Backend::Rbd, None, None)
+        );
+        let c = Config::parse(
+            "storage = dir\ndir = /srv/vms\nstorage-resource = vmstore-clone\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(c.storage, Backend::Dir);
+        assert_eq!(c.dir.as_deref(), Some(Path::new("/srv/vms")));
+        assert_eq!(c.storage_resource.as_deref(), Some("vmstore-clone"));
+        let e = Config::parse("storage = nfs", Path::new("x.conf")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.conf:1: storage must be rbd or dir, not \"nfs\"."
+        );
+        assert!(Config::parse("storage-resource = a b", Path::new("x")).is_err());
+        assert!(Config::parse("storage-resource = 1a", Path::new("x")).is_err());
+        assert!(Config::parse("storage-resource = a\"/>", Path::new("x")).is_err());
     }
 }

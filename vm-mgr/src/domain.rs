@@ -1,4 +1,5 @@
-//! The domain XML of a VM: the rewrite create does (name, RBD network disks with cephx), its
+//! The domain XML of a VM: the rewrite create does (name, RBD network disks with cephx, or
+//! qcow2 files on the dir backend), its
 //! validation with libvirt's schema, and finding the cephx secret in libvirt.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,87 @@ pub struct RbdDisks<'a> {
     pub mons: &'a [MonHost],
 }
 
+/// Disks of the dir backend: qcow2 files on the shared directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDisks<'a> {
+    /// Files, system disk first.
+    pub paths: &'a [PathBuf],
+    /// virtio, scsi, sata, ide.
+    pub bus: &'a str,
+}
+
+/// The disks a rewrite puts in: on RBD or in files.
+#[derive(Debug, Clone, Copy)]
+pub enum Disks<'a> {
+    /// RBD network disks.
+    Rbd(&'a RbdDisks<'a>),
+    /// qcow2 files.
+    Files(&'a FileDisks<'a>),
+}
+
+impl Disks<'_> {
+    fn bus(&self) -> &str {
+        match self {
+            Disks::Rbd(d) => d.bus,
+            Disks::Files(d) => d.bus,
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Disks::Rbd(d) => d.images.len(),
+            Disks::Files(d) => d.paths.len(),
+        }
+    }
+
+    /// Disk `i` as `<disk>` with target `dev`.
+    fn disk(&self, i: usize, dev: &str) -> Element {
+        match self {
+            Disks::Rbd(d) => rbd_disk(d, &d.images[i], dev),
+            Disks::Files(d) => {
+                let mut disk = el("disk", &[("type", "file"), ("device", "disk")]);
+                // cache=none: what libvirt wants for live migration on a shared filesystem
+                disk.children.push(el(
+                    "driver",
+                    &[("name", "qemu"), ("type", "qcow2"), ("cache", "none")],
+                ));
+                let file = d.paths[i].to_string_lossy();
+                disk.children.push(el("source", &[("file", &file)]));
+                disk.children
+                    .push(el("target", &[("dev", dev), ("bus", d.bus)]));
+                disk
+            }
+        }
+    }
+}
+
+/// One RBD network disk.
+fn rbd_disk(disks: &RbdDisks<'_>, image: &str, dev: &str) -> Element {
+    let mut disk = el("disk", &[("type", "network"), ("device", "disk")]);
+    disk.children.push(el(
+        "driver",
+        &[("name", "qemu"), ("type", "raw"), ("cache", "none")],
+    ));
+    if let Some(uuid) = disks.secret_uuid {
+        let mut auth = el("auth", &[("username", disks.client_id)]);
+        auth.children
+            .push(el("secret", &[("type", "ceph"), ("uuid", uuid)]));
+        disk.children.push(auth);
+    }
+    let spec = format!("{}/{image}", disks.pool);
+    let mut source = el("source", &[("protocol", "rbd"), ("name", &spec)]);
+    for m in disks.mons {
+        source.children.push(el(
+            "host",
+            &[("name", &m.host), ("port", &m.port.to_string())],
+        ));
+    }
+    disk.children.push(source);
+    disk.children
+        .push(el("target", &[("dev", dev), ("bus", disks.bus)]));
+    disk
+}
+
 fn el(name: &str, attrs: &[(&str, &str)]) -> Element {
     let mut e = Element::new(name);
     for (k, v) in attrs {
@@ -50,6 +132,11 @@ fn dev_prefix(bus: &str) -> &'static str {
 /// `<disk device="disk">` replaced by RBD network disks for `disks` (system disk first); other
 /// devices (cdrom, interfaces ...) are kept. Comments are dropped.
 pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Result<String> {
+    rewrite_disks(xml, what, name, Disks::Rbd(disks))
+}
+
+/// [`rewrite`] with any kind of [`Disks`] (the dir backend's qcow2 files).
+pub fn rewrite_disks(xml: &str, what: &str, name: &str, disks: Disks<'_>) -> Result<String> {
     let bad = |detail: String| Error::DomainXml {
         what: what.to_owned(),
         detail,
@@ -99,7 +186,7 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
                 .map(str::to_owned)
         })
         .collect();
-    let prefix = dev_prefix(disks.bus);
+    let prefix = dev_prefix(disks.bus());
     let mut letters = (b'a'..=b'z')
         .map(|c| format!("{prefix}{}", c as char))
         .filter(|d| !used.contains(d));
@@ -109,33 +196,11 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
         .position(|c| c.name == "emulator")
         .map_or(0, |p| p + 1);
     let mut new_disks = Vec::new();
-    for image in disks.images {
+    for i in 0..disks.count() {
         let dev = letters
             .next()
             .ok_or_else(|| bad("too many disks for one bus".into()))?;
-        let mut disk = el("disk", &[("type", "network"), ("device", "disk")]);
-        disk.children.push(el(
-            "driver",
-            &[("name", "qemu"), ("type", "raw"), ("cache", "none")],
-        ));
-        if let Some(uuid) = disks.secret_uuid {
-            let mut auth = el("auth", &[("username", disks.client_id)]);
-            auth.children
-                .push(el("secret", &[("type", "ceph"), ("uuid", uuid)]));
-            disk.children.push(auth);
-        }
-        let spec = format!("{}/{image}", disks.pool);
-        let mut source = el("source", &[("protocol", "rbd"), ("name", &spec)]);
-        for m in disks.mons {
-            source.children.push(el(
-                "host",
-                &[("name", &m.host), ("port", &m.port.to_string())],
-            ));
-        }
-        disk.children.push(source);
-        disk.children
-            .push(el("target", &[("dev", &dev), ("bus", disks.bus)]));
-        new_disks.push(disk);
+        new_disks.push(disks.disk(i, &dev));
     }
     devices.children.splice(at..at, new_disks);
     Ok(root.to_xml())
@@ -306,6 +371,37 @@ mod tests {
         assert!(e.to_string().contains("needs a USB controller"), "{e}");
         let d = RbdDisks { bus: "virtio", ..d };
         assert!(rewrite(&off, "g.xml", "a", &d).is_ok());
+    }
+
+    #[test]
+    fn disks_become_qcow2_files_on_the_dir_backend() {
+        let paths = vec![
+            PathBuf::from("/srv/vms/a/system.qcow2"),
+            PathBuf::from("/srv/vms/a/data_1.qcow2"),
+        ];
+        let d = FileDisks {
+            paths: &paths,
+            bus: "virtio",
+        };
+        let out = rewrite_disks(GUEST, "g.xml", "a", Disks::Files(&d)).unwrap();
+        let dom = shared::libvirt::DomainXml::parse(&out).unwrap();
+        assert_eq!(dom.name, "a");
+        for needle in [
+            r#"<disk type="file" device="disk">"#,
+            r#"<driver name="qemu" type="qcow2" cache="none"/>"#,
+            r#"<source file="/srv/vms/a/system.qcow2"/>"#,
+            r#"<target dev="vda" bus="virtio"/>"#,
+            r#"<source file="/srv/vms/a/data_1.qcow2"/>"#,
+            r#"<target dev="vdb" bus="virtio"/>"#,
+            r#"device="cdrom""#,
+        ] {
+            assert!(out.contains(needle), "{needle} missing:\n{out}");
+        }
+        assert!(!out.contains("/var/lib/x.qcow2"), "{out}");
+        assert!(!out.contains("rbd"), "{out}");
+        let d = FileDisks { bus: "sata", ..d };
+        let out = rewrite_disks(GUEST, "g.xml", "a", Disks::Files(&d)).unwrap();
+        assert!(out.contains(r#"<target dev="sdb" bus="sata"/>"#), "{out}");
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum Error {
         .ids.join(", "), if .ids.len() == 1 { "" } else { "s" }
     )]
     IdTaken { name: String, ids: Vec<String> },
+    /// A verb the dir backend does not support yet (on a dir VM, or with `--storage dir`).
+    #[error("{verb} is not supported on the dir backend yet; nothing was changed.")]
+    NotOnDir { verb: &'static str },
     /// A verb or option that is not implemented yet.
     #[error("{what} is not implemented yet; nothing was changed.")]
     NotImplemented { what: String },
@@ -172,7 +175,7 @@ impl Error {
             Error::NoSuchVm { .. } => EXIT_NO_SUCH_VM,
             Error::AlreadyExists { .. } | Error::IdTaken { .. } => EXIT_EXISTS,
             Error::Timeout { .. } => EXIT_TIMEOUT,
-            Error::NotImplemented { .. } => EXIT_UNIMPLEMENTED,
+            Error::NotImplemented { .. } | Error::NotOnDir { .. } => EXIT_UNIMPLEMENTED,
             Error::Interrupted { .. } => EXIT_INTERRUPTED,
             Error::Below { code, .. } => *code,
             Error::Undone { source, .. } => source.exit_code(),

@@ -13,6 +13,8 @@ impl From<StorageError> for Error {
     fn from(e: StorageError) -> Error {
         let code = if e.is_invalid_input() {
             EXIT_USAGE
+        } else if matches!(e, StorageError::NotOnBackend { .. }) {
+            crate::error::EXIT_UNIMPLEMENTED
         } else {
             EXIT_FAILED
         };
@@ -65,6 +67,8 @@ mod tests {
         }));
         assert_eq!(e.exit_code(), 3);
         assert_eq!(Error::from(StorageError::Disabled).exit_code(), 1);
+        let not_yet = StorageError::NotOnBackend { what: "snapshots" };
+        assert_eq!(Error::from(not_yet).exit_code(), 6);
         let bad = StorageError::InvalidSetting {
             what: "pool",
             value: "a b".into(),

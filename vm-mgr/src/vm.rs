@@ -7,7 +7,10 @@
 //! cannot contain `.` and cannot start with `vmmgr-`, so these ids never collide between VMs;
 //! ids of sub-elements are `PARENT.part`. In RBD (pool `rbd` by default), it is the group
 //! `NAME` with the images `system_NAME` and `data_NAME_I`; the metadata of `system_NAME` holds
-//! the domain XML (`xml`) and vm-mgr's settings.
+//! the domain XML (`xml`) and vm-mgr's settings. On the dir backend ([`Backend::Dir`]) the same
+//! names map to files of the directory `DIR/NAME/` (see `storage::dir`); the group has no disk
+//! guard, and with `storage-resource` two more constraints: `vmmgr-after-NAME` (order) and
+//! `vmmgr-with-NAME` (colocation).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +34,32 @@ pub const META_FRAGMENT: &str = "_vmmgr_fragment";
 pub const ROLE_ATTRIBUTE: &str = "vmmgr-role";
 /// Value of [`ROLE_ATTRIBUTE`] for such nodes.
 pub const OBSERVER: &str = "observer";
+
+/// Which kind of storage a VM is on (the `storage` key of `status` and `list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Ceph RBD (the default).
+    Rbd,
+    /// A directory every node sees (`--storage dir`).
+    Dir,
+}
+
+impl Backend {
+    /// The name as given to `--storage` and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Rbd => "rbd",
+            Backend::Dir => "dir",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Checks a VM name: a letter first, then letters, digits, `-` or `_`, at most 64 characters,
 /// not starting with `vmmgr-`, not `xml`.
@@ -155,6 +184,16 @@ impl VmIds {
     /// The RBD group.
     pub fn rbd_group(&self) -> String {
         self.name.clone()
+    }
+
+    /// The order constraint of a dir VM after its storage clone (`storage-resource`).
+    pub fn storage_order(&self) -> String {
+        format!("vmmgr-after-{}", self.name)
+    }
+
+    /// The colocation of a dir VM with its storage clone.
+    pub fn storage_colocation(&self) -> String {
+        format!("vmmgr-with-{}", self.name)
     }
 
     /// Where the VirtualDomain agent writes the XML it fetched from RBD, on each node.

@@ -122,7 +122,10 @@ mod tests {
                 "mon-hosts",
                 "disk-guard",
                 "hypervisor",
-                "migration-transport"
+                "migration-transport",
+                "storage",
+                "dir",
+                "storage-resource"
             ]
         );
         let uncommented = settings.join("\n");
@@ -131,5 +134,6 @@ mod tests {
         assert_eq!(c.ceph_id, "admin");
         assert!(c.disk_guard);
         assert_eq!(c.hypervisor, "qemu:///system");
+        assert_eq!(c.storage, vm_mgr::vm::Backend::Rbd);
     }
 }

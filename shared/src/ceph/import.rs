@@ -1,7 +1,9 @@
 //! Importing a local disk image into a new RBD image with `qemu-img convert`, and probing its
-//! format with `qemu-img info` first.
+//! format with `qemu-img info` first (through [`crate::qcow2`], the layer of `qemu-img` on
+//! files).
 //!
-//! The import runs under util-linux's `setpriv --pdeathsig KILL`, so that it dies with its
+//! The import runs under util-linux's `setpriv --pdeathsig KILL` ([`crate::qcow2::run_convert`]),
+//! so that it dies with its
 //! caller: qemu-img runs in its own process group, and without this a `kill -9` of vm-mgr left
 //! it writing to the half-made image, whose watch made `create --force` and `remove` fail
 //! ("image still has watchers") until the orphan finished. The RBD target carries the user, the
@@ -14,77 +16,39 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::bound::Span;
 use super::client::Ceph;
 use super::error::CephError;
 use super::names::{validate_conf_path, validate_user, ImageSpec};
-use crate::cmd::{Cmd, CmdError};
+use crate::cmd::Cmd;
+use crate::qcow2::Qcow2Error;
 
-/// Time limit of `qemu-img info` on a local file.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
-/// util-linux's `setpriv`, which gives the import a parent-death signal (no `unsafe` here).
-const SETPRIV: &str = "setpriv";
-/// How often the import's progress is reported at least.
-const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+pub use crate::qcow2::{parse_qemu_img_format, qemu_img_progress, PROBE_TIMEOUT, PROGRESS_EVERY};
 
-fn unreadable(path: &Path, detail: impl ToString) -> CephError {
-    CephError::UnreadableImage {
-        path: path.to_owned(),
-        detail: detail.to_string(),
+/// A [`Qcow2Error`] as the Ceph layer words it.
+fn from_qcow2(e: Qcow2Error) -> CephError {
+    match e {
+        Qcow2Error::Unreadable { path, detail } => CephError::UnreadableImage { path, detail },
+        Qcow2Error::Command(c) => c.into(),
+        Qcow2Error::Parse { cmdline, reason } => CephError::Parse { cmdline, reason },
+        Qcow2Error::Format { format } => CephError::InvalidName {
+            what: "image format",
+            value: format,
+            reason: "only qcow2 and raw are imported",
+        },
     }
 }
 
 /// The absolute path of a readable regular file ([`CephError::UnreadableImage`] otherwise).
 pub fn readable_file(path: &Path) -> Result<PathBuf, CephError> {
-    let abs = std::fs::canonicalize(path).map_err(|e| unreadable(path, e))?;
-    std::fs::File::open(&abs).map_err(|e| unreadable(path, e))?;
-    if !abs.is_file() {
-        return Err(unreadable(path, "it is not a regular file"));
-    }
-    Ok(abs)
+    crate::qcow2::readable_file(path).map_err(from_qcow2)
 }
 
-/// The format `qemu-img info --output=json` detects for a local file (`qcow2`, `raw`, ...).
+/// The format `qemu-img info --output=json` detects for a local file (`qcow2`, `raw`, ...),
+/// through [`crate::qcow2::probe_format`].
 pub fn probe_format(path: &Path) -> Result<String, CephError> {
-    let abs = readable_file(path)?;
-    let out = Cmd::new("qemu-img")
-        .args(["info", "--output=json"])
-        .arg(&abs)
-        .timeout(PROBE_TIMEOUT)
-        .run()
-        .map_err(|e| match e {
-            CmdError::Failed { stderr, .. } => unreadable(path, stderr.trim()),
-            other => CephError::from(other),
-        })?;
-    parse_qemu_img_format(&out.stdout_str()).map_err(|reason| CephError::Parse {
-        cmdline: format!("qemu-img info --output=json {}", abs.display()),
-        reason,
-    })
-}
-
-/// Parses `qemu-img info --output=json`: the detected format.
-pub fn parse_qemu_img_format(text: &str) -> Result<String, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(text.trim()).map_err(|e| format!("qemu-img info: {e}"))?;
-    v["format"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "qemu-img info: no \"format\"".into())
-}
-
-/// The fraction done (0.0 to 1.0) in what `qemu-img convert -p` has written so far: it rewrites
-/// one line, `    (12.34/100%)\r`, as it goes; `None` before the first.
-pub fn qemu_img_progress(stdout: &[u8]) -> Option<f64> {
-    let text = String::from_utf8_lossy(stdout);
-    text.rsplit(['\r', '\n'])
-        .filter_map(|piece| {
-            let inner = piece.trim().strip_prefix('(')?.strip_suffix("/100%)")?;
-            inner.parse::<f64>().ok()
-        })
-        .next()
-        .map(|pct| (pct / 100.0).clamp(0.0, 1.0))
+    crate::qcow2::probe_format(path).map_err(from_qcow2)
 }
 
 impl Ceph {
@@ -127,18 +91,7 @@ impl Ceph {
         format: &str,
         image: &ImageSpec,
     ) -> Result<Vec<OsString>, CephError> {
-        if !matches!(format, "qcow2" | "raw") {
-            return Err(CephError::InvalidName {
-                what: "image format",
-                value: format.to_string(),
-                reason: "only qcow2 and raw are imported",
-            });
-        }
-        let mut argv: Vec<OsString> = [SETPRIV, "--pdeathsig", "KILL", "qemu-img", "convert"]
-            .into_iter()
-            .chain(["-p", "-f", format, "-O", "raw"])
-            .map(OsString::from)
-            .collect();
+        let mut argv = crate::qcow2::convert_prefix(format, "raw").map_err(from_qcow2)?;
         argv.push(file.as_os_str().to_owned());
         argv.push(self.qemu_target(image)?.into());
         Ok(argv)
@@ -155,15 +108,14 @@ impl Ceph {
     ) -> Result<(), CephError> {
         let abs = readable_file(file)?;
         let argv = self.import_argv(&abs, format, image)?;
-        let cmd = |argv: &[OsString]| self.bounded(Cmd::new(&argv[0]).args(&argv[1..]), Span::Long);
-        let mut observe = |stdout: &[u8]| progress(qemu_img_progress(stdout));
-        let res = match cmd(&argv).run_observed(PROGRESS_EVERY, &mut observe) {
-            // Without setpriv (util-linux), qemu-img runs unguarded.
-            Err(e) if e.is_not_installed() && argv[0] == SETPRIV => {
-                cmd(&argv[3..]).run_observed(PROGRESS_EVERY, &mut observe)
-            }
-            other => other,
+        let cmd = |argv: &[OsString]| {
+            let program = argv.first().map_or("qemu-img".as_ref(), |a| a.as_os_str());
+            self.bounded(
+                Cmd::new(program).args(argv.get(1..).unwrap_or_default()),
+                Span::Long,
+            )
         };
-        self.written(res, image).map(drop)
+        let res = crate::qcow2::run_convert(&argv, cmd, progress);
+        self.written(res, image)
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::CreateArgs;
 use crate::ctx::Ctx;
-use crate::domain::{self, RbdDisks};
+use crate::domain::{self, Disks, FileDisks, RbdDisks};
 use crate::error::{Error, Result};
 use crate::fragment::{self, Fragment};
 use crate::output::Outcome;
@@ -99,7 +99,8 @@ fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
         preferred_host: a.preferred_host.clone(),
         disk_bus: a.disk_bus.clone(),
         additional_disks: a.additional_disk.len(),
-        disk_guard: ctx.config.disk_guard,
+        // on the dir backend QEMU's image locks do the guard's job
+        disk_guard: ctx.config.disk_guard && ctx.storage.dir().is_none(),
         hypervisor: ctx.config.hypervisor.clone(),
         pacemaker_params: vm::parse_pairs("--pacemaker-params", &a.pacemaker_params)?,
         pacemaker_meta,
@@ -109,6 +110,52 @@ fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
         )?,
         ..Settings::default()
     })
+}
+
+/// The domain XML of the new VM: `a`'s with its disks replaced by RBD network disks (the cephx
+/// secret found in libvirt unless configured), or by the qcow2 files of the dir backend.
+fn final_xml(
+    ctx: &Ctx,
+    a: &CreateArgs,
+    base_xml: &str,
+    what: &str,
+    images: &[String],
+) -> Result<String> {
+    if let Some(dir) = ctx.storage.dir() {
+        let paths = images
+            .iter()
+            .map(|i| dir.disk_path(i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let disks = FileDisks {
+            paths: &paths,
+            bus: &a.disk_bus,
+        };
+        return domain::rewrite_disks(base_xml, what, &a.name, Disks::Files(&disks));
+    }
+    let mons = ctx.storage.mon_hosts()?;
+    let client = ctx.storage.client_id().to_owned();
+    let secret = match &ctx.config.secret_uuid {
+        Some(u) => u.clone(),
+        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
+            Error::invalid(format!(
+                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
+                 define one, or set secret-uuid in the configuration file."
+            ))
+        })?,
+    };
+    domain::rewrite(
+        base_xml,
+        what,
+        &a.name,
+        &RbdDisks {
+            pool: ctx.storage.pool(),
+            images,
+            bus: &a.disk_bus,
+            client_id: &client,
+            secret_uuid: Some(&secret),
+            mons: &mons,
+        },
+    )
 }
 
 /// Checks the request and computes everything; changes nothing.
@@ -170,33 +217,22 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
             name: a.name.clone(),
         });
     }
-    let mons = ctx.storage.mon_hosts()?;
-    let client = ctx.storage.client_id().to_owned();
-    let secret = match &ctx.config.secret_uuid {
-        Some(u) => u.clone(),
-        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
-            Error::invalid(format!(
-                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
-                 define one, or set secret-uuid in the configuration file."
-            ))
-        })?,
-    };
     let images: Vec<String> = disks.iter().map(|d| d.2.clone()).collect();
-    let final_xml = domain::rewrite(
-        &base_xml,
-        &what,
-        &a.name,
-        &RbdDisks {
-            pool: ctx.storage.pool(),
-            images: &images,
-            bus: &a.disk_bus,
-            client_id: &client,
-            secret_uuid: Some(&secret),
-            mons: &mons,
-        },
-    )?;
+    let final_xml = final_xml(ctx, a, &base_xml, &what, &images)?;
     let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
-    let fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
+    let mut fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
+    if let Some(dir) = ctx.storage.dir() {
+        let res = ctx.config.storage_resource.as_deref();
+        if let Some(r) =
+            res.filter(|r| !shared::pacemaker::cib::tree::in_resources(cib.element(), r))
+        {
+            return Err(Error::invalid(format!(
+                "storage-resource {r} is not a resource of the cluster (the clone that mounts {} on each node).",
+                dir.vm_dir("").display()
+            )));
+        }
+        fragment::use_dir(&mut fragment, &dir.xml_path(&a.name), res);
+    }
     let meta = meta_of(
         &a.name, base_xml, &settings, &fragment, &user_meta, &final_xml,
     );
@@ -221,13 +257,20 @@ fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
     if plan.replace {
         actions.push(format!("remove the existing VM {name} (--force)"));
     }
-    actions.push(format!("create RBD group {pool}/{group}"));
+    let dir = ctx.storage.dir();
+    match dir {
+        Some(d) => actions.push(format!("create directory {}", d.vm_dir(name).display())),
+        None => actions.push(format!("create RBD group {pool}/{group}")),
+    }
     for (path, format, image) in &plan.disks {
         actions.push(format!(
-            "import {} ({format}) into {pool}/{image}",
-            path.display()
+            "import {} ({format}) into {}",
+            path.display(),
+            ctx.storage.image_label(image)
         ));
-        actions.push(format!("add {pool}/{image} to group {pool}/{group}"));
+        if dir.is_none() {
+            actions.push(format!("add {pool}/{image} to group {pool}/{group}"));
+        }
     }
     let mut keys = vec![
         vm::META_XML,
@@ -281,14 +324,13 @@ struct Done {
 /// The storage part of create.
 fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
     let s = &ctx.storage;
-    let pool = s.pool().to_owned();
     let group = plan.ids.rbd_group();
     s.create_group(&group)?;
     done.group = true;
     for (path, format, image) in &plan.disks {
         // Recorded first: a failed import may leave a partial image behind.
         done.images.push(image.clone());
-        copying::import(ctx, path, format, image, &pool)?;
+        copying::import(ctx, path, format, image)?;
         s.group_add(&group, image)?;
     }
     let system = plan.ids.system_image();

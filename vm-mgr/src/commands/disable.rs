@@ -30,8 +30,8 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     }
     if !ctx.storage.image_exists(&system)? {
         return Err(Error::invalid(format!(
-            "VM {name} has no image {}/{system} to keep its CIB fragment in; nothing was changed.",
-            ctx.storage.pool()
+            "VM {name} has no image {} to keep its CIB fragment in; nothing was changed.",
+            ctx.storage.image_label(&system)
         )));
     }
     let remove = |_: &Cib, tree: &mut Element| -> Result<Edit<Fragment>, FragmentError> {
@@ -42,9 +42,9 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         let actions = vec![
             format!("stop {name} (target-role Stopped) and wait until it is stopped"),
             format!(
-                "keep the CIB fragment (constraints: {}) in metadata {META_FRAGMENT} of {}/{system}",
+                "keep the CIB fragment (constraints: {}) in metadata {META_FRAGMENT} of {}",
                 plan.value.constraint_ids().join(", "),
-                ctx.storage.pool()
+                ctx.storage.image_label(&system)
             ),
         ];
         return Ok(crate::output::dry_run_outcome(

@@ -155,7 +155,7 @@ fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
 /// Imports the disks into the VM's group and sets its metadata; undoes all of it on a
 /// failure. Returns the images made.
 fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
-    let (name, pool) = (p.name.as_str(), ctx.storage.pool());
+    let name = p.name.as_str();
     let ids = VmIds::new(name);
     let mut made = Vec::new();
     let mut group_made = false;
@@ -164,7 +164,7 @@ fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
         group_made = true;
         for (path, image, _) in &p.files {
             made.push(image.clone());
-            copying::import(ctx, path, "raw", image, pool)?;
+            copying::import(ctx, path, "raw", image)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
         for (k, v) in copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml) {

@@ -1,4 +1,5 @@
-//! `list`: every VM (from RBD and the CIB) with its state and node. External calls: one
+//! `list`: every VM (from storage and the CIB) with its state, node and storage (`rbd` or
+//! `dir`: from the CIB for an enabled VM, else the backend it was found on). External calls: one
 //! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs. The short
 //! layout (stdout not a terminal, or `--names`) is the names alone, one per line: SEAPATH's
 //! Cockpit plugin takes every line of `vm-mgr list` as a VM name.
@@ -9,6 +10,7 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::fragment::storage_of;
 use crate::output::{table, Outcome};
 use crate::state::{cib_vms, status_of};
 use crate::vm::validate_name;
@@ -36,7 +38,10 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         .collect();
     let json = json!(all
         .iter()
-        .map(|s| json!({"name": s.name, "state": s.state, "node": s.node}))
+        .map(|s| {
+            let storage = storage_of(cib.element(), &s.name).unwrap_or(ctx.storage.backend());
+            json!({"name": s.name, "state": s.state, "node": s.node, "storage": storage})
+        })
         .collect::<Vec<_>>());
     let rows: Vec<Vec<String>> = all
         .iter()

@@ -32,12 +32,15 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod doctor;
+// Issue 14: what the dir backend does not do yet.
+pub mod backend_check;
 
 /// Runs the verb of `cli`.
 pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
     if let Some(name) = cli.vm_name() {
         crate::vm::validate_name(name)?;
     }
+    backend_check::refuse(cli, ctx)?;
     match &cli.command {
         Command::Create(a) => create::run(ctx, a),
         Command::Remove(a) => remove::run(ctx, &a.name),
@@ -92,3 +95,6 @@ mod placement_tests;
 
 #[cfg(test)]
 mod doctor_tests;
+
+#[cfg(test)]
+mod dir_tests;

@@ -21,8 +21,10 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             name: name.to_owned(),
         });
     }
+    let storage = crate::fragment::storage_of(cib.element(), name).unwrap_or(ctx.storage.backend());
     let json = json!({
         "name": st.name,
+        "storage": storage,
         "state": st.state,
         "node": st.node,
         "nodes": st.nodes,

@@ -28,6 +28,7 @@ fn status_and_list_of_a_recorded_running_vm() {
     assert_eq!(out.json["state"], "Started");
     assert_eq!(out.json["node"], "sim2");
     assert_eq!(out.json["constraints"][0], "vmmgr-ban-t1");
+    assert_eq!(out.json["storage"], "rbd");
     // The state word alone first (SEAPATH's status), details after it in the long layout.
     assert_eq!(
         out.render_as(OutputFormat::Text, Layout::Long),
@@ -41,8 +42,8 @@ fn status_and_list_of_a_recorded_running_vm() {
     assert_eq!(
         list.json,
         serde_json::json!([
-            {"name": "t1", "state": "Started", "node": "sim2"},
-            {"name": "t9", "state": "Disabled", "node": null},
+            {"name": "t1", "state": "Started", "node": "sim2", "storage": "rbd"},
+            {"name": "t9", "state": "Disabled", "node": null, "storage": "rbd"},
         ])
     );
     // Names alone for scripts (SEAPATH's plugin takes every line as a name), the table for
@@ -208,7 +209,7 @@ fn enable_gives_an_old_fragment_vm_mgrs_ceph_settings() {
     );
 }
 
-fn create_args(dir: &std::path::Path, name: &str) -> CreateArgs {
+pub(super) fn create_args(dir: &std::path::Path, name: &str) -> CreateArgs {
     let xml = dir.join("guest.xml");
     std::fs::write(
         &xml,

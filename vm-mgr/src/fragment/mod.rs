@@ -423,7 +423,10 @@ impl Fragment {
 }
 
 mod ceph;
+mod dir;
 mod edit;
+
+pub use dir::{storage_of, use_dir};
 
 pub use ceph::CephAccess;
 

@@ -129,8 +129,8 @@ pub fn copy_meta(
 }
 
 /// Imports one disk image with a progress bar (see [`crate::output::Progress::bar`]).
-pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str, pool: &str) -> Result<()> {
-    let name = format!("{} → {pool}/{image}", path.display());
+pub fn import(ctx: &Ctx, path: &Path, format: &str, image: &str) -> Result<()> {
+    let name = format!("{} → {}", path.display(), ctx.storage.image_label(image));
     ctx.progress.say(&format!("Importing {name} ({format})"));
     let start = Instant::now();
     let mut bar = ctx.progress.bar(&format!("Importing {name}"));

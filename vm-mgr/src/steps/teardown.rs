@@ -78,7 +78,6 @@ pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
 /// transaction), then deletes its group snapshots, images (with their snapshots) and group.
 pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
     let group = VmIds::new(name).rbd_group();
-    let pool = ctx.storage.pool().to_owned();
     if r.in_cib {
         ctx.progress.say(&format!("{name}: stopping"));
         cluster::set_role(ctx, name, "Stopped")?;
@@ -103,8 +102,10 @@ pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
         ctx.storage.group_remove(&group, image)?;
     }
     for image in &r.images {
-        ctx.progress
-            .say(&format!("{name}: deleting image {pool}/{image}"));
+        ctx.progress.say(&format!(
+            "{name}: deleting {}",
+            ctx.storage.image_label(image)
+        ));
         match ctx.storage.remove_image(image) {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}

@@ -6,6 +6,8 @@
 //! - [`rbd::Rbd`]: Ceph RBD, a thin adapter over [`shared::ceph::Ceph`], the one Ceph layer
 //!   (command lines, names, error classification, parsers, per-call and connect timeouts all
 //!   live there; nothing here runs `rbd`, `ceph` or `qemu-img`).
+//! - [`dir::Dir`]: VMs on a directory every node sees (a cluster filesystem, NFS), one
+//!   directory per VM; `qemu-img` through [`shared::qcow2`].
 //! - [`mem::Memory`]: an in-memory stand-in for unit tests; [`NoStorage`]: `--no-storage`.
 //!
 //! Errors of the Ceph layer come through as [`StorageError::Ceph`], classified once in
@@ -19,6 +21,7 @@ use shared::cmd::CmdError;
 
 pub use shared::ceph::MonHost;
 
+pub mod dir;
 pub mod mem;
 pub mod rbd;
 pub mod snapshots;
@@ -50,6 +53,16 @@ pub enum StorageError {
     /// An image format vm-mgr does not import.
     #[error("Image {} has format {format}; only qcow2 and raw are supported.", .path.display())]
     UnsupportedFormat { path: PathBuf, format: String },
+    /// A file of the dir backend that cannot be read or written.
+    #[error("{what}: {source}.")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// What the backend cannot do yet (exit code 6).
+    #[error("{what} are not supported on the dir backend yet")]
+    NotOnBackend { what: &'static str },
     /// A setting that cannot be passed to Ceph safely.
     #[error("Invalid {what} {value:?}: {reason}.")]
     InvalidSetting {
@@ -87,6 +100,19 @@ impl StorageError {
     }
 }
 
+pub use crate::vm::Backend;
+
+/// `format`, the one `qemu-img` detected in `path`, if vm-mgr imports it (qcow2 or raw).
+pub(crate) fn importable(path: &Path, format: String) -> Result<String> {
+    if format != "qcow2" && format != "raw" {
+        return Err(StorageError::UnsupportedFormat {
+            path: path.to_owned(),
+            format,
+        });
+    }
+    Ok(format)
+}
+
 /// Result with [`StorageError`].
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
@@ -96,8 +122,20 @@ pub trait Storage: snapshots::SnapshotStore {
     fn available(&self) -> bool {
         true
     }
-    /// The pool.
+    /// Which backend this is (RBD unless said otherwise).
+    fn backend(&self) -> Backend {
+        Backend::Rbd
+    }
+    /// The directory layout, on the dir backend.
+    fn dir(&self) -> Option<&dir::Dir> {
+        None
+    }
+    /// The pool (the directory, on the dir backend).
     fn pool(&self) -> &str;
+    /// How messages name `image`: `POOL/IMAGE`, or the file on the dir backend.
+    fn image_label(&self, image: &str) -> String {
+        format!("{}/{image}", self.pool())
+    }
     /// Ceph client id (for the disks' `<auth username>`).
     fn client_id(&self) -> &str;
     /// All image names in the pool.

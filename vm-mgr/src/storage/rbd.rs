@@ -170,14 +170,7 @@ impl Storage for Rbd {
     }
 
     fn probe_format(&self, path: &Path) -> Result<String> {
-        let format = import::probe_format(path).map_err(image_file)?;
-        if format != "qcow2" && format != "raw" {
-            return Err(StorageError::UnsupportedFormat {
-                path: path.to_owned(),
-                format,
-            });
-        }
-        Ok(format)
+        super::importable(path, import::probe_format(path).map_err(image_file)?)
     }
 
     fn import(

@@ -1,0 +1,331 @@
+//! `vm-mgr --storage dir` on the real sandbox cluster: VMs in a directory every node sees.
+//!
+//! **The cluster filesystem is stood in for by a host directory.** The sandbox's nodes are
+//! namespaces on one machine: a host directory under `/var/tmp` is the "shared device", and a
+//! real `ocf:heartbeat:Filesystem` clone bind-mounts it (`fstype=none`, `options=bind`) on each
+//! node at a mount point of its own, as a clone would mount OCFS2, GFS2 or NFS there. The dir
+//! VMs are ordered after and colocated with that clone (`storage-resource`). Two consequences
+//! of the stand-in, which a real cluster filesystem does not have:
+//! - libvirt 9 sees ext4 under the bind mount and refuses a live migration of a file-backed
+//!   disk as "Migration without shared storage is unsafe"; on OCFS2/GFS2/NFS/CephFS it knows the
+//!   storage is shared. The test VM is therefore created with `migrate_options=--unsafe` (a
+//!   VirtualDomain parameter, passed with `--pacemaker-params`); vm-mgr itself never adds it.
+//! - QEMU's image locks (OFD locks on the qcow2 file) are seen across nodes because every node
+//!   shares the one kernel; on a real cluster they cross nodes through the filesystem's own
+//!   lock manager (OCFS2/GFS2 cluster locks, NFSv4 locks on the server).
+//!
+//! Scenario: create → Started, with the VM's directory (disk, XML, fragment, metadata) seen
+//! in the host directory behind the mounts, and `storage: dir` in status and list; live migrate
+//! (`migrate_from` in the target's history, no start there); a second start of the same disk on
+//! another node, the agent called directly, is refused by QEMU's write lock while the VM keeps
+//! running; stop/start; disable/enable (the fragment kept in the VM's `cib.xml`); metadata;
+//! a verb not on the dir backend yet exits 6; remove leaves no directory
+//! and no CIB element. The clone and the directories are removed at the end, also on failure.
+//!
+//! Run: `VMMGR_SANDBOX_NAME=dirsbx cargo test -p vmmgr-tests --test vm_mgr_dir -- --ignored
+//! --test-threads=1` (after `cargo build`; the host needs `modprobe` (kmod) and `fuser`
+//! (psmisc), which `ocf:heartbeat:Filesystem` checks for).
+
+use std::path::Path;
+use std::time::Duration;
+
+use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+
+#[path = "vm_mgr_support.rs"]
+mod support;
+use support::*;
+
+/// Everything the scenario made outside the VM itself; removed on drop, even after a failed
+/// assertion, so that the next scenario finds the cluster as it was.
+struct DirStore<'a> {
+    sb: &'a Sandbox,
+    name: String,
+    /// The host directory standing in for the shared device.
+    store: String,
+    /// Where the clone mounts it on each node (vm-mgr's `dir`).
+    mnt: String,
+    conf: String,
+}
+
+impl<'a> DirStore<'a> {
+    fn clone_id(&self) -> String {
+        format!("{}-store", self.name)
+    }
+
+    /// Makes the directories, the vm-mgr configuration and the Filesystem clone, and waits
+    /// until every node has it mounted.
+    fn new(sb: &'a Sandbox, name: &str) -> DirStore<'a> {
+        let s = DirStore {
+            sb,
+            name: name.to_owned(),
+            store: format!("/var/tmp/vmmgr-e2e-{name}-store"),
+            mnt: format!("/var/tmp/vmmgr-e2e-{name}-mnt"),
+            conf: format!("/var/tmp/vmmgr-e2e-{name}.conf"),
+        };
+        std::fs::create_dir_all(&s.store).unwrap();
+        std::fs::create_dir_all(&s.mnt).unwrap();
+        std::fs::write(
+            &s.conf,
+            format!(
+                "storage = dir\ndir = {}\nstorage-resource = {}\n",
+                s.mnt,
+                s.clone_id()
+            ),
+        )
+        .unwrap();
+        let (c, p) = (s.clone_id(), format!("{name}-fs"));
+        sb.create_resource(
+            "sim1",
+            &format!(
+                r#"<clone id="{c}">
+  <meta_attributes id="{c}-meta"><nvpair id="{c}-meta-interleave" name="interleave" value="true"/></meta_attributes>
+  <primitive id="{p}" class="ocf" provider="heartbeat" type="Filesystem">
+    <instance_attributes id="{p}-params">
+      <nvpair id="{p}-device" name="device" value="{}"/>
+      <nvpair id="{p}-directory" name="directory" value="{}"/>
+      <nvpair id="{p}-fstype" name="fstype" value="none"/>
+      <nvpair id="{p}-options" name="options" value="bind"/>
+    </instance_attributes>
+    <operations>
+      <op id="{p}-start" name="start" interval="0s" timeout="60s"/>
+      <op id="{p}-stop" name="stop" interval="0s" timeout="60s"/>
+      <op id="{p}-monitor-20s" name="monitor" interval="20s" timeout="40s"/>
+    </operations>
+  </primitive>
+</clone>"#,
+                s.store, s.mnt
+            ),
+        );
+        for n in ["sim1", "sim2", "sim3"] {
+            wait_for(
+                Duration::from_secs(60),
+                &format!("the mount on {n}"),
+                || s.mounted_on(n).then_some(()),
+            );
+        }
+        s
+    }
+
+    fn mounted_on(&self, node: &str) -> bool {
+        self.sb
+            .exec(node, &["findmnt", "-n", "--mountpoint", &self.mnt])
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// `vm-mgr --config CONF ARGS` on `node`.
+    fn vm_mgr(&self, node: &str, args: &[&str]) -> shared::cmd::Output {
+        let mut argv = vec!["--config", self.conf.as_str()];
+        argv.extend_from_slice(args);
+        vm_mgr(self.sb, node, &argv)
+    }
+
+    fn vm_mgr_ok(&self, node: &str, args: &[&str]) -> String {
+        let mut argv = vec!["--config", self.conf.as_str()];
+        argv.extend_from_slice(args);
+        vm_mgr_ok(self.sb, node, &argv)
+    }
+}
+
+impl Drop for DirStore<'_> {
+    fn drop(&mut self) {
+        let _ = self.vm_mgr("sim1", &["remove", "-n", &self.name]);
+        let _ = self.sb.exec(
+            "sim1",
+            &[
+                "cibadmin",
+                "--delete",
+                "--xml-text",
+                &format!(r#"<clone id="{}"/>"#, self.clone_id()),
+            ],
+        );
+        for n in ["sim1", "sim2", "sim3"] {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                wait_for(Duration::from_secs(60), "the clone to unmount", || {
+                    (!self.mounted_on(n)).then_some(())
+                })
+            }));
+        }
+        let _ = std::fs::remove_dir(&self.mnt);
+        let _ = std::fs::remove_dir(&self.store);
+        let _ = std::fs::remove_file(&self.conf);
+        cleanup_inputs(&self.name);
+    }
+}
+
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
+    let sb = sandbox();
+    let name = unique_name("dir");
+    let s = DirStore::new(&sb, &name);
+    let (xml, image) = inputs(&sb, &name);
+    let domain = format!("vmmgr-domain-{name}");
+
+    // create → Started, the import converting into the mounted directory with progress
+    let created = s.vm_mgr(
+        "sim1",
+        &[
+            "create",
+            "-n",
+            &name,
+            "--xml",
+            &xml,
+            "-i",
+            &image,
+            "--enable-live-migration",
+            "--pacemaker-params",
+            "migration_transport=tcp",
+            "migrate_options=--unsafe",
+            "--metadata",
+            "owner=e2e",
+        ],
+    );
+    assert!(created.status.success(), "{}", describe(&created));
+    assert!(
+        created.stdout_str().contains("Started on"),
+        "{}",
+        describe(&created)
+    );
+    let progress = String::from_utf8_lossy(&created.stderr);
+    let disk = format!("{}/{name}/system.qcow2", s.mnt);
+    assert!(
+        progress.contains(&format!("{disk} [####################] 100%")),
+        "{progress}"
+    );
+    // what the nodes wrote through their mounts is in the host directory behind them
+    let vm_dir = Path::new(&s.store).join(&name);
+    for f in ["system.qcow2", "domain.xml", "cib.xml", "metadata.json"] {
+        assert!(vm_dir.join(f).is_file(), "{f} in {}", vm_dir.display());
+    }
+    let info = sb.exec_ok(
+        "sim2",
+        &["qemu-img", "info", "-U", "--output=json", "--", &disk],
+    );
+    assert!(info.contains(r#""format": "qcow2""#), "{info}");
+    let dom_xml = std::fs::read_to_string(vm_dir.join("domain.xml")).unwrap();
+    assert!(
+        dom_xml.contains(&format!(r#"<source file="{disk}"/>"#)),
+        "{dom_xml}"
+    );
+    let st = s.vm_mgr_ok("sim3", &["--output", "json", "status", "-n", &name]);
+    assert!(
+        json_has(&st, "state", "Started") && json_has(&st, "storage", "dir"),
+        "{st}"
+    );
+    let list = s.vm_mgr_ok("sim2", &["--output", "json", "list"]);
+    assert!(json_has(&list, "storage", "dir"), "{list}");
+    let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
+    for id in [format!("vmmgr-after-{name}"), format!("vmmgr-with-{name}")] {
+        assert!(cons.contains(&format!(r#"id="{id}""#)), "{id}: {cons}");
+    }
+    assert_eq!(
+        s.vm_mgr_ok(
+            "sim1",
+            &["get-metadata", "-n", &name, "--metadata_name", "owner"]
+        ),
+        "e2e\n"
+    );
+
+    // live migration: migrate_from in the target's history, no start there
+    let src = wait_for(Duration::from_secs(60), "the VM to run", || {
+        let on = sb.running_on(&domain, &[]);
+        (on.len() == 1).then(|| on[0].clone())
+    });
+    let dst = if src == "sim2" { "sim3" } else { "sim2" };
+    s.vm_mgr_ok("sim1", &["migrate", "-n", &name, "--node", dst]);
+    assert_eq!(sb.running_on(&domain, &[]), [dst]);
+    let tasks = sb.history_tasks(dst, &domain);
+    assert!(tasks.iter().any(|t| t == "migrate_from"), "{tasks:?}");
+    assert!(!tasks.iter().any(|t| t == "start"), "restarted: {tasks:?}");
+
+    // a second start of the same disk on the old node, the agent called directly: QEMU cannot
+    // take the image's write lock, the start fails, and the VM runs on untouched
+    let config = format!("{}/{name}/domain.xml", s.mnt);
+    let second = sb
+        .exec(
+            &src,
+            &[
+                "env",
+                "OCF_ROOT=/usr/lib/ocf",
+                &format!("OCF_RESOURCE_INSTANCE={domain}"),
+                &format!("OCF_RESKEY_config={config}"),
+                "OCF_RESKEY_hypervisor=qemu:///system",
+                "OCF_RESKEY_CRM_meta_timeout=60000",
+                "/usr/lib/ocf/resource.d/vmmgr/VirtualDomain",
+                "start",
+            ],
+        )
+        .expect("the agent runs");
+    assert_eq!(second.code(), Some(1), "{}", describe(&second));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(r#"Failed to get "write" lock"#), "{err}");
+    let state = sb.exec(&src, &["virsh", "domstate", &name]).unwrap();
+    assert!(
+        !state.status.success() || !state.stdout_str().contains("running"),
+        "{}",
+        describe(&state)
+    );
+    assert_eq!(sb.running_on(&domain, &[]), [dst]);
+    let tasks = sb.history_tasks(dst, &domain);
+    assert!(!tasks.iter().any(|t| t == "start"), "{tasks:?}");
+
+    // stop / start
+    let out = s.vm_mgr_ok("sim1", &["stop", "-n", &name]);
+    assert!(out.contains("Stopped"), "{out}");
+    assert!(sb.running_on(&domain, &[]).is_empty());
+    let out = s.vm_mgr_ok("sim1", &["start", "-n", &name]);
+    assert!(out.contains("Started on"), "{out}");
+
+    // disable keeps the fragment, storage constraints included, in the VM's cib.xml; enable
+    // puts it back; metadata is set in metadata.json
+    s.vm_mgr_ok("sim2", &["disable", "-n", &name]);
+    assert!(!cib_config(&sb).contains(&format!("vmmgr-after-{name}")));
+    let kept = std::fs::read_to_string(vm_dir.join("cib.xml")).unwrap();
+    assert!(kept.contains(&format!("vmmgr-with-{name}")), "{kept}");
+    let out = s.vm_mgr_ok("sim2", &["enable", "-n", &name]);
+    assert!(out.contains("Started on"), "{out}");
+    let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
+    assert!(cons.contains(&format!("vmmgr-after-{name}")), "{cons}");
+    s.vm_mgr_ok(
+        "sim3",
+        &[
+            "set-metadata",
+            "-n",
+            &name,
+            "--metadata-name",
+            "site",
+            "--metadata-value=-lyon",
+        ],
+    );
+    let meta = std::fs::read_to_string(vm_dir.join("metadata.json")).unwrap();
+    assert!(meta.contains(r#""site": "-lyon""#), "{meta}");
+
+    // a verb that is not on the dir backend yet refuses, changing nothing
+    let epoch = config_epoch(&sb);
+    let snap = s.vm_mgr(
+        "sim1",
+        &["create-snapshot", "-n", &name, "--snap-name", "s1"],
+    );
+    assert_eq!(snap.code(), Some(6), "{}", describe(&snap));
+    assert!(
+        String::from_utf8_lossy(&snap.stderr)
+            .contains("create-snapshot is not supported on the dir backend yet"),
+        "{}",
+        describe(&snap)
+    );
+    assert_eq!(config_epoch(&sb), epoch);
+
+    // remove: no directory, nothing of the VM in the CIB configuration
+    s.vm_mgr_ok("sim3", &["remove", "-n", &name]);
+    assert!(!vm_dir.exists(), "{} is left", vm_dir.display());
+    let cfg = cib_config(&sb);
+    for id in [
+        format!(r#"id="{name}""#),
+        format!("-{name}\""),
+        format!("-{name}."),
+    ] {
+        assert!(!cfg.contains(&id), "{id} left in the CIB configuration");
+    }
+    let out = s.vm_mgr("sim1", &["status", "-n", &name]);
+    assert_eq!(out.code(), Some(3), "{}", describe(&out));
+}

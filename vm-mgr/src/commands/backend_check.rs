@@ -1,0 +1,74 @@
+//! Which verbs the dir backend supports so far (issue 14's first slice), and the check
+//! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
+//! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
+//! with the other backend than the VM's exits 2.
+
+use crate::cli::{Cli, Command};
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::storage::Backend;
+
+/// Whether `command` works on the dir backend (the first slice of issue 14).
+pub fn supported_on_dir(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Create(_)
+            | Command::Remove(_)
+            | Command::Enable(_)
+            | Command::Disable(_)
+            | Command::Start(_)
+            | Command::Stop(_)
+            | Command::Status(_)
+            | Command::List
+            | Command::Info
+            | Command::GetMetadata(_)
+            | Command::SetMetadata(_)
+            | Command::ListMetadata(_)
+            | Command::Migrate(_)
+    )
+}
+
+/// Whether `command` works on the VM's stored data, so that the backend must be the VM's own.
+fn needs_vm_storage(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Remove(_)
+            | Command::Disable(_)
+            | Command::GetMetadata(_)
+            | Command::SetMetadata(_)
+            | Command::ListMetadata(_)
+    )
+}
+
+/// Refuses (exit 6, nothing changed) a verb the dir backend does not support yet, when the
+/// storage is the dir backend or the VM named is a dir VM in the CIB (whatever `--storage`
+/// says: a snapshot of it must not be looked for in RBD). Refuses (exit 2) a verb working on
+/// the VM's storage when the VM in the CIB is on the other backend (a remove would otherwise
+/// leave its disks behind).
+pub fn refuse(cli: &Cli, ctx: &Ctx) -> Result<()> {
+    let supported = supported_on_dir(&cli.command);
+    if !supported && ctx.storage.backend() == Backend::Dir {
+        return Err(Error::NotOnDir {
+            verb: cli.command.verb(),
+        });
+    }
+    let Some(name) = cli.vm_name() else {
+        return Ok(());
+    };
+    if supported && !(needs_vm_storage(&cli.command) && ctx.storage.available()) {
+        return Ok(());
+    }
+    let cib = ctx.tools.cib_query(ctx.cib_deadline())?;
+    match crate::fragment::storage_of(cib.element(), name) {
+        Some(Backend::Dir) if !supported => Err(Error::NotOnDir {
+            verb: cli.command.verb(),
+        }),
+        Some(b) if b != ctx.storage.backend() => Err(Error::invalid(format!(
+            "VM {name} is stored on the {b} backend, but vm-mgr runs with storage {}; give \
+             --storage {b} (and --dir PATH for dir) or set it in the configuration file. \
+             Nothing was changed.",
+            ctx.storage.backend()
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,266 @@
+//! The dir backend on a private temporary directory, with the real `qemu-img`.
+
+use std::path::{Path, PathBuf};
+
+use shared::cmd::Cmd;
+
+use super::super::snapshots::SnapshotStore;
+use super::*;
+
+/// A private directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "vmmgr-dir-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("vms")).unwrap();
+        Scratch(d)
+    }
+
+    fn store(&self) -> Dir {
+        Dir::new(&self.0.join("vms")).unwrap()
+    }
+
+    /// A qcow2 image of 4 MiB with `pattern` at offset 64 KiB (made by qemu-img itself).
+    fn image(&self, file: &str, pattern: &[u8]) -> PathBuf {
+        let raw = self.0.join(format!("{file}.raw"));
+        let mut data = vec![0u8; 4 << 20];
+        data[65536..65536 + pattern.len()].copy_from_slice(pattern);
+        std::fs::write(&raw, &data).unwrap();
+        raw
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn raw_bytes(qcow2: &Path, out: &Path) -> Vec<u8> {
+    Cmd::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw", "--"])
+        .arg(qcow2)
+        .arg(out)
+        .timeout(std::time::Duration::from_secs(30))
+        .run()
+        .unwrap();
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn image_names_map_to_files_in_the_vm_directory() {
+    let d = Dir::new(Path::new("/srv/vms")).unwrap();
+    assert_eq!(
+        d.disk_path("system_web-1").unwrap(),
+        Path::new("/srv/vms/web-1/system.qcow2")
+    );
+    assert_eq!(
+        d.disk_path("data_web_1_0").unwrap(),
+        Path::new("/srv/vms/web_1/data_1.qcow2")
+    );
+    assert_eq!(
+        d.disk_path("data_a_11").unwrap(),
+        Path::new("/srv/vms/a/data_12.qcow2")
+    );
+    assert_eq!(d.xml_path("a"), Path::new("/srv/vms/a/domain.xml"));
+    assert_eq!(d.image_label("system_a"), "/srv/vms/a/system.qcow2");
+    for bad in [
+        "system_",
+        "system_../x",
+        "data_a",
+        "data_a_",
+        "data_a_x",
+        "x_a",
+        "data_1_0",
+    ] {
+        assert!(d.disk_path(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        Disk::image_of("a", "data_3.qcow2").as_deref(),
+        Some("data_a_2")
+    );
+    assert_eq!(Disk::image_of("a", "data_0.qcow2"), None);
+    assert_eq!(Disk::image_of("a", "other.qcow2"), None);
+    // the root: absolute, and nothing that could break the XML or a shell-less argv
+    assert!(Dir::new(Path::new("vms")).unwrap_err().is_invalid_input());
+    assert!(Dir::new(Path::new("/a'b")).is_err());
+    assert!(Dir::new(Path::new("/a\nb")).is_err());
+    assert_eq!(d.backend(), Backend::Dir);
+}
+
+/// A VM's life on the dir backend as create and remove drive it: directory, import converted
+/// to qcow2 with progress (the content kept), metadata in files written atomically, listing,
+/// and removal leaving no directory.
+#[test]
+fn create_import_metadata_list_and_remove() {
+    let s = Scratch::new("life");
+    let d = s.store();
+    assert!(d.list_images().unwrap().is_empty());
+    d.create_group("a").unwrap();
+    assert!(matches!(
+        d.create_group("a"),
+        Err(StorageError::Exists { .. })
+    ));
+    let raw = s.image("sys", b"vm-mgr dir backend");
+    assert_eq!(d.probe_format(&raw).unwrap(), "raw");
+    let mut seen = Vec::new();
+    d.import(&raw, "raw", "system_a", &mut |p| seen.push(p))
+        .unwrap();
+    assert_eq!(seen.last().copied().flatten(), Some(1.0), "{seen:?}");
+    let system = s.0.join("vms/a/system.qcow2");
+    assert_eq!(qcow2::probe_format(&system).unwrap(), "qcow2");
+    let back = raw_bytes(&system, &s.0.join("back.raw"));
+    assert_eq!(back, std::fs::read(&raw).unwrap(), "the content is kept");
+    // a second import onto the same disk is refused, and the first is untouched
+    assert!(matches!(
+        d.import(&raw, "raw", "system_a", &mut |_| {}),
+        Err(StorageError::Exists { .. })
+    ));
+    // a qcow2 source stays qcow2: data disk 1
+    let q = s.0.join("data.qcow2");
+    qcow2::convert_to_qcow2(&s.image("data", b"data"), "raw", &q, &mut |_| {}).unwrap();
+    assert_eq!(d.probe_format(&q).unwrap(), "qcow2");
+    d.import(&q, "qcow2", "data_a_0", &mut |_| {}).unwrap();
+    assert!(s.0.join("vms/a/data_1.qcow2").is_file());
+    // no partial file is left behind
+    let names: Vec<String> = std::fs::read_dir(s.0.join("vms/a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with('.')), "{names:?}");
+
+    assert_eq!(d.list_images().unwrap(), ["data_a_0", "system_a"]);
+    assert_eq!(d.list_groups().unwrap(), ["a"]);
+    assert_eq!(d.group_images("a").unwrap(), ["data_a_0", "system_a"]);
+    assert!(d.group_images("b").unwrap().is_empty());
+    assert!(d.image_exists("system_a").unwrap());
+    assert!(!d.image_exists("system_b").unwrap());
+    d.group_add("a", "data_a_0").unwrap();
+    assert!(d.group_add("a", "system_b").is_err());
+
+    // metadata: xml and the fragment in their own files, the rest in metadata.json
+    d.meta_set("system_a", "xml", "<domain/>").unwrap();
+    d.meta_set("system_a", "_vmmgr_fragment", "<vmmgr-fragment/>")
+        .unwrap();
+    d.meta_set("system_a", "owner", "ops").unwrap();
+    d.meta_set("system_a", "note", "--help\nline 2").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(s.0.join("vms/a/domain.xml")).unwrap(),
+        "<domain/>"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.0.join("vms/a/cib.xml")).unwrap(),
+        "<vmmgr-fragment/>"
+    );
+    let json = std::fs::read_to_string(s.0.join("vms/a/metadata.json")).unwrap();
+    let parsed: BTreeMap<String, String> = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed.len(), 2, "{json}");
+    assert_eq!(
+        d.meta_get("system_a", "note").unwrap().as_deref(),
+        Some("--help\nline 2")
+    );
+    assert_eq!(
+        d.meta_get("system_a", "xml").unwrap().as_deref(),
+        Some("<domain/>")
+    );
+    assert_eq!(d.meta_get("system_a", "nosuch").unwrap(), None);
+    let all = d.meta_list("system_a").unwrap();
+    assert_eq!(
+        all.keys().collect::<Vec<_>>(),
+        ["_vmmgr_fragment", "note", "owner", "xml"]
+    );
+    d.meta_remove("system_a", "owner").unwrap();
+    d.meta_remove("system_a", "owner").unwrap();
+    assert_eq!(d.meta_get("system_a", "owner").unwrap(), None);
+    // only the system disk has metadata; a missing VM is "not found"
+    assert!(d.meta_set("data_a_0", "k", "v").is_err());
+    assert!(d.meta_get("system_b", "k").unwrap_err().is_not_found());
+
+    // remove as teardown does: no snapshots, the disks, then the directory
+    assert!(d.group_snap_list("a").unwrap().is_empty());
+    for i in d.group_images("a").unwrap() {
+        d.remove_image(&i).unwrap();
+    }
+    assert!(d.remove_image("system_a").unwrap_err().is_not_found());
+    d.remove_group("a").unwrap();
+    assert!(!s.0.join("vms/a").exists());
+    d.remove_group("a").unwrap();
+    assert!(d.list_groups().unwrap().is_empty());
+}
+
+#[test]
+fn remove_group_leaves_files_vm_mgr_did_not_write() {
+    let s = Scratch::new("foreign");
+    let d = s.store();
+    d.create_group("a").unwrap();
+    std::fs::write(s.0.join("vms/a/notes.txt"), "mine").unwrap();
+    // what a killed import or write left is vm-mgr's own
+    std::fs::write(s.0.join("vms/a/.system.qcow2.part"), "half").unwrap();
+    std::fs::write(s.0.join("vms/a/.metadata.json.tmp-99"), "half").unwrap();
+    let e = d.remove_group("a").unwrap_err();
+    assert!(e.to_string().contains("only its own files"), "{e}");
+    assert!(s.0.join("vms/a/notes.txt").is_file());
+    assert!(!s.0.join("vms/a/.system.qcow2.part").exists());
+    assert!(!s.0.join("vms/a/.metadata.json.tmp-99").exists());
+    std::fs::remove_file(s.0.join("vms/a/notes.txt")).unwrap();
+    d.remove_group("a").unwrap();
+    assert!(!s.0.join("vms/a").exists());
+}
+
+#[test]
+fn a_corrupt_or_oversized_metadata_file_is_an_error_not_a_panic() {
+    let s = Scratch::new("corrupt");
+    let d = s.store();
+    d.create_group("a").unwrap();
+    std::fs::write(s.0.join("vms/a/system.qcow2"), b"").unwrap();
+    std::fs::write(s.0.join("vms/a/metadata.json"), "{not json").unwrap();
+    let e = d.meta_list("system_a").unwrap_err();
+    assert!(matches!(e, StorageError::Parse { .. }), "{e}");
+    // a FIFO instead of the XML is refused at once (bounded reads), not waited on
+    let fifo = s.0.join("vms/a/domain.xml");
+    Cmd::new("mkfifo")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(5))
+        .run()
+        .unwrap();
+    let e = d.meta_get("system_a", "xml").unwrap_err();
+    assert!(e.to_string().contains("FIFO"), "{e}");
+}
+
+#[test]
+fn a_failed_import_leaves_no_partial_disk() {
+    let s = Scratch::new("fail");
+    let d = s.store();
+    d.create_group("a").unwrap();
+    let raw = s.image("sys", b"x");
+    // claimed to be qcow2: qemu-img refuses it
+    let e = d
+        .import(&raw, "qcow2", "system_a", &mut |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("qemu-img"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(s.0.join("vms/a")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // into a VM directory that does not exist: an error naming the disk
+    let e = d.import(&raw, "raw", "system_b", &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("system"), "{e}");
+}
+
+#[test]
+fn snapshots_are_not_on_the_dir_backend_yet() {
+    let d = Dir::new(Path::new("/srv/vms")).unwrap();
+    let e = d.group_snap_create("a", "s").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "snapshots are not supported on the dir backend yet"
+    );
+    assert!(d.clone_image("system_a", "s", "system_b").is_err());
+    assert!(d.export_image("system_a", "s", Path::new("/x")).is_err());
+}
