@@ -168,7 +168,7 @@ pub fn rewrite_disks(xml: &str, what: &str, name: &str, disks: Disks<'_>) -> Res
     let no_usb = devices
         .children_named("controller")
         .any(|c| c.attr("type") == Some("usb") && c.attr("model") == Some("none"));
-    if disks.bus == "usb" && no_usb {
+    if disks.bus() == "usb" && no_usb {
         return Err(bad(
             "it turns USB off (<controller type=\"usb\" model=\"none\">), and --disk-bus usb \
              needs a USB controller"

@@ -19,7 +19,7 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::Start(_)
             | Command::Stop(_)
             | Command::Status(_)
-            | Command::List
+            | Command::List(_)
             | Command::Info
             | Command::GetMetadata(_)
             | Command::SetMetadata(_)

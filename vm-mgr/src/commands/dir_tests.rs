@@ -146,6 +146,7 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
     [
         vec!["create-snapshot", "-n", n, "--snap-name", "s"],
         vec!["list-snapshots", "-n", n],
+        vec!["list_snapshots", "-n", n],
         vec!["remove-snapshot", "-n", n, "--snap-name", "s"],
         vec!["rollback", "-n", n, "--snap-name", "s"],
         vec!["purge", "-n", n],
