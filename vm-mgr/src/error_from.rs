@@ -66,7 +66,7 @@ mod tests {
             name: "a".into(),
         }));
         assert_eq!(e.exit_code(), 3);
-        assert_eq!(Error::from(StorageError::Disabled).exit_code(), 1);
+        assert_eq!(Error::from(StorageError::Disabled).exit_code(), 2);
         let not_yet = StorageError::NotOnBackend { what: "snapshots" };
         assert_eq!(Error::from(not_yet).exit_code(), 6);
         let bad = StorageError::InvalidSetting {

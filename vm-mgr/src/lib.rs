@@ -36,7 +36,8 @@ pub mod vm;
 
 #[cfg(test)]
 mod dry_run_tests;
-
+#[cfg(test)]
+mod exit_code_tests;
 #[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]

@@ -73,11 +73,13 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// The user gave something unusable (exit code 2).
+    /// The user gave something unusable, or asked for storage work with `--no-storage`
+    /// (exit code 2).
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            StorageError::ImageUnreadable { .. }
+            StorageError::Disabled
+                | StorageError::ImageUnreadable { .. }
                 | StorageError::UnsupportedFormat { .. }
                 | StorageError::InvalidSetting { .. }
                 | StorageError::Ceph(CephError::InvalidName { .. })
