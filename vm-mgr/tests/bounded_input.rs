@@ -96,6 +96,79 @@ fn a_fifo_as_domain_xml_does_not_block() {
 }
 
 #[test]
+fn a_domain_xml_nested_100k_deep_is_refused_at_once() {
+    let dir = std::env::temp_dir().join(format!("vmmgr-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let xml = dir.join("deep.xml");
+    std::fs::write(
+        &xml,
+        format!(
+            "{}{}",
+            "<domain>".repeat(100_000),
+            "</domain>".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    let create = dry_run_create(xml.to_str().unwrap());
+    assert_refused(&create, "nested deeper than 256 levels");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A CIB whose op timeouts overflow every unit (the issue's "hostile op timeout"): such a
+/// value is not a duration, so vm-mgr counts Pacemaker's default 20 s for it, as Pacemaker
+/// does for a timeout it cannot parse. Verbs that read it work and never panic.
+#[test]
+fn hostile_op_timeouts_in_the_cib_are_read_without_a_panic() {
+    let dir = std::env::temp_dir().join(format!("vmmgr-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cib = dir.join("cib.xml");
+    let text = std::fs::read_to_string(CIB).unwrap();
+    let hostile = text
+        .replace(r#"timeout="30s""#, r#"timeout="999999999999999999h""#)
+        .replace(r#"timeout="60s""#, r#"timeout="18446744073709551615s""#);
+    assert_ne!(hostile, text);
+    std::fs::write(&cib, hostile).unwrap();
+    let c = cib.to_str().unwrap();
+    let args: [&[&str]; 3] = [
+        &[
+            "--cib-file",
+            c,
+            "--no-storage",
+            "--dry-run",
+            "migrate",
+            "-n",
+            "t1",
+            "--node",
+            "sim3",
+            "--offline",
+        ],
+        &[
+            "--cib-file",
+            c,
+            "--no-storage",
+            "--dry-run",
+            "drain",
+            "--node",
+            "sim2",
+        ],
+        &["--cib-file", c, "--no-storage", "stop", "-n", "t1"],
+    ];
+    for a in args {
+        let (out, took) = run(a);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{a:?}: {err}");
+        assert!(!err.contains("panicked"), "{a:?}: {err}");
+        assert!(took < Duration::from_secs(10), "{a:?} took {took:?}");
+    }
+    let after = std::fs::read_to_string(&cib).unwrap();
+    assert!(
+        after.contains(r#"name="target-role" value="Stopped""#),
+        "stop was written"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_closed_stdout_ends_quietly_without_a_panic() {
     // A pipe whose reading end is closed before vm-mgr writes: every write gets EPIPE
     // (`vm-mgr list | head -0`). Rust ignores SIGPIPE, so this is the path print! panics on.

@@ -91,3 +91,35 @@ fn a_monitor_on_another_hypervisor_is_handed_over() {
         "{err}"
     );
 }
+
+/// Issue 13: a config that is a character device or a FIFO is answered at once (well within
+/// the operation timeout) with the documented code and an `ocf-exit-reason:`, not by reading
+/// without end or blocking.
+#[test]
+fn a_config_that_is_not_a_regular_file_is_answered_with_an_exit_reason() {
+    let dir = std::env::temp_dir().join(format!("vd-bounded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("vm.xml");
+    let _ = std::fs::remove_file(&fifo);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for (config, what) in [
+        ("/dev/zero", "is a character device, not a regular file"),
+        (fifo.to_str().unwrap(), "is a FIFO, not a regular file"),
+    ] {
+        let t = std::time::Instant::now();
+        let (rc, _, err) = run(
+            LIGHT,
+            "start",
+            &[
+                ("OCF_RESOURCE_INSTANCE", "vm1"),
+                ("OCF_RESKEY_config", config),
+                ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+            ],
+        );
+        assert_eq!(rc, 5, "{config}: {err}");
+        assert!(err.contains("ocf-exit-reason:"), "{config}: {err}");
+        assert!(err.contains(what), "{config}: {err}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "{config}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
