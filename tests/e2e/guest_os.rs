@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -152,22 +152,23 @@ fn debian_guest_boots_migrates_freezes_and_shuts_down_gracefully() {
         &sb,
         "sim1",
         &[
-            "--config",
-            &conf,
-            "create",
-            "-n",
-            &name,
-            "--xml",
-            &xml,
-            "-i",
-            &image,
-            "--enable-live-migration",
-            // stop presses the ACPI power button (libvirt's default would ask the agent first)
-            "--pacemaker-params",
-            "shutdown_mode=acpi",
-            "--stop-timeout",
-            "90",
-        ],
+            &["--config", conf.as_str()][..],
+            &create_argv(
+                &name,
+                &xml,
+                &image,
+                &[
+                    "--enable-live-migration",
+                    // stop presses the ACPI power button (libvirt's default would ask the
+                    // agent first)
+                    "--pacemaker-params",
+                    "shutdown_mode=acpi",
+                    "--stop-timeout",
+                    "90",
+                ],
+            ),
+        ]
+        .concat(),
     );
     for f in [&xml, &image, &conf] {
         let _ = std::fs::remove_file(f);

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use shared::cmd::Cmd;
-use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -126,16 +126,7 @@ fn metadata_values_that_look_like_options_are_stored_as_given() {
     vm_mgr_ok(
         &sb,
         "sim1",
-        &[
-            "create",
-            "-n",
-            &name,
-            "--xml",
-            &xml,
-            "-i",
-            &image,
-            "--disable",
-        ],
+        &create_argv(&name, &xml, &image, &["--disable"]),
     );
     // Options, and control characters: RBD metadata keeps them as given.
     for value in ["-5", "--help", "line 1\nline 2\tand\u{1}\r\n"] {

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use shared::pacemaker::xml::Element;
-use vmmgr_tests::{describe, unique_name, vm_mgr, wait_for, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, wait_for, Sandbox};
 
 /// The parameters through which vm-mgr passes its Ceph settings on to the agents.
 const CEPH_PARAMS: [&str; 4] = ["user", "cephconf", "rbd_xml_user", "rbd_xml_cephconf"];
@@ -221,18 +221,16 @@ fn a_vm_of_a_non_admin_ceph_user_starts_migrates_and_is_removed() {
         describe(&out)
     );
 
-    let out = user.vm_mgr(&[
-        "create",
-        "-n",
+    let out = user.vm_mgr(&create_argv(
         &name,
-        "--xml",
         &xml,
-        "-i",
         &image,
-        "--enable-live-migration",
-        "--pacemaker-params",
-        "migration_transport=tcp",
-    ]);
+        &[
+            "--enable-live-migration",
+            "--pacemaker-params",
+            "migration_transport=tcp",
+        ],
+    ));
     assert!(out.contains("Started on"), "{out}");
     let node = running_on(&sb, &domain);
     assert_eq!(running_on(&sb, &guard), node);

@@ -29,7 +29,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -164,21 +164,19 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     // create → Started, the import converting into the mounted directory with progress
     let created = s.vm_mgr(
         "sim1",
-        &[
-            "create",
-            "-n",
+        &create_argv(
             &name,
-            "--xml",
             &xml,
-            "-i",
             &image,
-            "--enable-live-migration",
-            "--pacemaker-params",
-            "migration_transport=tcp",
-            "migrate_options=--unsafe",
-            "--metadata",
-            "owner=e2e",
-        ],
+            &[
+                "--enable-live-migration",
+                "--pacemaker-params",
+                "migration_transport=tcp",
+                "migrate_options=--unsafe",
+                "--metadata",
+                "owner=e2e",
+            ],
+        ),
     );
     assert!(created.status.success(), "{}", describe(&created));
     assert!(

@@ -9,7 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vmmgr_tests::{describe, repo_root, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{
+    create_argv, describe, repo_root, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox,
+};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -159,17 +161,7 @@ fn guard_and_domain_fail_over_together_after_a_power_failure() {
     let out = vm_mgr_ok(
         &sb,
         "sim1",
-        &[
-            "create",
-            "-n",
-            &name,
-            "--xml",
-            &xml,
-            "-i",
-            &image,
-            "--preferred-host",
-            "sim2",
-        ],
+        &create_argv(&name, &xml, &image, &["--preferred-host", "sim2"]),
     );
     assert!(out.contains("Started on sim2"), "{out}");
     assert_eq!(sb.running_on(&guard, &[]), ["sim2"]);

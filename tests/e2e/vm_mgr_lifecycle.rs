@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use vmmgr_tests::{describe, unique_name, vm_mgr, vm_mgr_ok, wait_for};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -197,17 +197,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
             "Cannot use image",
         ),
         (
-            vec![
-                "create",
-                "-n",
-                &name,
-                "--xml",
-                &xml,
-                "-i",
-                &image,
-                "--pinned-host",
-                "nosuchnode",
-            ],
+            create_argv(&name, &xml, &image, &["--pinned-host", "nosuchnode"]),
             "not a node of the cluster",
         ),
         (

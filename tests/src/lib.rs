@@ -299,6 +299,18 @@ impl Sandbox {
     }
 }
 
+/// The argv of `vm-mgr create -n NAME --xml XML -i IMAGE`, then `extra`.
+pub fn create_argv<'a>(
+    name: &'a str,
+    xml: &'a str,
+    image: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut argv = vec!["create", "-n", name, "--xml", xml, "-i", image];
+    argv.extend_from_slice(extra);
+    argv
+}
+
 /// Runs `vm-mgr ARGS` inside `node` (the sandbox puts the freshly built vm-mgr on the node's
 /// PATH); returns its output whatever the exit status.
 pub fn vm_mgr(sb: &Sandbox, node: &str, args: &[&str]) -> Output {
