@@ -4,6 +4,7 @@
 
 use shared::pacemaker::TransactionError;
 
+use crate::cluster::budget::BudgetError;
 use crate::error::{Error, EXIT_FAILED, EXIT_USAGE};
 use crate::fragment::FragmentError;
 use crate::placement::PlacementError;
@@ -42,6 +43,16 @@ impl From<FragmentError> for Error {
     fn from(e: FragmentError) -> Error {
         Error::Below {
             code: e.exit_code(),
+            source: Box::new(e),
+        }
+    }
+}
+
+impl From<BudgetError> for Error {
+    /// An op timeout the CIB holds but nobody can read is invalid input: exit 2.
+    fn from(e: BudgetError) -> Error {
+        Error::Below {
+            code: EXIT_USAGE,
             source: Box::new(e),
         }
     }

@@ -114,11 +114,11 @@ fn a_domain_xml_nested_100k_deep_is_refused_at_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A CIB whose op timeouts overflow every unit (the issue's "hostile op timeout"): such a
-/// value is not a duration, so vm-mgr counts Pacemaker's default 20 s for it, as Pacemaker
-/// does for a timeout it cannot parse. Verbs that read it work and never panic.
+/// A CIB whose op timeouts overflow every unit (the issue's "hostile op timeout"): vm-mgr
+/// cannot tell how long to wait for such a VM, so every verb that waits refuses it before its
+/// first write: exit 2, a message naming the member and op, the CIB file unchanged, no panic.
 #[test]
-fn hostile_op_timeouts_in_the_cib_are_read_without_a_panic() {
+fn hostile_op_timeouts_in_the_cib_are_refused_before_any_write() {
     let dir = std::env::temp_dir().join(format!("vmmgr-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cib = dir.join("cib.xml");
@@ -127,13 +127,11 @@ fn hostile_op_timeouts_in_the_cib_are_read_without_a_panic() {
         .replace(r#"timeout="30s""#, r#"timeout="999999999999999999h""#)
         .replace(r#"timeout="60s""#, r#"timeout="18446744073709551615s""#);
     assert_ne!(hostile, text);
-    std::fs::write(&cib, hostile).unwrap();
+    std::fs::write(&cib, &hostile).unwrap();
     let c = cib.to_str().unwrap();
-    let args: [&[&str]; 3] = [
+    let base = ["--cib-file", c, "--no-storage"];
+    let verbs: [&[&str]; 6] = [
         &[
-            "--cib-file",
-            c,
-            "--no-storage",
             "--dry-run",
             "migrate",
             "-n",
@@ -142,29 +140,24 @@ fn hostile_op_timeouts_in_the_cib_are_read_without_a_panic() {
             "sim3",
             "--offline",
         ],
-        &[
-            "--cib-file",
-            c,
-            "--no-storage",
-            "--dry-run",
-            "drain",
-            "--node",
-            "sim2",
-        ],
-        &["--cib-file", c, "--no-storage", "stop", "-n", "t1"],
+        &["--dry-run", "stop", "-n", "t1"],
+        &["--dry-run", "drain", "--node", "sim2"],
+        &["stop", "-n", "t1"],
+        &["start", "-n", "t1"],
+        &["drain", "--node", "sim2"],
     ];
-    for a in args {
-        let (out, took) = run(a);
+    for v in verbs {
+        let a: Vec<&str> = base.iter().chain(v.iter()).copied().collect();
+        let (out, took) = run(&a);
         let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(0), "{a:?}: {err}");
-        assert!(!err.contains("panicked"), "{a:?}: {err}");
-        assert!(took < Duration::from_secs(10), "{a:?} took {took:?}");
+        assert_eq!(out.status.code(), Some(2), "{v:?}: {err}");
+        assert!(err.contains("cannot be read"), "{v:?}: {err}");
+        assert!(err.contains("Nothing was changed"), "{v:?}: {err}");
+        assert!(!err.contains("panicked"), "{v:?}: {err}");
+        assert!(took < Duration::from_secs(10), "{v:?} took {took:?}");
     }
     let after = std::fs::read_to_string(&cib).unwrap();
-    assert!(
-        after.contains(r#"name="target-role" value="Stopped""#),
-        "stop was written"
-    );
+    assert_eq!(after, hostile, "a refused verb changed the CIB");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

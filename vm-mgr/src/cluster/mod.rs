@@ -18,7 +18,7 @@ pub mod interrupt;
 mod stopped;
 pub mod wait;
 
-pub use budget::{migrate_budget, parse_op_timeout, wait_budget};
+pub use budget::{migrate_budget, parse_op_timeout, wait_budget, BudgetError};
 pub use wait::{wait_for, wait_guest_off, wait_off_node, wait_state, Goal, Waited};
 
 /// The result of a CIB change: applied, or only planned with `--dry-run`.

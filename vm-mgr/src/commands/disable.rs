@@ -28,6 +28,8 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             }),
         };
     }
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let stop_budget = crate::cluster::wait_budget(&cib, name, "stop")?;
     if !ctx.storage.image_exists(&system)? {
         return Err(Error::invalid(format!(
             "VM {name} has no image {} to keep its CIB fragment in; nothing was changed.",
@@ -55,12 +57,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         ));
     }
     crate::cluster::set_role(ctx, name, "Stopped")?;
-    crate::cluster::wait_state(
-        ctx,
-        name,
-        VmState::Stopped,
-        crate::cluster::wait_budget(&cib, name, "stop"),
-    )?;
+    crate::cluster::wait_state(ctx, name, VmState::Stopped, stop_budget)?;
     // Keep the fragment before taking it out, so that a crash in between loses nothing ...
     let (now, _) = crate::cluster::read_cluster(ctx)?;
     let before = fragment::extract(now.element(), name);

@@ -111,6 +111,11 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         }
         .into());
     }
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let budget = match a.timeout {
+        Some(secs) => Duration::from_secs(secs),
+        None => drain_budget(&cib, &on_node)?,
+    };
     let change = crate::cluster::change(ctx, |_cib, tree| {
         Ok(if apply(tree)? {
             Edit::Change(())
@@ -125,10 +130,6 @@ pub fn drain(ctx: &Ctx, a: &DrainArgs) -> Result<Outcome> {
         "{node}: standby; moving {} VM(s) away",
         on_node.len()
     ));
-    let budget = a
-        .timeout
-        .map(Duration::from_secs)
-        .unwrap_or_else(|| drain_budget(&cib, &on_node));
     let done = crate::cluster::wait_off_node(ctx, node, &on_node, budget)?;
     for m in &mut plan {
         if let Some((state, at)) = done.get(&m.name) {
@@ -311,8 +312,14 @@ fn return_vm(ctx: &Ctx, v: &str, node: &str) -> VmMove {
         return m;
     }
     if p.strategy == Strategy::Pinned {
-        let budget = crate::cluster::wait_budget(&cib, v, "start");
         m.how = "return".into();
+        let budget = match crate::cluster::wait_budget(&cib, v, "start") {
+            Ok(b) => b,
+            Err(e) => {
+                m.detail = Some(format!("pinned, not waited for: {e}"));
+                return m;
+            }
+        };
         m.detail = Some("pinned: Pacemaker starts it there again".into());
         if let Ok(st) = crate::cluster::wait_state(ctx, v, VmState::Started, budget) {
             m.state = Some(st.state);

@@ -39,6 +39,9 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
             VmState::Started | VmState::Starting | VmState::Migrating
         );
     let must_stop = in_cib && st.state != VmState::Stopped;
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let stop_budget = crate::cluster::wait_budget(&cib, name, "stop")?;
+    let start_budget = crate::cluster::wait_budget(&cib, name, "start")?;
     if ctx.dry_run {
         return Ok(dry_run(
             ctx,
@@ -57,12 +60,7 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     if in_cib {
         // Also when it looked Stopped already: wait_state confirms that on every node before
         // the disks are rewritten.
-        crate::cluster::wait_state(
-            ctx,
-            name,
-            VmState::Stopped,
-            crate::cluster::wait_budget(&cib, name, "stop"),
-        )?;
+        crate::cluster::wait_state(ctx, name, VmState::Stopped, stop_budget)?;
     }
     ctx.progress.say(&format!(
         "{name}: rolling {} disk(s) back to {snap}",
@@ -72,12 +70,7 @@ pub fn run(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     let st = if was_running {
         ctx.progress.say(&format!("{name}: starting again"));
         crate::cluster::set_role(ctx, name, "Started")?;
-        crate::cluster::wait_state(
-            ctx,
-            name,
-            VmState::Started,
-            crate::cluster::wait_budget(&cib, name, "start"),
-        )?
+        crate::cluster::wait_state(ctx, name, VmState::Started, start_budget)?
     } else {
         crate::cluster::current_status(ctx, name)?
     };

@@ -13,6 +13,8 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     if !crate::fragment::in_cib(cib.element(), name) {
         return Err(crate::cluster::not_enabled(ctx, name));
     }
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let budget = crate::cluster::wait_budget(&cib, name, "start")?;
     let change = crate::cluster::set_role(ctx, name, "Started")?;
     if ctx.dry_run {
         return Ok(crate::output::dry_run_outcome(
@@ -22,7 +24,6 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             change.patch.as_deref(),
         ));
     }
-    let budget = crate::cluster::wait_budget(&cib, name, "start");
     let st = crate::cluster::wait_state(ctx, name, VmState::Started, budget)?;
     Ok(crate::output::state_outcome(
         "start",

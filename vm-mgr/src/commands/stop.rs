@@ -18,6 +18,8 @@ pub fn run(ctx: &Ctx, name: &str, force: bool) -> Result<Outcome> {
     if !crate::fragment::in_cib(cib.element(), name) {
         return Err(crate::cluster::not_enabled(ctx, name));
     }
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let budget = crate::cluster::wait_budget(&cib, name, "stop")?;
     let domain = VmIds::new(name).domain();
     let change = crate::cluster::change(ctx, |_cib, tree| {
         let mut changed = set_target_role(tree, name, "Stopped")?;
@@ -40,7 +42,6 @@ pub fn run(ctx: &Ctx, name: &str, force: bool) -> Result<Outcome> {
             change.patch.as_deref(),
         ));
     }
-    let budget = crate::cluster::wait_budget(&cib, name, "stop");
     let st = crate::cluster::wait_state(ctx, name, VmState::Stopped, budget);
     if force {
         let old = change.value.unwrap_or_else(|| "false".into());

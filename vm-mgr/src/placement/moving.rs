@@ -15,7 +15,7 @@ use super::preflight::{self, Finding, Preflight};
 use super::{edit, simulate, PlacementError};
 use crate::cluster::{
     change, current_status, interrupt, migrate_budget, not_enabled, read_cluster, set_role,
-    wait_budget, wait_for, wait_guest_off, wait_state, Goal, Waited,
+    wait_budget, wait_for, wait_guest_off, wait_state, BudgetError, Goal, Waited,
 };
 use crate::ctx::Ctx;
 use crate::error::Result;
@@ -198,7 +198,8 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
         report.how = "none";
         return Ok(report);
     }
-    let budget = move_budget(&cib, name, opts);
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let budget = move_budget(&cib, name, opts)?;
     let until = clock::pacemaker_date(clock::unix_secs() + budget.as_secs() + 120);
     let add_move = |tree: &mut shared::pacemaker::xml::Element| {
         let mut changed = edit::put_move(tree, name, target, &until)?;
@@ -301,14 +302,14 @@ fn wait_then_release(
 }
 /// How long a move may take: `--timeout`, else (offline) stop + start or (live) the
 /// migration, from the op timeouts ([`crate::cluster::budget`]).
-fn move_budget(cib: &Cib, name: &str, opts: &MoveOptions) -> Duration {
-    opts.timeout.unwrap_or_else(|| {
-        if opts.offline {
-            wait_budget(cib, name, "stop") + wait_budget(cib, name, "start")
-        } else {
-            migrate_budget(cib, name)
-        }
-    })
+/// Every budget is computed, also under `--timeout`, so that the later waits of an offline
+/// move (stop, then start) cannot fail on an op timeout after the first write.
+fn move_budget(cib: &Cib, name: &str, opts: &MoveOptions) -> Result<Duration, BudgetError> {
+    let offline = wait_budget(cib, name, "stop")?.saturating_add(wait_budget(cib, name, "start")?);
+    let live = migrate_budget(cib, name)?;
+    Ok(opts
+        .timeout
+        .unwrap_or(if opts.offline { offline } else { live }))
 }
 
 /// Offline: stop the VM where it runs, or with `wait_for_shutdown` let the guest power itself
@@ -323,7 +324,7 @@ fn stop_first(
     if !opts.wait_for_shutdown {
         ctx.progress.say(&format!("{name}: stopping"));
         set_role(ctx, name, "Stopped")?;
-        wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+        wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop")?)?;
         return Ok(());
     }
     guard.unmanaged = true;
@@ -365,7 +366,7 @@ fn stop_first(
         Ok(Edit::Change(()))
     })?;
     guard.unmanaged = false;
-    wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop"))?;
+    wait_state(ctx, name, VmState::Stopped, wait_budget(cib, name, "stop")?)?;
     // The monitor that saw the guest gone counted as a failure; forget it.
     if let Err(e) = ctx.tools.cleanup_resource(name, ctx.cib_deadline()) {
         ctx.progress.say(&format!(

@@ -147,6 +147,8 @@ pub fn enable_fragment_from(
     fragment: &Fragment,
     nostart: bool,
 ) -> Result<Enabled> {
+    // Before the first write: stored op timeouts that cannot be read are refused here.
+    cluster::budget::check_resources(name, &fragment.resources)?;
     let role = if nostart { "Stopped" } else { "Started" };
     let change = cluster::change_from(ctx, first, |_cib, tree| {
         if fragment::in_cib(tree, name) {
@@ -184,7 +186,7 @@ pub fn enable_fragment_from(
             ctx,
             name,
             VmState::Started,
-            cluster::wait_budget(&cib, name, "start"),
+            cluster::wait_budget(&cib, name, "start")?,
         )?
     };
     Ok(Enabled::Done { status, dropped })

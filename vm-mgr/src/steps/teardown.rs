@@ -27,6 +27,8 @@ pub struct Removal {
     pub grouped: Vec<String>,
     /// Whether its RBD group exists.
     pub has_group: bool,
+    /// How long its stop may take (read before anything is changed).
+    pub stop_budget: std::time::Duration,
 }
 
 /// Finds what there is of VM `name` (in the CIB and in storage); `NoSuchVm` when nothing.
@@ -39,6 +41,8 @@ pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
     let ids = VmIds::new(name);
     let (cib, _) = cluster::read_cluster(ctx)?;
     let in_cib = fragment::in_cib(cib.element(), name);
+    // Before the first write: a VM whose op timeouts cannot be read is refused here.
+    let stop_budget = cluster::wait_budget(&cib, name, "stop")?;
     let group = ids.rbd_group();
     let (images, grouped, has_group) = {
         let mut images: Vec<String> = ctx
@@ -71,6 +75,7 @@ pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
         images,
         grouped,
         has_group,
+        stop_budget,
     })
 }
 
@@ -81,12 +86,7 @@ pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
     if r.in_cib {
         ctx.progress.say(&format!("{name}: stopping"));
         cluster::set_role(ctx, name, "Stopped")?;
-        cluster::wait_state(
-            ctx,
-            name,
-            VmState::Stopped,
-            cluster::wait_budget(&r.cib, name, "stop"),
-        )?;
+        cluster::wait_state(ctx, name, VmState::Stopped, r.stop_budget)?;
         cluster::change(ctx, |_cib, tree| {
             Ok(Edit::Change(fragment::remove(tree, name)?))
         })?;
