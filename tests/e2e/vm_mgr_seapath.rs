@@ -262,3 +262,89 @@ fn the_cockpit_plugins_calls_work() {
     assert!(!names.contains(&name), "{names:?}");
     cleanup_inputs(&name);
 }
+
+/// The plugin's import: `virsh list --all --name`, `vm-mgr list`, then `vm-mgr add-to-cluster
+/// -p --name N` for a domain defined in libvirt on this node. A running domain is refused
+/// (exit 7) and an unknown one is exit 3, both changing nothing; the added VM runs from RBD
+/// with the disk file's bytes, and the node no longer defines the domain itself (the agent
+/// refuses to start over a persistent definition), while the disk file is kept.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn the_plugins_import_adds_a_libvirt_domain() {
+    let sb = sandbox();
+    let name = unique_name("ad");
+    let disk = format!("/var/tmp/vmmgr-e2e-{name}.raw");
+    let pattern: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&disk, &pattern).expect("write the disk file");
+    let xml = sb.guest_xml(&name).replace(
+        "</devices>",
+        &format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+             <source file='{disk}'/><target dev='vda' bus='virtio'/></disk></devices>"
+        ),
+    );
+    let xml_file = format!("/var/tmp/vmmgr-e2e-{name}.xml");
+    std::fs::write(&xml_file, xml).expect("write the domain XML");
+    sb.exec_ok("sim1", &["virsh", "define", &xml_file]);
+    let defined = sb.exec_ok("sim1", &["virsh", "list", "--all", "--name"]);
+    assert!(defined.lines().any(|l| l == name), "{defined}");
+    let listed = plugin::vm_names(&vm_mgr(&sb, "sim1", &["list"]).stdout_str());
+    assert!(!listed.contains(&name), "{listed:?}");
+
+    // Running: refused before anything is read into Ceph.
+    sb.exec_ok("sim1", &["virsh", "start", &name]);
+    let running = vm_mgr(&sb, "sim1", &["add-to-cluster", "-p", "--name", &name]);
+    assert_eq!(running.status.code(), Some(7), "{}", describe(&running));
+    assert!(
+        String::from_utf8_lossy(&running.stderr).contains("shut it down first"),
+        "{}",
+        describe(&running)
+    );
+    sb.exec_ok("sim1", &["virsh", "destroy", &name]);
+    let missing = vm_mgr(&sb, "sim1", &["add-to-cluster", "--name", "nosuchdomain"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", describe(&missing));
+    let (images, _) = rbd_names(&sb);
+    assert!(!images.contains(&name), "{images}");
+
+    let added = vm_mgr(&sb, "sim1", &["add-to-cluster", "-p", "--name", &name]);
+    assert!(added.status.success(), "{}", describe(&added));
+    assert!(
+        added
+            .stdout_str()
+            .contains(&format!("→ rbd/system_{name} [####################] 100%")),
+        "progress on stdout: {}",
+        describe(&added)
+    );
+    assert_eq!(state_cell(&sb, &name), "Started\n");
+    let persistent = sb.exec_ok(
+        "sim1",
+        &["virsh", "list", "--all", "--persistent", "--name"],
+    );
+    assert!(!persistent.lines().any(|l| l == name), "{persistent}");
+    let export = format!("/var/tmp/vmmgr-e2e-{name}.export");
+    sb.exec_ok(
+        "sim1",
+        &[
+            "rbd",
+            "export",
+            "--no-progress",
+            &format!("system_{name}"),
+            &export,
+        ],
+    );
+    let imported = std::fs::read(&export).expect("read the export");
+    assert_eq!(imported.len(), pattern.len());
+    assert!(
+        imported == pattern,
+        "the RBD image holds the disk file's bytes"
+    );
+
+    remove_and_check_gone(&sb, "sim1", &name);
+    assert!(
+        std::path::Path::new(&disk).exists(),
+        "the disk file is kept"
+    );
+    for f in [&disk, &xml_file, &export] {
+        let _ = std::fs::remove_file(f);
+    }
+}

@@ -52,6 +52,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+pub use crate::cli_create::{AddToClusterArgs, CreateArgs, VmFlags};
 pub use crate::cli_view::{ListArgs, StatusArgs};
 pub use crate::output::{Layout, OutputFormat};
 
@@ -65,6 +66,14 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// Disable a VM and delete its images, group and metadata.
     Remove(NameArg),
+    /// Make a VM defined in libvirt on this node (shut off) a cluster VM, as create would:
+    /// its disk files imported, its XML and settings stored, enabled unless --disable. Keeping
+    /// the domain's name (no --new-name), its local definition is removed (its disk files
+    /// are kept), so that only the cluster defines it.
+    ///
+    /// Example: vm-mgr add-to-cluster -n web1 --enable-live-migration
+    #[command(alias = "add_to_cluster")]
+    AddToCluster(Box<AddToClusterArgs>),
     /// Put the VM's CIB fragment (kept in RBD metadata) into the cluster, and start it.
     Enable(EnableArgs),
     /// Stop the VM and take its resources and constraints out of the cluster, keeping them.
@@ -187,6 +196,7 @@ impl Command {
     pub fn verb(&self) -> &'static str {
         match self {
             Command::Create(_) => "create",
+            Command::AddToCluster(_) => "add-to-cluster",
             Command::Remove(_) => "remove",
             Command::Enable(_) => "enable",
             Command::Disable(_) => "disable",
@@ -224,100 +234,6 @@ pub struct NameArg {
     /// The VM name.
     #[arg(short, long)]
     pub name: String,
-}
-
-/// `create`.
-#[derive(Debug, Clone, Args)]
-pub struct CreateArgs {
-    /// The VM name.
-    #[arg(short, long)]
-    pub name: String,
-    /// libvirt domain XML.
-    #[arg(long, value_name = "FILE")]
-    pub xml: PathBuf,
-    /// System disk image (qcow2 or raw, detected).
-    #[arg(short, long, value_name = "FILE")]
-    pub image: PathBuf,
-    /// Additional disk image (repeatable).
-    #[arg(
-        long = "additional-disk",
-        alias = "additional_disk",
-        value_name = "FILE"
-    )]
-    pub additional_disk: Vec<PathBuf>,
-    /// Bus of the disks written into the XML (usb needs the domain's USB controller).
-    #[arg(long, alias = "disk_bus", default_value = "virtio", value_parser = DISK_BUSES)]
-    pub disk_bus: String,
-    /// Do not enable (no Pacemaker resources).
-    #[arg(long)]
-    pub disable: bool,
-    /// Enable but do not start.
-    #[arg(long)]
-    pub nostart: bool,
-    /// Replace an existing VM of that name.
-    #[arg(long)]
-    pub force: bool,
-    /// Allow live migration (meta allow-migrate=true).
-    #[arg(long, alias = "enable_live_migration")]
-    pub enable_live_migration: bool,
-    /// User of the migration URI.
-    #[arg(long, alias = "migration_user", value_name = "USER")]
-    pub migration_user: Option<String>,
-    /// migrate_to timeout in seconds.
-    #[arg(
-        long,
-        visible_alias = "migration-to-timeout",
-        alias = "migrate_to_timeout",
-        default_value_t = 120,
-        value_name = "SECONDS"
-    )]
-    pub migrate_to_timeout: u32,
-    /// Stop timeout in seconds.
-    #[arg(
-        long,
-        alias = "stop_timeout",
-        default_value_t = 30,
-        value_name = "SECONDS"
-    )]
-    pub stop_timeout: u32,
-    /// Maximum live migration downtime in milliseconds.
-    #[arg(
-        long,
-        alias = "migration_downtime",
-        default_value_t = 0,
-        value_name = "MS"
-    )]
-    pub migration_downtime: u32,
-    /// Resource priority.
-    #[arg(long, default_value_t = 0)]
-    pub priority: i32,
-    /// Run only on this node.
-    #[arg(
-        long,
-        alias = "pinned_host",
-        value_name = "NODE",
-        conflicts_with = "preferred_host"
-    )]
-    pub pinned_host: Option<String>,
-    /// Prefer this node.
-    #[arg(long, alias = "preferred_host", value_name = "NODE")]
-    pub preferred_host: Option<String>,
-    /// User metadata (repeatable).
-    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
-    pub metadata: Vec<String>,
-    /// Extra VirtualDomain parameters.
-    #[arg(long, alias = "pacemaker_params", value_name = "KEY=VALUE", num_args = 1..)]
-    pub pacemaker_params: Vec<String>,
-    /// Extra meta attributes.
-    #[arg(long, alias = "pacemaker_meta", value_name = "KEY=VALUE", num_args = 1..)]
-    pub pacemaker_meta: Vec<String>,
-    /// Utilization attributes.
-    #[arg(long, alias = "pacemaker_utilization", value_name = "KEY=VALUE", num_args = 1..)]
-    pub pacemaker_utilization: Vec<String>,
-    /// Write progress to stdout, one line per step and per percent of each disk import (as
-    /// SEAPATH's vm_manager, whose Cockpit plugin shows it), instead of stderr.
-    #[arg(short = 'p', long)]
-    pub progress: bool,
 }
 
 /// `enable`.
@@ -483,6 +399,7 @@ impl Cli {
     pub fn vm_name(&self) -> Option<&str> {
         match &self.command {
             Command::Create(a) => Some(&a.name),
+            Command::AddToCluster(a) => Some(&a.name),
             Command::Remove(a) | Command::Disable(a) | Command::Start(a) => Some(&a.name),
             Command::Status(a) => Some(&a.name),
             Command::Enable(a) => Some(&a.name),

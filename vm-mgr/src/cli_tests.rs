@@ -30,11 +30,11 @@ fn the_field_example_parses() {
     assert_eq!(c.name, "NAME");
     assert_eq!(c.xml, PathBuf::from("cfg.xml"));
     assert_eq!(c.image, PathBuf::from("disk.qcow2"));
-    assert!(c.disable && c.force && c.enable_live_migration && !c.nostart);
-    assert_eq!(c.migration_user.as_deref(), Some("virtu"));
-    assert_eq!(c.migrate_to_timeout, 180);
-    assert_eq!(c.stop_timeout, 30);
-    assert_eq!(c.disk_bus, "virtio");
+    assert!(c.vm.disable && c.vm.force && c.vm.enable_live_migration && !c.vm.nostart);
+    assert_eq!(c.vm.migration_user.as_deref(), Some("virtu"));
+    assert_eq!(c.vm.migrate_to_timeout, 180);
+    assert_eq!(c.vm.stop_timeout, 30);
+    assert_eq!(c.vm.disk_bus, "virtio");
 }
 
 #[test]
@@ -80,13 +80,13 @@ fn create_flags_and_repeatables() {
         panic!("not create")
     };
     assert_eq!(c.additional_disk.len(), 2);
-    assert_eq!(c.metadata, ["a=1", "b=2", "c=3"]);
-    assert_eq!(c.migrate_to_timeout, 99);
-    assert_eq!(c.stop_timeout, 45);
-    assert_eq!(c.migration_downtime, 300);
-    assert_eq!(c.priority, 5);
-    assert_eq!(c.pinned_host.as_deref(), Some("sim1"));
-    assert_eq!(c.disk_bus, "scsi");
+    assert_eq!(c.vm.metadata, ["a=1", "b=2", "c=3"]);
+    assert_eq!(c.vm.migrate_to_timeout, 99);
+    assert_eq!(c.vm.stop_timeout, 45);
+    assert_eq!(c.vm.migration_downtime, 300);
+    assert_eq!(c.vm.priority, 5);
+    assert_eq!(c.vm.pinned_host.as_deref(), Some("sim1"));
+    assert_eq!(c.vm.disk_bus, "scsi");
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn seapath_underscore_spellings_are_aliases() {
         "--migrate_to_timeout",
         "7",
     ]);
-    assert!(matches!(cli.command, Command::Create(ref c) if c.migrate_to_timeout == 7));
+    assert!(matches!(cli.command, Command::Create(ref c) if c.vm.migrate_to_timeout == 7));
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn the_plugins_argv_parse_and_choose_layout_and_progress() {
     let Command::Create(c) = &create.command else {
         panic!("not create")
     };
-    assert_eq!((c.disk_bus.as_str(), c.progress), ("usb", true));
+    assert_eq!((c.vm.disk_bus.as_str(), c.vm.progress), ("usb", true));
     assert!(create.progress_on_stdout());
     // JSON stays parseable: progress then stays off stdout.
     assert!(

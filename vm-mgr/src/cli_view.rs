@@ -17,10 +17,14 @@ impl Cli {
         }
     }
 
-    /// Whether progress goes to stdout (`create -p` with text output).
+    /// Whether progress goes to stdout (`create -p`, `add-to-cluster -p`, with text output).
     pub fn progress_on_stdout(&self) -> bool {
         self.output == OutputFormat::Text
-            && matches!(&self.command, Command::Create(a) if a.progress)
+            && match &self.command {
+                Command::Create(a) => a.vm.progress,
+                Command::AddToCluster(a) => a.vm.progress,
+                _ => false,
+            }
     }
 }
 

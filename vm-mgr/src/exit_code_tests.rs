@@ -88,8 +88,9 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// Verbs whose `--name` names a VM to be made, not one that exists.
-const MAKERS: [&str; 2] = ["create", "import"];
+/// Verbs whose `--name` names a VM to be made, not one that exists (add-to-cluster: a libvirt
+/// domain, made a VM).
+const MAKERS: [&str; 3] = ["create", "import", "add-to-cluster"];
 
 /// Verbs that refuse a CIB file (usage error) unless it is a dry run.
 const LIVE_ONLY: [&str; 1] = ["migrate"];

@@ -13,6 +13,7 @@ pub fn supported_on_dir(command: &Command) -> bool {
     matches!(
         command,
         Command::Create(_)
+            | Command::AddToCluster(_)
             | Command::Remove(_)
             | Command::Enable(_)
             | Command::Disable(_)

@@ -197,7 +197,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
     let f = CibFile::new("cib-3nodes-idle.xml");
     let ctx = dir_ctx(&f);
     let mut a = super::tests::create_args(&f.dir, "d3");
-    a.metadata.clear();
+    a.vm.metadata.clear();
     super::create::run(&ctx, &a).unwrap();
     let (cib, files) = (f.text(), tree_snapshot(&vms(&f).join("d3")));
     let rbd_ctx = f.ctx(Memory::new(), false);

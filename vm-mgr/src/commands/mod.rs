@@ -8,6 +8,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::Outcome;
 
+pub mod add_to_cluster;
 pub mod create;
 pub mod disable;
 pub mod enable;
@@ -43,6 +44,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
     backend_check::refuse(cli, ctx)?;
     match &cli.command {
         Command::Create(a) => create::run(ctx, a),
+        Command::AddToCluster(a) => add_to_cluster::run(ctx, a),
         Command::Remove(a) => remove::run(ctx, &a.name),
         Command::Enable(a) => enable::run(ctx, &a.name, a.nostart),
         Command::Disable(a) => disable::run(ctx, &a.name),

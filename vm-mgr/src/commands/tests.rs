@@ -224,23 +224,25 @@ pub(super) fn create_args(dir: &std::path::Path, name: &str) -> CreateArgs {
         xml,
         image,
         additional_disk: Vec::new(),
-        disk_bus: "virtio".into(),
-        disable: false,
-        nostart: true,
-        force: false,
-        enable_live_migration: false,
-        migration_user: None,
-        migrate_to_timeout: 120,
-        stop_timeout: 30,
-        migration_downtime: 0,
-        priority: 0,
-        pinned_host: Some("sim1".into()),
-        preferred_host: None,
-        metadata: vec!["owner=ops".into()],
-        pacemaker_params: Vec::new(),
-        pacemaker_meta: Vec::new(),
-        pacemaker_utilization: Vec::new(),
-        progress: false,
+        vm: crate::cli::VmFlags {
+            disk_bus: "virtio".into(),
+            disable: false,
+            nostart: true,
+            force: false,
+            enable_live_migration: false,
+            migration_user: None,
+            migrate_to_timeout: 120,
+            stop_timeout: 30,
+            migration_downtime: 0,
+            priority: 0,
+            pinned_host: Some("sim1".into()),
+            preferred_host: None,
+            metadata: vec!["owner=ops".into()],
+            pacemaker_params: Vec::new(),
+            pacemaker_meta: Vec::new(),
+            pacemaker_utilization: Vec::new(),
+            progress: false,
+        },
     }
 }
 
@@ -297,7 +299,7 @@ fn dry_run_create_and_bad_input_change_nothing() {
     assert!(ctx.storage.list_images().unwrap().is_empty());
     let ctx = with_secret(f.ctx(Memory::new(), false));
     let mut bad = create_args(&f.dir, "c4");
-    bad.pinned_host = Some("sim9".into());
+    bad.vm.pinned_host = Some("sim9".into());
     assert_eq!(super::create::run(&ctx, &bad).unwrap_err().exit_code(), 2);
     let mut bad = create_args(&f.dir, "c4");
     bad.image = f.dir.join("nosuch.qcow2");

@@ -3,6 +3,7 @@
 
 pub mod clone_xml;
 pub mod copying;
+pub mod creating;
 pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;

@@ -17,6 +17,10 @@
 //! - [`Client::list_all_secrets`] sends `REMOTE_PROC_CONNECT_LIST_ALL_SECRETS`
 //!   (`virConnectListAllSecrets`) and [`Client::secret_xml_desc`]
 //!   `REMOTE_PROC_SECRET_GET_XML_DESC` (`virSecretGetXMLDesc`);
+//! - [`Client::domain_xml`] sends `REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME` then
+//!   `REMOTE_PROC_DOMAIN_GET_XML_DESC` (`virDomainGetXMLDesc`), and
+//!   [`Client::domain_undefine`] `REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS` (`virDomainUndefineFlags`),
+//!   [`Client::domain_define`] `REMOTE_PROC_DOMAIN_DEFINE_XML` (`virDomainDefineXML`);
 //! - [`Client::close`] sends `REMOTE_PROC_CONNECT_CLOSE`.
 //!
 //! Every step is bounded by the caller's deadline (connect on a helper thread, socket read and
@@ -35,6 +39,7 @@
 mod client;
 pub mod error;
 mod procs;
+mod procs_domain;
 pub mod xdr;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +49,10 @@ pub use error::{RemoteError, RpcError};
 pub use procs::{
     decode_auth_list, decode_domain_info, decode_secret_list, DomainInfo, RemoteDomain,
     RemoteSecret,
+};
+pub use procs_domain::{
+    UNDEFINE_KEEP_NVRAM, UNDEFINE_MANAGED_SAVE, UNDEFINE_SNAPSHOTS_METADATA, XML_INACTIVE,
+    XML_SECURE,
 };
 pub use xdr::{
     decode_error, decode_header, decode_length, encode_call, Header, Reply, XdrError, XdrReader,
@@ -58,6 +67,10 @@ pub const REMOTE_PROTOCOL_VERSION: u32 = 1;
 pub const PROC_CONNECT_OPEN: i32 = 1;
 /// `REMOTE_PROC_CONNECT_CLOSE`.
 pub const PROC_CONNECT_CLOSE: i32 = 2;
+/// `REMOTE_PROC_DOMAIN_DEFINE_XML`.
+pub const PROC_DOMAIN_DEFINE_XML: i32 = 11;
+/// `REMOTE_PROC_DOMAIN_GET_XML_DESC`.
+pub const PROC_DOMAIN_GET_XML_DESC: i32 = 14;
 /// `REMOTE_PROC_DOMAIN_GET_INFO`.
 pub const PROC_DOMAIN_GET_INFO: i32 = 16;
 /// `REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME`.
@@ -66,6 +79,8 @@ pub const PROC_DOMAIN_LOOKUP_BY_NAME: i32 = 23;
 pub const PROC_AUTH_LIST: i32 = 66;
 /// `REMOTE_PROC_SECRET_GET_XML_DESC`.
 pub const PROC_SECRET_GET_XML_DESC: i32 = 143;
+/// `REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS`.
+pub const PROC_DOMAIN_UNDEFINE_FLAGS: i32 = 231;
 /// `REMOTE_PROC_CONNECT_LIST_ALL_SECRETS`.
 pub const PROC_CONNECT_LIST_ALL_SECRETS: i32 = 287;
 
@@ -117,7 +132,10 @@ pub fn proc_name(proc_: i32) -> &'static str {
     match proc_ {
         PROC_CONNECT_OPEN => "connect_open",
         PROC_CONNECT_CLOSE => "connect_close",
+        PROC_DOMAIN_DEFINE_XML => "domain_define_xml",
+        PROC_DOMAIN_GET_XML_DESC => "domain_get_xml_desc",
         PROC_DOMAIN_GET_INFO => "domain_get_info",
+        PROC_DOMAIN_UNDEFINE_FLAGS => "domain_undefine_flags",
         PROC_DOMAIN_LOOKUP_BY_NAME => "domain_lookup_by_name",
         PROC_AUTH_LIST => "auth_list",
         PROC_SECRET_GET_XML_DESC => "secret_get_xml_desc",

@@ -9,8 +9,8 @@ use super::client::Client;
 use super::error::RpcError;
 use super::xdr::{XdrError, XdrReader, XdrWriter};
 use super::{
-    PROC_CONNECT_LIST_ALL_SECRETS, PROC_DOMAIN_GET_INFO, PROC_DOMAIN_LOOKUP_BY_NAME,
-    PROC_SECRET_GET_XML_DESC, SECRET_LIST_MAX, VIR_ERR_NO_DOMAIN, VIR_ERR_NO_SECRET,
+    PROC_CONNECT_LIST_ALL_SECRETS, PROC_DOMAIN_GET_INFO, PROC_SECRET_GET_XML_DESC, SECRET_LIST_MAX,
+    VIR_ERR_NO_DOMAIN, VIR_ERR_NO_SECRET,
 };
 use crate::libvirt::{DomainState, DomainStatus};
 
@@ -147,14 +147,8 @@ impl Client {
         deadline: Instant,
     ) -> Result<Option<DomainStatus>, RpcError> {
         let what = format!("reading the state of domain {name}");
-        let mut w = XdrWriter::new();
-        w.string(name);
-        let dom = match self.call(PROC_DOMAIN_LOOKUP_BY_NAME, &w.into_bytes(), &what, deadline) {
-            Ok(p) => XdrReader::new(&p)
-                .domain()
-                .map_err(|e| self.bad(&what, e))?,
-            Err(e) if e.is_remote_code(VIR_ERR_NO_DOMAIN) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(dom) = self.lookup(name, deadline)? else {
+            return Ok(None);
         };
         let mut w = XdrWriter::new();
         w.domain(&dom);

@@ -1,0 +1,394 @@
+//! Making a VM from a domain XML and disk images: what `create` does, and `add-to-cluster`
+//! with the XML and disks of a libvirt domain. Check everything first (name, XML, images,
+//! nodes, duplicates), then import the images into an RBD group (or the dir backend's
+//! directory), rewrite the XML's disks, validate it, store XML, settings and CIB fragment in
+//! the system image's metadata, and enable the VM unless `--disable`. A failure after the
+//! first change undoes everything done so far.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{copying, enabling, teardown};
+use crate::cli::CreateArgs;
+use crate::ctx::Ctx;
+use crate::domain::{self, Disks, FileDisks, RbdDisks};
+use crate::error::{Error, Result};
+use crate::fragment::{self, Fragment};
+use crate::output::Outcome;
+use crate::storage::StorageError;
+use crate::vm::{self, Settings, VmIds};
+
+/// A checked create request: everything needed, nothing changed yet.
+struct Plan {
+    ids: VmIds,
+    /// (file, format, image), system disk first.
+    disks: Vec<(PathBuf, String, String)>,
+    final_xml: String,
+    /// The system image's metadata, in the order it is written (the XML last).
+    meta: Vec<(String, String)>,
+    user_keys: Vec<String>,
+    fragment: Fragment,
+    replace: bool,
+    warnings: Vec<String>,
+}
+
+/// Makes the VM `a` describes (`create`).
+pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
+    let plan = check(ctx, a)?;
+    for w in &plan.warnings {
+        ctx.progress.say(&format!("warning: {w}"));
+    }
+    let name = plan.ids.name().to_owned();
+    if ctx.dry_run {
+        return Ok(dry_run(ctx, a, &plan));
+    }
+    if plan.replace {
+        ctx.progress
+            .say(&format!("{name}: replacing the existing VM (--force)"));
+        teardown::remove_vm(ctx, &name)?;
+    }
+    let mut done = Done::default();
+    if let Err(e) = store(ctx, &plan, &mut done) {
+        let undo = undo(ctx, &plan.ids, &done);
+        return Err(Error::Undone {
+            what: format!("Creating VM {name}"),
+            undo,
+            source: Box::new(e),
+        });
+    }
+    if a.vm.disable {
+        return Ok(Outcome::new(
+            json!({"name": name, "state": crate::state::VmState::Disabled, "node": null, "created": true}),
+            format!("{name}: created (disabled)\n"),
+        ));
+    }
+    let enabled = enabling::enable_or_remove(
+        ctx,
+        &name,
+        &plan.fragment,
+        a.vm.nostart,
+        format!("Enabling the new VM {name}"),
+        "the VM was removed again",
+    )?;
+    Ok(enabled.new_vm_outcome(&name, "created"))
+}
+
+/// The new VM's settings, from the flags and the configuration.
+fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
+    if let Some(u) = &a.vm.migration_user {
+        let ok = u.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && u.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(Error::invalid(format!(
+                "Invalid migration user {u:?}: it must match ^[a-z][-a-z0-9]*$."
+            )));
+        }
+    }
+    let pacemaker_meta = vm::parse_pairs("--pacemaker-meta", &a.vm.pacemaker_meta)?;
+    vm::refuse_own_meta(&pacemaker_meta)?;
+    Ok(Settings {
+        live_migration: a.vm.enable_live_migration,
+        migration_user: a.vm.migration_user.clone(),
+        migration_transport: ctx.config.migration_transport.clone(),
+        migrate_to_timeout: a.vm.migrate_to_timeout,
+        stop_timeout: a.vm.stop_timeout,
+        migration_downtime: a.vm.migration_downtime,
+        priority: a.vm.priority,
+        pinned_host: a.vm.pinned_host.clone(),
+        preferred_host: a.vm.preferred_host.clone(),
+        disk_bus: a.vm.disk_bus.clone(),
+        additional_disks: a.additional_disk.len(),
+        // on the dir backend QEMU's image locks do the guard's job
+        disk_guard: ctx.config.disk_guard && ctx.storage.dir().is_none(),
+        hypervisor: ctx.config.hypervisor.clone(),
+        pacemaker_params: vm::parse_pairs("--pacemaker-params", &a.vm.pacemaker_params)?,
+        pacemaker_meta,
+        pacemaker_utilization: vm::parse_pairs(
+            "--pacemaker-utilization",
+            &a.vm.pacemaker_utilization,
+        )?,
+        ..Settings::default()
+    })
+}
+
+/// The domain XML of the new VM: `a`'s with its disks replaced by RBD network disks (the cephx
+/// secret found in libvirt unless configured), or by the qcow2 files of the dir backend.
+fn final_xml(
+    ctx: &Ctx,
+    a: &CreateArgs,
+    base_xml: &str,
+    what: &str,
+    images: &[String],
+) -> Result<String> {
+    if let Some(dir) = ctx.storage.dir() {
+        let paths = images
+            .iter()
+            .map(|i| dir.disk_path(i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let disks = FileDisks {
+            paths: &paths,
+            bus: &a.vm.disk_bus,
+        };
+        return domain::rewrite_disks(base_xml, what, &a.name, Disks::Files(&disks));
+    }
+    let mons = ctx.storage.mon_hosts()?;
+    let client = ctx.storage.client_id().to_owned();
+    let secret = match &ctx.config.secret_uuid {
+        Some(u) => u.clone(),
+        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
+            Error::invalid(format!(
+                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
+                 define one, or set secret-uuid in the configuration file."
+            ))
+        })?,
+    };
+    domain::rewrite(
+        base_xml,
+        what,
+        &a.name,
+        &RbdDisks {
+            pool: ctx.storage.pool(),
+            images,
+            bus: &a.vm.disk_bus,
+            client_id: &client,
+            secret_uuid: Some(&secret),
+            mons: &mons,
+        },
+    )
+}
+
+/// Checks the request and computes everything; changes nothing.
+fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
+    let ids = VmIds::new(&a.name);
+    for node in a.vm.pinned_host.iter().chain(&a.vm.preferred_host) {
+        vm::validate_node_name(node)?;
+    }
+    let user_meta = vm::parse_pairs("--metadata", &a.vm.metadata)?;
+    for k in user_meta.keys() {
+        vm::validate_user_key(k)?;
+    }
+    let settings = settings_of(ctx, a)?;
+    let base_xml =
+        shared::fsread::read_text(&a.xml, shared::fsread::XML_CAP).map_err(|source| {
+            Error::ReadFile {
+                path: a.xml.clone(),
+                source,
+            }
+        })?;
+    let what = a.xml.display().to_string();
+    shared::pacemaker::xml::Element::parse(&base_xml, &what).map_err(|e| Error::DomainXml {
+        what: what.clone(),
+        detail: e.to_string(),
+    })?;
+    if !ctx.storage.available() {
+        return Err(StorageError::Disabled.into());
+    }
+    let mut disks = Vec::new();
+    for (i, path) in std::iter::once(&a.image)
+        .chain(&a.additional_disk)
+        .enumerate()
+    {
+        let format = ctx.storage.probe_format(path)?;
+        let image = if i == 0 {
+            ids.system_image()
+        } else {
+            ids.data_image(i - 1)
+        };
+        disks.push((path.clone(), format, image));
+    }
+    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
+    for node in a.vm.pinned_host.iter().chain(&a.vm.preferred_host) {
+        if cib.node(node).is_none() {
+            return Err(Error::invalid(format!(
+                "Node {node} is not a node of the cluster."
+            )));
+        }
+    }
+    if let Some(node) = &a.vm.pinned_host {
+        crate::placement::nodes::refuse_pin(&cib, &mon, &a.name, node)?;
+    }
+    copying::refuse_foreign_ids(&cib, &a.name)?;
+    let replace = fragment::in_cib(cib.element(), &a.name)
+        || ctx.storage.image_exists(&ids.system_image())?
+        || ctx.storage.list_groups()?.contains(&ids.rbd_group());
+    if replace && !a.vm.force {
+        return Err(Error::AlreadyExists {
+            name: a.name.clone(),
+        });
+    }
+    let images: Vec<String> = disks.iter().map(|d| d.2.clone()).collect();
+    let final_xml = final_xml(ctx, a, &base_xml, &what, &images)?;
+    let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
+    let mut fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
+    if let Some(dir) = ctx.storage.dir() {
+        let res = ctx.config.storage_resource.as_deref();
+        if let Some(r) =
+            res.filter(|r| !shared::pacemaker::cib::tree::in_resources(cib.element(), r))
+        {
+            return Err(Error::invalid(format!(
+                "storage-resource {r} is not a resource of the cluster (the clone that mounts {} on each node).",
+                dir.vm_dir("").display()
+            )));
+        }
+        fragment::use_dir(&mut fragment, &dir.xml_path(&a.name), res);
+    }
+    let meta = meta_of(
+        &a.name, base_xml, &settings, &fragment, &user_meta, &final_xml,
+    );
+    copying::check_writes(ctx, &cib, &fragment, replace, &meta)?;
+    Ok(Plan {
+        ids,
+        disks,
+        final_xml,
+        meta,
+        user_keys: user_meta.into_keys().collect(),
+        fragment,
+        replace,
+        warnings,
+    })
+}
+
+fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
+    let pool = ctx.storage.pool();
+    let name = plan.ids.name();
+    let group = plan.ids.rbd_group();
+    let mut actions = Vec::new();
+    if plan.replace {
+        actions.push(format!("remove the existing VM {name} (--force)"));
+    }
+    let dir = ctx.storage.dir();
+    match dir {
+        Some(d) => actions.push(format!("create directory {}", d.vm_dir(name).display())),
+        None => actions.push(format!("create RBD group {pool}/{group}")),
+    }
+    for (path, format, image) in &plan.disks {
+        actions.push(format!(
+            "import {} ({format}) into {}",
+            path.display(),
+            ctx.storage.image_label(image)
+        ));
+        if dir.is_none() {
+            actions.push(format!("add {pool}/{image} to group {pool}/{group}"));
+        }
+    }
+    let mut keys = vec![
+        vm::META_XML,
+        vm::META_VM_NAME,
+        vm::META_BASE_XML,
+        vm::META_SETTINGS,
+        vm::META_FRAGMENT,
+    ];
+    keys.extend(plan.user_keys.iter().map(String::as_str));
+    actions.push(format!(
+        "set metadata {} on {pool}/{}",
+        keys.join(", "),
+        plan.ids.system_image()
+    ));
+    let patch = if a.vm.disable {
+        None
+    } else if plan.replace {
+        actions.push(format!(
+            "enable {name} (CIB patch computed after the replacement)"
+        ));
+        None
+    } else {
+        let role = if a.vm.nostart { "Stopped" } else { "Started" };
+        let mut probe = Vec::new();
+        let planned = crate::cluster::change(ctx, |_cib, tree| {
+            probe = fragment::insert(tree, &plan.fragment, role)?;
+            Ok(shared::pacemaker::Edit::Change(()))
+        });
+        match planned {
+            Ok(c) => c.patch,
+            Err(e) => {
+                actions.push(format!("enable {name}: would fail: {e}"));
+                None
+            }
+        }
+    };
+    let mut out = crate::output::dry_run_outcome(name, "create", &actions, patch.as_deref());
+    if let Some(o) = out.json.as_object_mut() {
+        o.insert("domain_xml".into(), json!(plan.final_xml));
+    }
+    out
+}
+
+/// What has been changed so far (for the undo).
+#[derive(Debug, Default)]
+struct Done {
+    group: bool,
+    images: Vec<String>,
+}
+
+/// The storage part of create.
+fn store(ctx: &Ctx, plan: &Plan, done: &mut Done) -> Result<()> {
+    let s = &ctx.storage;
+    let group = plan.ids.rbd_group();
+    s.create_group(&group)?;
+    done.group = true;
+    for (path, format, image) in &plan.disks {
+        // Recorded first: a failed import may leave a partial image behind.
+        done.images.push(image.clone());
+        copying::import(ctx, path, format, image)?;
+        s.group_add(&group, image)?;
+    }
+    let system = plan.ids.system_image();
+    for (k, v) in &plan.meta {
+        s.meta_set(&system, k, v)?;
+    }
+    Ok(())
+}
+
+/// The new VM's metadata, the XML last: an image with `xml` is a complete VM.
+fn meta_of(
+    name: &str,
+    base_xml: String,
+    settings: &Settings,
+    fragment: &Fragment,
+    user_meta: &BTreeMap<String, String>,
+    final_xml: &str,
+) -> Vec<(String, String)> {
+    let mut meta = vec![
+        (vm::META_VM_NAME.to_owned(), name.to_owned()),
+        (vm::META_BASE_XML.to_owned(), base_xml),
+        (vm::META_SETTINGS.to_owned(), settings.to_json()),
+        (vm::META_FRAGMENT.to_owned(), fragment.to_xml()),
+    ];
+    meta.extend(user_meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+    meta.push((vm::META_XML.to_owned(), final_xml.to_owned()));
+    meta
+}
+
+/// Undoes the storage part (after an interrupt too: a cleanup); returns what was done, for
+/// the message.
+fn undo(ctx: &Ctx, ids: &VmIds, done: &Done) -> String {
+    let _cleanup = crate::cluster::interrupt::cleanup();
+    let s = &ctx.storage;
+    let group = ids.rbd_group();
+    let mut problems = Vec::new();
+    for image in done.images.iter().rev() {
+        let _ = s.group_remove(&group, image);
+        match s.remove_image(image) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => problems.push(format!("image {image}: {e}")),
+        }
+    }
+    if done.group {
+        if let Err(e) = s.remove_group(&group) {
+            problems.push(format!("group {group}: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        format!(
+            "removed {} image(s){}",
+            done.images.len(),
+            if done.group { " and the RBD group" } else { "" }
+        )
+    } else {
+        format!("cleaning up failed: {}", problems.join("; "))
+    }
+}
