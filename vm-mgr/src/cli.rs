@@ -38,7 +38,8 @@ pub struct Cli {
     /// Ceph configuration file (default from the configuration file, else Ceph's own).
     #[arg(long, global = true, value_name = "FILE")]
     pub ceph_conf: Option<PathBuf>,
-    /// Ceph client id, without "client." (default from the configuration file, else "admin").
+    /// Ceph client id, without "client." (default from the configuration file, else "libvirt"
+    /// when ceph.client.libvirt.keyring is beside the Ceph configuration, else "admin").
     #[arg(long, global = true, value_name = "ID")]
     pub ceph_id: Option<String>,
     /// vm-mgr configuration file (default /etc/vm-mgr/vm-mgr.conf if it exists).
@@ -345,6 +346,24 @@ pub struct CloneArgs {
     /// Do not inherit the source's pinned or preferred host.
     #[arg(long, alias = "clear_constraint")]
     pub clear_constraint: bool,
+    /// Do not inherit the source's extra meta attributes (--pacemaker-meta of its create).
+    #[arg(long, alias = "clear_pacemaker_meta")]
+    pub clear_pacemaker_meta: bool,
+    /// Do not inherit the source's extra VirtualDomain parameters.
+    #[arg(long, alias = "clear_pacemaker_params")]
+    pub clear_pacemaker_params: bool,
+    /// Do not inherit the source's utilization attributes.
+    #[arg(long, alias = "clear_pacemaker_utilization")]
+    pub clear_pacemaker_utilization: bool,
+    /// Extra meta attributes for the clone, over the inherited ones.
+    #[arg(long, alias = "pacemaker_meta", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_meta: Vec<String>,
+    /// Extra VirtualDomain parameters for the clone, over the inherited ones.
+    #[arg(long, alias = "pacemaker_params", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_params: Vec<String>,
+    /// Utilization attributes for the clone, over the inherited ones.
+    #[arg(long, alias = "pacemaker_utilization", value_name = "KEY=VALUE", num_args = 1..)]
+    pub pacemaker_utilization: Vec<String>,
     /// Do not enable the clone (no Pacemaker resources).
     #[arg(long, conflicts_with = "nostart")]
     pub disable: bool,

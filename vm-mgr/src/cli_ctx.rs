@@ -25,6 +25,8 @@ impl Ctx {
         }
         if let Some(i) = &cli.ceph_id {
             config.ceph_id = i.clone();
+        } else if !config.ceph_id_set {
+            config.ceph_id = crate::config::default_ceph_id(config.ceph_conf.as_deref()).into();
         }
         if let Some(s) = &cli.storage {
             config.storage = crate::config::parse_backend(s).map_err(Error::invalid)?;

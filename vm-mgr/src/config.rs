@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `pool` | `rbd` | RBD pool |
 //! | `ceph-conf` | Ceph's default | Ceph configuration file (also the agents': `cephconf`, `rbd_xml_cephconf`) |
-//! | `ceph-id` | `admin` | Ceph client id (also the agents': `user`, `rbd_xml_user`) |
+//! | `ceph-id` | `libvirt` if its keyring is beside the Ceph configuration (a SEAPATH host), else `admin` | Ceph client id (also the agents': `user`, `rbd_xml_user`) |
 //! | `secret-uuid` | looked up in libvirt by usage `client.ID secret` | libvirt secret of the cephx key |
 //! | `mon-hosts` | from `ceph mon dump` | `HOST[:PORT]` list (comma-separated) for the disks |
 //! | `disk-guard` | `yes` | put the `ocf:vmmgr:rbd` guard in each VM's group |
@@ -20,6 +20,21 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::vm::Backend;
 
+/// The Ceph client id when neither `--ceph-id` nor `ceph-id` names one, as SEAPATH's
+/// vm_manager picks it: `libvirt` when `ceph.client.libvirt.keyring` is in the directory of
+/// the Ceph configuration (`/etc/ceph` by default), else `admin`.
+pub fn default_ceph_id(ceph_conf: Option<&Path>) -> &'static str {
+    let dir = ceph_conf
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("/etc/ceph"));
+    if dir.join("ceph.client.libvirt.keyring").is_file() {
+        "libvirt"
+    } else {
+        "admin"
+    }
+}
+
 /// The default configuration file.
 pub const DEFAULT_PATH: &str = "/etc/vm-mgr/vm-mgr.conf";
 
@@ -29,6 +44,8 @@ pub struct Config {
     pub pool: String,
     pub ceph_conf: Option<PathBuf>,
     pub ceph_id: String,
+    /// Whether the file named `ceph-id` (else [`default_ceph_id`] picks it).
+    pub ceph_id_set: bool,
     pub secret_uuid: Option<String>,
     pub mon_hosts: Option<String>,
     pub disk_guard: bool,
@@ -45,6 +62,7 @@ impl Default for Config {
             pool: "rbd".into(),
             ceph_conf: None,
             ceph_id: "admin".into(),
+            ceph_id_set: false,
             secret_uuid: None,
             mon_hosts: None,
             disk_guard: true,
@@ -93,7 +111,10 @@ impl Config {
             match k {
                 "pool" => c.pool = v,
                 "ceph-conf" => c.ceph_conf = Some(PathBuf::from(v)),
-                "ceph-id" => c.ceph_id = v,
+                "ceph-id" => {
+                    c.ceph_id = v;
+                    c.ceph_id_set = true;
+                }
                 "secret-uuid" => c.secret_uuid = Some(v),
                 "mon-hosts" => c.mon_hosts = Some(v),
                 "hypervisor" => c.hypervisor = v,
@@ -187,5 +208,24 @@ mod tests {
         assert!(Config::parse("storage-resource = a b", Path::new("x")).is_err());
         assert!(Config::parse("storage-resource = 1a", Path::new("x")).is_err());
         assert!(Config::parse("storage-resource = a\"/>", Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn the_ceph_id_is_libvirt_where_its_keyring_is_beside_the_ceph_conf() {
+        let dir = std::env::temp_dir().join(format!("vmmgr-cephid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("ceph.conf");
+        assert_eq!(default_ceph_id(Some(&conf)), "admin");
+        std::fs::write(
+            dir.join("ceph.client.libvirt.keyring"),
+            "[client.libvirt]\n",
+        )
+        .unwrap();
+        assert_eq!(default_ceph_id(Some(&conf)), "libvirt");
+        std::fs::remove_dir_all(&dir).unwrap();
+        // A ceph-id in the file wins, and says so.
+        let c = Config::parse("ceph-id = admin\n", Path::new("c")).unwrap();
+        assert!(c.ceph_id_set && c.ceph_id == "admin");
+        assert!(!Config::default().ceph_id_set);
     }
 }

@@ -113,6 +113,7 @@ fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
         settings.pinned_host = None;
         settings.preferred_host = None;
     }
+    override_pacemaker(&mut settings, a)?;
     let images: Vec<(String, String)> = disks
         .iter()
         .map(|d| (d.clone(), copy_image_name(src, dst, d)))
@@ -323,4 +324,88 @@ fn new_xml(
         ),
     };
     clone_xml::rewrite(&xml, &what, &renaming, &mut clone_xml::new_mac)
+}
+
+/// SEAPATH's `--clear-pacemaker-*` (drop what the source had) and `--pacemaker-*` (added over
+/// what is inherited), checked as create checks them.
+fn override_pacemaker(settings: &mut Settings, a: &CloneArgs) -> Result<()> {
+    if a.clear_pacemaker_meta {
+        settings.pacemaker_meta.clear();
+    }
+    if a.clear_pacemaker_params {
+        settings.pacemaker_params.clear();
+    }
+    if a.clear_pacemaker_utilization {
+        settings.pacemaker_utilization.clear();
+    }
+    let meta = vm::parse_pairs("--pacemaker-meta", &a.pacemaker_meta)?;
+    vm::refuse_own_meta(&meta)?;
+    settings.pacemaker_meta.extend(meta);
+    let params = vm::parse_pairs("--pacemaker-params", &a.pacemaker_params)?;
+    settings.pacemaker_params.extend(params);
+    let util = vm::parse_pairs("--pacemaker-utilization", &a.pacemaker_utilization)?;
+    settings.pacemaker_utilization.extend(util);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn clone_of(args: &[&str]) -> CloneArgs {
+        let argv = ["vm-mgr", "clone", "-n", "a", "--dst_name", "b"];
+        match Cli::parse_from(argv.iter().chain(args)).command {
+            Command::Clone(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn source() -> Settings {
+        let pairs = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        Settings {
+            pacemaker_meta: pairs("resource-stickiness", "50"),
+            pacemaker_params: pairs("migration_transport", "tcp"),
+            pacemaker_utilization: pairs("cpu", "2"),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_source_s_pacemaker_settings_are_inherited_cleared_or_overridden() {
+        let mut kept = source();
+        override_pacemaker(&mut kept, &clone_of(&[])).unwrap();
+        assert_eq!(kept.pacemaker_meta, source().pacemaker_meta);
+        assert_eq!(kept.pacemaker_params, source().pacemaker_params);
+
+        // SEAPATH's underscore spellings, one flag of each kind.
+        let mut cleared = source();
+        let a = clone_of(&[
+            "--clear_pacemaker_meta",
+            "--clear_pacemaker_utilization",
+            "--pacemaker_params",
+            "migration_transport=ssh",
+            "--pacemaker-utilization",
+            "hv_memory=512",
+        ]);
+        override_pacemaker(&mut cleared, &a).unwrap();
+        assert!(cleared.pacemaker_meta.is_empty());
+        assert_eq!(cleared.pacemaker_params["migration_transport"], "ssh");
+        assert_eq!(
+            cleared.pacemaker_utilization,
+            BTreeMap::from([("hv_memory".to_owned(), "512".to_owned())])
+        );
+    }
+
+    #[test]
+    fn the_meta_vm_mgr_owns_is_refused_as_create_refuses_it() {
+        let e = override_pacemaker(
+            &mut source(),
+            &clone_of(&["--pacemaker-meta", "target-role=Started"]),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE, "{e}");
+    }
 }

@@ -326,6 +326,12 @@ fn clone_args(dst: &str, snap: Option<&str>, full: bool) -> CloneArgs {
         full,
         xml: None,
         clear_constraint: true,
+        clear_pacemaker_meta: false,
+        clear_pacemaker_params: false,
+        clear_pacemaker_utilization: false,
+        pacemaker_meta: Vec::new(),
+        pacemaker_params: Vec::new(),
+        pacemaker_utilization: Vec::new(),
         disable: false,
         nostart: true,
     }
