@@ -104,6 +104,14 @@ pub struct VmFlags {
     /// Utilization attributes.
     #[arg(long, alias = "pacemaker_utilization", value_name = "KEY=VALUE", num_args = 1..)]
     pub pacemaker_utilization: Vec<String>,
+    /// A `crm configure` constraint command naming the VM (location, colocation, order,
+    /// rsc_ticket; words split at whitespace, no quoting), repeatable, as SEAPATH's
+    /// vm_manager takes it. crm shell makes it on a private copy of the CIB; the constraint
+    /// joins the VM's own resources (one transaction, kept by disable/enable/export).
+    ///
+    /// Example: --add-crm-config-cmd "location web1-on-hv1 web1 100: hv1"
+    #[arg(long, alias = "add_crm_config_cmd", value_name = "COMMAND")]
+    pub add_crm_config_cmd: Vec<String>,
     /// Write progress to stdout, one line per step and per percent of each disk import (as
     /// SEAPATH's vm_manager, whose Cockpit plugin shows it), instead of stderr.
     #[arg(short = 'p', long)]

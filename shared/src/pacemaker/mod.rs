@@ -33,6 +33,7 @@ macro_rules! fixture {
 
 pub mod argv;
 pub mod cib;
+pub mod crm;
 pub mod error;
 pub mod output;
 pub mod patch;

@@ -241,6 +241,7 @@ pub(super) fn create_args(dir: &std::path::Path, name: &str) -> CreateArgs {
             pacemaker_params: Vec::new(),
             pacemaker_meta: Vec::new(),
             pacemaker_utilization: Vec::new(),
+            add_crm_config_cmd: Vec::new(),
             progress: false,
         },
     }
@@ -268,6 +269,41 @@ fn create_stores_everything_then_enables() {
     let e = super::create::run(&ctx, &a).unwrap_err();
     assert!(matches!(e, Error::AlreadyExists { .. }), "{e}");
     assert_eq!(e.exit_code(), 4);
+}
+
+/// SEAPATH's `--add-crm-config-cmd`, with the real crm shell on the CIB file: a constraint
+/// naming the VM joins it (in the CIB and its stored fragment); one that names something else
+/// is refused before anything is made.
+#[test]
+fn crm_config_commands_add_constraints_on_the_vm_only() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = with_secret(f.ctx(Memory::new(), false));
+    let mut a = create_args(&f.dir, "c5");
+    a.vm.add_crm_config_cmd = vec!["location c5-likes-sim2 c5 50: sim2".into()];
+    super::create::run(&ctx, &a).unwrap();
+    assert!(
+        f.text()
+            .contains(r#"<rsc_location id="c5-likes-sim2" rsc="c5" score="50" node="sim2"/>"#),
+        "{}",
+        f.text()
+    );
+    let meta = ctx.storage.meta_list("system_c5").unwrap();
+    assert!(meta["_vmmgr_fragment"].contains("c5-likes-sim2"));
+
+    let before = f.text();
+    let mut b = create_args(&f.dir, "c6");
+    b.vm.add_crm_config_cmd = vec!["location elsewhere c5 10: sim3".into()];
+    let e = super::create::run(&ctx, &b).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("does not name VM c6"), "{e}");
+    b.vm.add_crm_config_cmd = vec!["property maintenance-mode=true".into()];
+    assert_eq!(super::create::run(&ctx, &b).unwrap_err().exit_code(), 2);
+    b.vm.add_crm_config_cmd = vec!["location half-made c6".into()];
+    let e = super::create::run(&ctx, &b).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("crm shell refused it"), "{e}");
+    assert_eq!(f.text(), before);
+    assert!(!ctx.storage.image_exists("system_c6").unwrap());
 }
 
 #[test]

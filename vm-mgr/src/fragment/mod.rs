@@ -71,6 +71,13 @@ pub enum FragmentError {
         attribute: String,
         value: String,
     },
+    /// An `--add-crm-config-cmd` that is not a constraint on the VM.
+    #[error("--add-crm-config-cmd {command:?} for VM {name}: {reason}; nothing was changed.")]
+    CrmCommand {
+        name: String,
+        command: String,
+        reason: String,
+    },
 }
 
 impl FragmentError {
@@ -81,7 +88,8 @@ impl FragmentError {
             FragmentError::AlreadyInCib { .. } => crate::error::EXIT_EXISTS,
             FragmentError::UnknownNode { .. }
             | FragmentError::DuplicateId { .. }
-            | FragmentError::ControlCharacter { .. } => crate::error::EXIT_USAGE,
+            | FragmentError::ControlCharacter { .. }
+            | FragmentError::CrmCommand { .. } => crate::error::EXIT_USAGE,
             _ => crate::error::EXIT_FAILED,
         }
     }
@@ -423,8 +431,11 @@ impl Fragment {
 }
 
 mod ceph;
+mod crm_cmd;
 mod dir;
 mod edit;
+
+pub use crm_cmd::{added_constraints, parse_crm_command};
 
 pub use dir::{storage_of, use_dir};
 

@@ -235,6 +235,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         }
         fragment::use_dir(&mut fragment, &dir.xml_path(&a.name), res);
     }
+    add_crm_constraints(ctx, &cib, &mut fragment, &a.vm.add_crm_config_cmd)?;
     let meta = meta_of(
         &a.name, base_xml, &settings, &fragment, &user_meta, &final_xml,
     );
@@ -249,6 +250,48 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         replace,
         warnings,
     })
+}
+
+/// `--add-crm-config-cmd`: crm shell makes the constraints on a private copy of the CIB
+/// holding the new VM; those it made join the VM's fragment ([`fragment::added_constraints`]).
+fn add_crm_constraints(
+    ctx: &Ctx,
+    cib: &shared::pacemaker::Cib,
+    fragment: &mut Fragment,
+    commands: &[String],
+) -> Result<()> {
+    if commands.is_empty() {
+        return Ok(());
+    }
+    let name = fragment.name.clone();
+    let words = commands
+        .iter()
+        .map(|c| fragment::parse_crm_command(&name, c))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut before = cib.element().clone();
+    if fragment::in_cib(&before, &name) {
+        fragment::remove(&mut before, &name)?;
+    }
+    fragment::insert(&mut before, fragment, "Stopped")?;
+    let after =
+        shared::pacemaker::crm::configure_on_copy(&before.to_xml(), &words, ctx.cib_deadline())
+            .map_err(|e| match e {
+                // crm shell refused a command: the operator's input.
+                shared::pacemaker::PacemakerError::ToolFailed { errors, .. } => {
+                    Error::from(fragment::FragmentError::CrmCommand {
+                        name: name.clone(),
+                        command: commands.join("; ").chars().take(160).collect(),
+                        reason: format!("crm shell refused it: {}", errors.join("; ")),
+                    })
+                }
+                other => other.into(),
+            })?;
+    let after = shared::pacemaker::xml::Element::parse(&after, "the CIB crm shell wrote")
+        .map_err(shared::pacemaker::PacemakerError::from)?;
+    let ids = shared::pacemaker::cib::tree::resource_ids(&fragment.resources[0]);
+    let added = fragment::added_constraints(&name, &before, &after, &ids)?;
+    fragment.constraints.extend(added);
+    Ok(())
 }
 
 fn dry_run(ctx: &Ctx, a: &CreateArgs, plan: &Plan) -> Outcome {
