@@ -220,78 +220,10 @@ impl Settings {
     pub fn from_params(p: &Params) -> Result<Settings, OcfError> {
         p.validate_syntax()?;
         let mut warnings = Vec::new();
-        let config = PathBuf::from(p.required_str("config")?);
-        if !config.is_absolute() {
-            return Err(OcfError::configured(format!(
-                "parameter 'config' must be an absolute path, got '{}'",
-                config.display()
-            )));
-        }
-        let migration_user = match opt(p, "migration_user") {
-            Some(u) if valid_user(&u) => Some(u),
-            Some(u) => {
-                warnings.push(format!(
-                    "parameter 'migration_user' '{u}' does not match ^[a-z][-a-z0-9]*$ and is \
-                     ignored"
-                ));
-                None
-            }
-            None => None,
-        };
-        let migration_transport = opt(p, "migration_transport");
-        if let Some(t) = &migration_transport {
-            if !t.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(OcfError::configured(format!(
-                    "parameter 'migration_transport' must be a libvirt transport such as tcp, \
-                     ssh or tls, got '{t}'"
-                )));
-            }
-        }
-        let migration_network_suffix = opt(p, "migration_network_suffix");
-        if let Some(s) = &migration_network_suffix {
-            if !valid_host_part(s) {
-                return Err(OcfError::configured(format!(
-                    "parameter 'migration_network_suffix' may only contain letters, digits, \
-                     '.', '-' and '_', got '{s}'"
-                )));
-            }
-        }
-        let migrateport = match p.int("migrateport")? {
-            None => None,
-            Some(v) => Some(u16::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| {
-                OcfError::configured(format!(
-                    "parameter 'migrateport' must be a port number (1-65535), got {v}"
-                ))
-            })?),
-        };
-        let migrate_options = migrate_options::parse(p.str("migrate_options").unwrap_or(""))
-            .map_err(OcfError::configured)?;
-        let shutdown_modes = parse_shutdown_modes(p.str("shutdown_mode").unwrap_or(""))
-            .map_err(OcfError::configured)?;
+        let config = absolute(p.required_str("config")?, "config")?;
+        let migration_user = migration_user(p, &mut warnings);
         let force_stop = p.bool("force_stop")?;
-        let snapshot = opt(p, "snapshot").map(PathBuf::from);
-        if force_stop && snapshot.is_some() {
-            return Err(OcfError::configured(
-                "the 'force_stop' and 'snapshot' options can not be used together",
-            ));
-        }
-        let backingfile = opt(p, "backingfile").map(PathBuf::from);
-        let stateless = p.bool("stateless")?;
-        if stateless && backingfile.is_none() {
-            return Err(OcfError::configured(
-                "stateless functionality can't be achieved without a backing file",
-            ));
-        }
-        let util = |set: &str, unset: &str| -> Result<UtilPolicy, OcfError> {
-            Ok(if p.bool(set)? {
-                UtilPolicy::Set
-            } else if p.bool(unset)? {
-                UtilPolicy::Unset
-            } else {
-                UtilPolicy::Leave
-            })
-        };
-        let rbd = parse_rbd(p)?;
+        let (snapshot, backingfile, stateless) = saved_state(p, force_stop)?;
         let sync_config_on_stop = p.bool("sync_config_on_stop")?;
         let words = |name: &str| -> Vec<String> {
             p.str(name)
@@ -303,35 +235,17 @@ impl Settings {
         Ok(Settings {
             hypervisor: opt(p, "hypervisor"),
             force_stop,
-            migration_transport,
+            migration_transport: migration_transport(p)?,
             migration_user,
             migration_downtime_ms: non_negative(p, "migration_downtime")?,
             migration_speed_mib: non_negative(p, "migration_speed")?,
-            migration_network_suffix,
+            migration_network_suffix: migration_network_suffix(p)?,
             migrateuri: opt(p, "migrateuri"),
-            migrate_options,
+            migrate_options: migrate_options::parse(p.str("migrate_options").unwrap_or(""))
+                .map_err(OcfError::configured)?,
             monitor_scripts: words("monitor_scripts"),
-            utilization: [
-                (
-                    "cpu",
-                    util("autoset_utilization_cpu", "unset_utilization_cpu")?,
-                ),
-                (
-                    "host_memory",
-                    util(
-                        "autoset_utilization_host_memory",
-                        "unset_utilization_host_memory",
-                    )?,
-                ),
-                (
-                    "hv_memory",
-                    util(
-                        "autoset_utilization_hv_memory",
-                        "unset_utilization_hv_memory",
-                    )?,
-                ),
-            ],
-            migrateport,
+            utilization: utilization(p)?,
+            migrateport: migrateport(p)?,
             remoteuri: opt(p, "remoteuri"),
             save_config_on_stop: p.bool("save_config_on_stop")? || sync_config_on_stop,
             sync_config_on_stop,
@@ -339,13 +253,120 @@ impl Settings {
             backingfile,
             stateless,
             copyindirs: words("copyindirs"),
-            shutdown_modes,
+            shutdown_modes: parse_shutdown_modes(p.str("shutdown_mode").unwrap_or(""))
+                .map_err(OcfError::configured)?,
             start_resources: p.bool("start_resources")?,
-            rbd,
+            rbd: parse_rbd(p)?,
             config,
             warnings,
         })
     }
+}
+
+/// Parameter `name`'s value as a path, which must be absolute.
+fn absolute(value: &str, name: &str) -> Result<PathBuf, OcfError> {
+    let path = PathBuf::from(value);
+    if !path.is_absolute() {
+        return Err(OcfError::configured(format!(
+            "parameter '{name}' must be an absolute path, got '{}'",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+/// `migration_user`: a user name, else ignored with a warning (as the stock agent does).
+fn migration_user(p: &Params, warnings: &mut Vec<String>) -> Option<String> {
+    match opt(p, "migration_user") {
+        Some(u) if valid_user(&u) => Some(u),
+        Some(u) => {
+            warnings.push(format!(
+                "parameter 'migration_user' '{u}' does not match ^[a-z][-a-z0-9]*$ and is \
+                 ignored"
+            ));
+            None
+        }
+        None => None,
+    }
+}
+
+/// `migration_transport`: a libvirt transport name.
+fn migration_transport(p: &Params) -> Result<Option<String>, OcfError> {
+    let t = opt(p, "migration_transport");
+    match &t {
+        Some(t) if !t.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Err(OcfError::configured(format!(
+                "parameter 'migration_transport' must be a libvirt transport such as tcp, \
+                 ssh or tls, got '{t}'"
+            )))
+        }
+        _ => Ok(t),
+    }
+}
+
+/// `migration_network_suffix`: a part of a host name.
+fn migration_network_suffix(p: &Params) -> Result<Option<String>, OcfError> {
+    let s = opt(p, "migration_network_suffix");
+    match &s {
+        Some(s) if !valid_host_part(s) => Err(OcfError::configured(format!(
+            "parameter 'migration_network_suffix' may only contain letters, digits, '.', '-' \
+             and '_', got '{s}'"
+        ))),
+        _ => Ok(s),
+    }
+}
+
+/// `migrateport`: a port number.
+fn migrateport(p: &Params) -> Result<Option<u16>, OcfError> {
+    match p.int("migrateport")? {
+        None => Ok(None),
+        Some(v) => Ok(Some(u16::try_from(v).ok().filter(|v| *v > 0).ok_or_else(
+            || {
+                OcfError::configured(format!(
+                    "parameter 'migrateport' must be a port number (1-65535), got {v}"
+                ))
+            },
+        )?)),
+    }
+}
+
+/// `snapshot`, `backingfile` and `stateless`, with the combinations the stock agent refuses.
+fn saved_state(
+    p: &Params,
+    force_stop: bool,
+) -> Result<(Option<PathBuf>, Option<PathBuf>, bool), OcfError> {
+    let snapshot = opt(p, "snapshot").map(PathBuf::from);
+    if force_stop && snapshot.is_some() {
+        return Err(OcfError::configured(
+            "the 'force_stop' and 'snapshot' options can not be used together",
+        ));
+    }
+    let backingfile = opt(p, "backingfile").map(PathBuf::from);
+    let stateless = p.bool("stateless")?;
+    if stateless && backingfile.is_none() {
+        return Err(OcfError::configured(
+            "stateless functionality can't be achieved without a backing file",
+        ));
+    }
+    Ok((snapshot, backingfile, stateless))
+}
+
+/// The `autoset_utilization_*` / `unset_utilization_*` pairs.
+fn utilization(p: &Params) -> Result<[(&'static str, UtilPolicy); 3], OcfError> {
+    let util = |key: &str| -> Result<UtilPolicy, OcfError> {
+        Ok(if p.bool(&format!("autoset_utilization_{key}"))? {
+            UtilPolicy::Set
+        } else if p.bool(&format!("unset_utilization_{key}"))? {
+            UtilPolicy::Unset
+        } else {
+            UtilPolicy::Leave
+        })
+    };
+    Ok([
+        ("cpu", util("cpu")?),
+        ("host_memory", util("host_memory")?),
+        ("hv_memory", util("hv_memory")?),
+    ])
 }
 
 #[cfg(test)]

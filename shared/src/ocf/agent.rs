@@ -160,38 +160,63 @@ pub fn run<A: Agent + ?Sized>(
         return OcfRc::ErrArgs;
     };
     let action = Action::parse(&name);
-    match &action {
+    if let Some(rc) = answer_without_acting(agent, argv0.as_deref(), &name, &action, out, err) {
+        return rc;
+    }
+    perform(agent, action, env, err)
+}
+
+/// The actions answered without running the agent's code: meta-data, usage, an unknown action
+/// or one the agent does not advertise. `None` for the others.
+fn answer_without_acting<A: Agent + ?Sized>(
+    agent: &A,
+    argv0: Option<&str>,
+    name: &str,
+    action: &Action,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Option<OcfRc> {
+    let meta = agent.meta();
+    Some(match action {
         Action::MetaData => {
-            let xml = agent.meta().to_xml();
-            return match out.write_all(xml.as_bytes()).and_then(|()| out.flush()) {
+            let xml = meta.to_xml();
+            match out.write_all(xml.as_bytes()).and_then(|()| out.flush()) {
                 Ok(()) => OcfRc::Success,
                 Err(e) => {
                     let _ = write_exit_reason(err, &format!("cannot write meta-data: {e}"));
                     OcfRc::ErrGeneric
                 }
-            };
+            }
         }
         Action::Usage => {
-            let meta = agent.meta();
-            let _ = out.write_all(usage(&program_name(argv0.as_deref(), &meta), &meta).as_bytes());
+            let _ = out.write_all(usage(&program_name(argv0, &meta), &meta).as_bytes());
             let _ = out.flush();
-            return OcfRc::Success;
+            OcfRc::Success
         }
         Action::Unknown(_) => {
             let _ = write_exit_reason(err, &format!("unknown action '{name}'"));
-            return OcfRc::Unimplemented;
+            OcfRc::Unimplemented
         }
-        _ => {}
-    }
-    let meta = agent.meta();
-    if !meta.advertises(&action) {
-        let _ = write_exit_reason(
-            err,
-            &format!("action '{name}' is not implemented by {}", meta.name),
-        );
-        return OcfRc::Unimplemented;
-    }
+        _ if !meta.advertises(action) => {
+            let _ = write_exit_reason(
+                err,
+                &format!("action '{name}' is not implemented by {}", meta.name),
+            );
+            OcfRc::Unimplemented
+        }
+        _ => return None,
+    })
+}
 
+/// Runs an advertised action: logging and tracing set up, the agent's code run (a panic in it
+/// becomes `OCF_ERR_GENERIC` with a reason), and the action ended ([`finish`]).
+fn perform<A: Agent + ?Sized>(
+    agent: &A,
+    action: Action,
+    env: OcfEnv,
+    err: &mut dyn Write,
+) -> OcfRc {
+    let meta = agent.meta();
     let ctx = Context::new(&meta, action, env, Instant::now());
     log::init(ctx.logger.clone());
     let tracing = start_trace(meta.name, &ctx, err);
@@ -208,7 +233,6 @@ pub fn run<A: Agent + ?Sized>(
                 .as_secs_f64()
         ),
     );
-
     let result = catch_unwind(AssertUnwindSafe(|| agent.handle(&ctx.action, &ctx))).unwrap_or_else(
         |payload| {
             Err(OcfError::generic(format!(
