@@ -274,6 +274,18 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     let out = s.vm_mgr_ok("sim1", &["start", "-n", &name]);
     assert!(out.contains("Started on"), "{out}");
 
+    // drain the VM's node: it leaves live (the storage is shared); undrain brings the node back
+    let on = sb.running_on(&domain, &[]);
+    assert_eq!(on.len(), 1, "{on:?}");
+    s.vm_mgr_ok("sim1", &["drain", "--node", &on[0]]);
+    let now = sb.running_on(&domain, &[]);
+    assert!(now.len() == 1 && now != on, "drained from {on:?}, runs on {now:?}");
+    let tasks = sb.history_tasks(&now[0], &domain);
+    assert!(tasks.iter().any(|t| t == "migrate_from"), "{tasks:?}");
+    s.vm_mgr_ok("sim1", &["undrain", "--node", &on[0]]);
+    let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
+    assert!(!cons.contains("cli-") && !cons.contains("vmmgr-move-"), "{cons}");
+
     // disable keeps the fragment, storage constraints included, in the VM's cib.xml; enable
     // puts it back; metadata is set in metadata.json
     s.vm_mgr_ok("sim2", &["disable", "-n", &name]);

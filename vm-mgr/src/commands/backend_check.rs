@@ -26,6 +26,11 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::Migrate(_)
+            | Command::AddColocation(_)
+            | Command::RemoveColocation(_)
+            | Command::SetPlacement(_)
+            | Command::Drain(_)
+            | Command::Undrain(_)
     )
 }
 
@@ -38,6 +43,7 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::GetMetadata(_)
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
+            | Command::SetPlacement(_)
     )
 }
 

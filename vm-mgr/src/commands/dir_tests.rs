@@ -153,11 +153,6 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["clone", "-n", n, "--dst-name", "copy"],
         vec!["export", "-n", n, "--to", "/nonexistent/export"],
         vec!["import", "--from", "/nonexistent/export"],
-        vec!["add-colocation", "-n", n, "sandbox-fence"],
-        vec!["remove-colocation", "-n", n, "--all"],
-        vec!["set-placement", "-n", n, "--strategy", "failover"],
-        vec!["drain", "--node", "sim1"],
-        vec!["undrain", "--node", "sim1"],
         vec!["doctor"],
     ]
     .into_iter()
@@ -253,6 +248,10 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "list" | "info" => &[],
             "create" => &["-n", "d3", "--xml", "x", "-i", "y"],
             "migrate" => &["-n", "d3", "--node", "sim2"],
+            "add-colocation" => &["-n", "d3", "other"],
+            "remove-colocation" => &["-n", "d3", "--all"],
+            "set-placement" => &["-n", "d3", "--strategy", "failover"],
+            "drain" | "undrain" => &["--node", "sim1"],
             "get-metadata" => &["-n", "d3", "--metadata-name", "k"],
             "set-metadata" => &["-n", "d3", "--metadata-name", "k", "--metadata-value", "v"],
             _ => &["-n", "d3"],
@@ -265,4 +264,46 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "verb {name} is neither supported on dir nor refused in this test"
         );
     }
+}
+
+/// Placement on the dir backend is the CIB's alone (with the settings in the VM's directory):
+/// pinned then auto, an anti-colocation with another dir VM, on the recorded CIB with the real
+/// tools; the settings and the stored fragment follow while the VM is disabled.
+#[test]
+fn placement_and_colocation_work_on_dir_vms() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    for n in ["d7", "d8"] {
+        super::create::run(&ctx, &super::tests::create_args(&f.dir, n)).unwrap();
+    }
+    let run = |argv: &[&str]| {
+        let cli = Cli::try_parse_from(std::iter::once(&"vm-mgr").chain(argv))
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        super::run(&cli, &ctx).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+    };
+    run(&[
+        "set-placement",
+        "-n",
+        "d7",
+        "--strategy",
+        "pinned",
+        "--node",
+        "sim2",
+    ]);
+    assert!(f.text().contains("vmmgr-pin-d7"), "{}", f.text());
+    let settings = &ctx.storage.meta_list("system_d7").unwrap()["_vmmgr_settings"];
+    assert!(settings.contains("sim2"), "{settings}");
+    run(&["add-colocation", "-n", "d7", "d8", "--anti"]);
+    assert!(
+        f.text().contains("rsc=\"d7\" with-rsc=\"d8\""),
+        "{}",
+        f.text()
+    );
+    run(&["disable", "-n", "d7"]);
+    run(&["set-placement", "-n", "d7", "--strategy", "auto"]);
+    let kept = std::fs::read_to_string(vms(&f).join("d7").join("cib.xml")).unwrap();
+    assert!(!kept.contains("vmmgr-pin-d7"), "{kept}");
+    assert!(kept.contains("with-rsc=\"d8\""), "{kept}");
+    let settings = &ctx.storage.meta_list("system_d7").unwrap()["_vmmgr_settings"];
+    assert!(!settings.contains("sim2"), "{settings}");
 }
