@@ -18,9 +18,11 @@
 //! in the host directory behind the mounts, and `storage: dir` in status and list; live migrate
 //! (`migrate_from` in the target's history, no start there); a second start of the same disk on
 //! another node, the agent called directly, is refused by QEMU's write lock while the VM keeps
-//! running; stop/start; disable/enable (the fragment kept in the VM's `cib.xml`); metadata;
-//! a verb not on the dir backend yet exits 6; remove leaves no directory
-//! and no CIB element. The clone and the directories are removed at the end, also on failure.
+//! running; stop/start; drain/undrain of its node (it leaves live); disable/enable (the fragment
+//! kept in the VM's `cib.xml`); metadata; a verb not on the dir backend yet exits 6; the storage
+//! clone banned from the VM's node (the VM leaves before the unmount, nothing fails); power loss
+//! of its node (it runs on a survivor after fencing); remove leaves no directory and no CIB
+//! element. The clone and the directories are removed at the end, also on failure.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=dirsbx cargo test -p vmmgr-tests --test vm_mgr_dir -- --ignored
 //! --test-threads=1` (after `cargo build`; the host needs `modprobe` (kmod) and `fuser`
@@ -279,12 +281,18 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     assert_eq!(on.len(), 1, "{on:?}");
     s.vm_mgr_ok("sim1", &["drain", "--node", &on[0]]);
     let now = sb.running_on(&domain, &[]);
-    assert!(now.len() == 1 && now != on, "drained from {on:?}, runs on {now:?}");
+    assert!(
+        now.len() == 1 && now != on,
+        "drained from {on:?}, runs on {now:?}"
+    );
     let tasks = sb.history_tasks(&now[0], &domain);
     assert!(tasks.iter().any(|t| t == "migrate_from"), "{tasks:?}");
     s.vm_mgr_ok("sim1", &["undrain", "--node", &on[0]]);
     let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
-    assert!(!cons.contains("cli-") && !cons.contains("vmmgr-move-"), "{cons}");
+    assert!(
+        !cons.contains("cli-") && !cons.contains("vmmgr-move-"),
+        "{cons}"
+    );
 
     // disable keeps the fragment, storage constraints included, in the VM's cib.xml; enable
     // puts it back; metadata is set in metadata.json
@@ -324,6 +332,73 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
         describe(&snap)
     );
     assert_eq!(config_epoch(&sb), epoch);
+
+    // the storage clone stopped on the VM's node: the VM leaves first (ordered after the clone
+    // and colocated with it), then the directory is unmounted there; nothing fails (unmounted
+    // under a running guest, the Filesystem agent would kill its QEMU)
+    let on = sb.running_on(&domain, &[]);
+    assert_eq!(on.len(), 1, "{on:?}");
+    let ban = format!("{name}-store-ban");
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--create",
+            "--scope",
+            "constraints",
+            "--xml-text",
+            &format!(
+                r#"<rsc_location id="{ban}" rsc="{}" node="{}" score="-INFINITY"/>"#,
+                s.clone_id(),
+                on[0]
+            ),
+        ],
+    );
+    wait_for(
+        Duration::from_secs(120),
+        "the VM away, then the unmount",
+        || {
+            let now = sb.running_on(&domain, &[]);
+            (now.len() == 1 && now != on && !s.mounted_on(&on[0])).then_some(())
+        },
+    );
+    let mon = sb.crm_mon("sim1").expect("crm_mon");
+    assert!(
+        !mon.failures.iter().any(|f| f.resource() == domain),
+        "{:?}",
+        mon.failures
+    );
+    sb.exec_ok(
+        "sim1",
+        &[
+            "cibadmin",
+            "--delete",
+            "--xml-text",
+            &format!(r#"<rsc_location id="{ban}"/>"#),
+        ],
+    );
+    wait_for(Duration::from_secs(60), "the mount back", || {
+        s.mounted_on(&on[0]).then_some(())
+    });
+
+    // power loss of the VM's node: after fencing, it runs on a survivor
+    let on = sb.running_on(&domain, &[]);
+    assert_eq!(on.len(), 1, "{on:?}");
+    sb.kill_node(&on[0]);
+    let survivor = wait_for(Duration::from_secs(120), "the VM on a survivor", || {
+        let now = sb.running_on(&domain, &[on[0].as_str()]);
+        (now.len() == 1 && now != on).then(|| now[0].clone())
+    });
+    wait_for(Duration::from_secs(60), "vm-mgr to say Started", || {
+        let st = s.vm_mgr_ok(&survivor, &["--output", "json", "status", "-n", &name]);
+        st.contains(r#""state": "Started""#).then_some(())
+    });
+    sb.rejoin(&on[0]);
+    wait_for(
+        Duration::from_secs(60),
+        "the mount on the rejoined node",
+        || s.mounted_on(&on[0]).then_some(()),
+    );
 
     // remove: no directory, nothing of the VM in the CIB configuration
     s.vm_mgr_ok("sim3", &["remove", "-n", &name]);
