@@ -29,6 +29,8 @@
 //!   half a second. If the run is abandoned early (an I/O error, a panic), a guard kills the
 //!   group and reaps the child; a child that does not die even from SIGKILL (stuck in the
 //!   kernel) is left to a background thread to reap, rather than blocking the caller.
+//! - **One exception: interactive programs** ([`Cmd::run_interactive`], for an editor or a
+//!   serial console) get the caller's terminal and no deadline; argv only all the same.
 //! - **Errors are one log line**: each [`CmdError`] names the command line, the exit status and
 //!   the last ~1 KiB of stderr.
 
@@ -455,6 +457,7 @@ impl Cmd {
 mod awaiting;
 pub mod cancel;
 mod child;
+mod interactive;
 mod output;
 mod quote;
 
