@@ -25,6 +25,10 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::Migrate(_)
+            | Command::SetXml(_)
+            | Command::Edit(_)
+            | Command::Console(_)
+            | Command::History(_)
     )
 }
 
@@ -37,6 +41,8 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::GetMetadata(_)
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
+            | Command::SetXml(_)
+            | Command::Edit(_)
     )
 }
 

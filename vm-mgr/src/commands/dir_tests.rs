@@ -253,6 +253,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "list" | "info" => &[],
             "create" => &["-n", "d3", "--xml", "x", "-i", "y"],
             "migrate" => &["-n", "d3", "--node", "sim2"],
+            "set-xml" => &["-n", "d3", "--xml", "x"],
             "get-metadata" => &["-n", "d3", "--metadata-name", "k"],
             "set-metadata" => &["-n", "d3", "--metadata-name", "k", "--metadata-value", "v"],
             _ => &["-n", "d3"],
