@@ -12,7 +12,9 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{
+    create_argv, describe, received, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox,
+};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -35,17 +37,6 @@ impl Drop for Scenario<'_> {
         cleanup_inputs(&self.name);
         let _ = std::fs::remove_dir_all(&self.sock_dir);
     }
-}
-
-/// The datagrams that arrive on `rx` until it has been quiet for a second.
-fn received(rx: &UnixDatagram) -> Vec<String> {
-    rx.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 4096];
-    while let Ok(n) = rx.recv(&mut buf) {
-        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
-    got
 }
 
 /// `vm-mgr ARGS` on sim1 with the syslog test hook; its stdout.

@@ -71,16 +71,7 @@ pub fn check(new: &str, what: &str, vm: &StoredVm<'_>) -> Result<Checked> {
         what: "domain XML",
         detail: e.to_string(),
     })?;
-    let mut root = Element::parse(new, what).map_err(|e| bad(e.to_string()))?;
-    if root.name != "domain" {
-        return Err(bad(format!(
-            "the root element is <{}>, not <domain>",
-            root.name
-        )));
-    }
-    if root.attr("type").is_none() {
-        return Err(bad("<domain> has no type attribute".into()));
-    }
+    let mut root = crate::domain::parse_domain(new, what)?;
     keep_name(&mut root, vm.name).map_err(bad)?;
     keep_uuid(&mut root, &stored).map_err(bad)?;
     let disks_from_stored = keep_disks(&mut root, &stored, vm).map_err(bad)?;

@@ -3,12 +3,9 @@
 //! serial console for `vm-mgr console`). Still argv only, the program looked up as for every
 //! command, and refused once the cancel switch is thrown.
 
-use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 
 use super::output::describe_status;
-use super::quote::lossy;
 use super::{Cmd, CmdError};
 
 impl Cmd {
@@ -25,29 +22,13 @@ impl Cmd {
                 started: false,
             });
         }
-        let program = self.resolve()?;
-        let mut command = Command::new(&program);
-        command
-            .arg0(&self.program)
-            .args(&self.args)
+        let status = self
+            .command()?
             .stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit());
-        for (k, v) in &self.env {
-            match v {
-                Some(v) => command.env(k, v),
-                None => command.env_remove(k),
-            };
-        }
-        let status = command.status().map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => CmdError::NotInstalled {
-                program: lossy(&self.program),
-            },
-            _ => CmdError::Spawn {
-                cmdline: self.cmdline(),
-                source,
-            },
-        })?;
+            .stderr(Stdio::inherit())
+            .status()
+            .map_err(|source| self.spawn_error(source))?;
         if status.success() {
             return Ok(status);
         }

@@ -281,11 +281,8 @@ impl Cmd {
                 started: false,
             });
         }
-        let program = self.resolve()?;
-        let mut command = Command::new(&program);
+        let mut command = self.command()?;
         command
-            .arg0(&self.program)
-            .args(&self.args)
             .stdin(if stdin_piped {
                 Stdio::piped()
             } else {
@@ -294,13 +291,26 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let child = command.spawn().map_err(|source| self.spawn_error(source))?;
+        Ok((ChildGuard::new(child, self.cancel), start, deadline))
+    }
+
+    /// The program resolved, with its argv and environment (stdio and group left to callers).
+    fn command(&self) -> Result<Command, CmdError> {
+        let mut command = Command::new(self.resolve()?);
+        command.arg0(&self.program).args(&self.args);
         for (k, v) in &self.env {
             match v {
                 Some(v) => command.env(k, v),
                 None => command.env_remove(k),
             };
         }
-        let child = command.spawn().map_err(|source| match source.kind() {
+        Ok(command)
+    }
+
+    /// The error of a spawn that failed with `source`.
+    fn spawn_error(&self, source: io::Error) -> CmdError {
+        match source.kind() {
             io::ErrorKind::NotFound => CmdError::NotInstalled {
                 program: lossy(&self.program),
             },
@@ -308,8 +318,7 @@ impl Cmd {
                 cmdline: self.cmdline(),
                 source,
             },
-        })?;
-        Ok((ChildGuard::new(child, self.cancel), start, deadline))
+        }
     }
 
     /// Feeds `input` (if any) to the spawned command and services it until it exits, or its
