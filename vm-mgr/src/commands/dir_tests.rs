@@ -267,3 +267,42 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
         );
     }
 }
+
+#[test]
+fn set_xml_writes_domain_xml_of_a_dir_vm_and_keeps_its_disk() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    let a = super::tests::create_args(&f.dir, "d5");
+    super::create::run(&ctx, &a).unwrap();
+    let file = vms(&f).join("d5").join("domain.xml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    // create's template (no disk of the VM's) with the VM's name and a description: the
+    // stored file disk stays. (Its name x would be refused: set-xml does not rename.)
+    let template = std::fs::read_to_string(&a.xml).unwrap();
+    let described = template.replacen(
+        "<name>x</name>",
+        "<name>d5</name><description>dir</description>",
+        1,
+    );
+    assert_ne!(described, template);
+    let new = f.dir.join("d5-new.xml");
+    std::fs::write(&new, described).unwrap();
+    let args = crate::cli_xml::SetXmlArgs {
+        name: "d5".into(),
+        xml: new,
+    };
+    let out = super::set_xml::run(&ctx, &args).unwrap();
+    assert!(
+        out.text.contains("+  <description>dir</description>"),
+        "{}",
+        out.text
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.contains("<description>dir</description>"), "{after}");
+    let disk = vms(&f).join("d5").join("system.qcow2");
+    assert!(
+        after.contains(&format!(r#"<source file="{}"/>"#, disk.display())),
+        "{after}"
+    );
+    assert_ne!(after, before);
+}
