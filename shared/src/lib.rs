@@ -13,6 +13,8 @@
 //! - [`drbd`]: DRBD 9 state from `drbdsetup events2`, and `drbdadm` calls.
 //! - [`fsread`]: bounded reads of user and system files (regular files only, size cap, no
 //!   blocking open).
+//! - [`journal`]: the systemd journal through `journalctl` (the lines of one syslog
+//!   identifier).
 //! - [`procfs`]: processes in `/proc` (by argument, by process group), for the tests that check
 //!   no child outlives its command.
 //! - [`qcow2`]: local disk image files through `qemu-img` (probe, convert to qcow2 with
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod cmd;
 pub mod drbd;
 pub mod fsread;
+pub mod journal;
 pub mod libvirt;
 pub mod ocf;
 pub mod pacemaker;

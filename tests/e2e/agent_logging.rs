@@ -15,7 +15,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vmmgr_tests::{unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
+use vmmgr_tests::{received, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -107,17 +107,6 @@ fn run_agent(
         out.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// The datagrams that arrive on `rx` until it has been quiet for a second.
-fn received(rx: &UnixDatagram) -> Vec<String> {
-    rx.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 4096];
-    while let Ok(n) = rx.recv(&mut buf) {
-        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
-    got
 }
 
 /// True if `line` is `<PRI>Mmm dd hh:mm:ss TAG: BODY` with `TAG` = `agent(instance)[PID]`.

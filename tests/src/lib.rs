@@ -367,3 +367,16 @@ pub fn unique_name(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// The datagrams that arrive on `rx` (a test's stand-in for the syslog socket) until it has
+/// been quiet for a second.
+pub fn received(rx: &std::os::unix::net::UnixDatagram) -> Vec<String> {
+    rx.set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("set a read timeout");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while let Ok(n) = rx.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    got
+}

@@ -190,6 +190,39 @@ pub enum Command {
     ///
     /// Example: vm-mgr doctor --fix --dry-run
     Doctor(DoctorArgs),
+    /// Replace the VM's domain XML. It is checked as create checks one (libvirt's schema, the
+    /// size limit) and must stay the same VM: its name and UUID (filled in when left out), its
+    /// own disks and no other (an XML naming none of them, such as create's template, keeps
+    /// the stored disks). The diff is printed; the XML is stored and applies at the VM's next
+    /// start. With --dry-run, the diff alone.
+    ///
+    /// Example: vm-mgr set-xml -n web1 --xml web1.xml --dry-run
+    #[command(alias = "set_xml")]
+    SetXml(crate::cli_xml::SetXmlArgs),
+    /// Edit the VM's stored domain XML in $VISUAL, else $EDITOR, else vi (split on whitespace,
+    /// run without a shell), then store it as set-xml does: checked, the diff printed, applied
+    /// at the VM's next start. A refused edit is kept in a file named in the message.
+    ///
+    /// Example: EDITOR=nano vm-mgr edit -n web1
+    Edit(NameArg),
+    /// Attach to the VM's serial console on the node that runs it: virsh console there, or
+    /// from here through the VM's migration transport (qemu+ssh://NODE/system unless
+    /// configured otherwise). Ctrl-] leaves. With --dry-run, print the node and the command.
+    /// A VM that is not running is refused (exit 7).
+    ///
+    /// Example: vm-mgr console -n web1
+    Console(crate::cli_view::ConsoleArgs),
+    /// The VM's timeline, oldest first, one tab-separated line per event: TIME (UTC), SOURCE,
+    /// NODE, EVENT, DETAIL. What is read, and what each source keeps: vm-mgr's own changes from
+    /// this node's journal (journalctl -t vm-mgr; every change verb logs one line there:
+    /// user, verb, arguments, result, CIB version before and after); Pacemaker's starts,
+    /// stops, migrations and failures from the cluster status (crm_mon: the last operation of
+    /// each kind per node; a fenced node's are forgotten, older ones are in Pacemaker's logs
+    /// only); the fencing of the nodes the VM was on, from the fencer's history. A source that
+    /// cannot be read is named on the first line (# ...) and in the JSON's sources.
+    ///
+    /// Example: vm-mgr history -n web1 --since "2026-12-01 00:00:00"
+    History(crate::cli_view::HistoryArgs),
 }
 
 impl Command {
@@ -225,6 +258,10 @@ impl Command {
             Command::Drain(_) => "drain",
             Command::Undrain(_) => "undrain",
             Command::Doctor(_) => "doctor",
+            Command::SetXml(_) => "set-xml",
+            Command::Edit(_) => "edit",
+            Command::Console(_) => "console",
+            Command::History(_) => "history",
         }
     }
 }
@@ -440,6 +477,10 @@ impl Cli {
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
+            Command::SetXml(a) => Some(&a.name),
+            Command::Edit(a) => Some(&a.name),
+            Command::Console(a) => Some(&a.name),
+            Command::History(a) => Some(&a.name),
         }
     }
 }

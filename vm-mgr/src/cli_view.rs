@@ -49,3 +49,26 @@ pub struct StatusArgs {
     #[arg(short, long)]
     pub long: bool,
 }
+
+/// `console`.
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Take the console over from another session (virsh console --force).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `history`.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Only events from this time on (the formats of purge --date: "YYYY-MM-DD HH:MM:SS" local
+    /// time, RFC 3339, ...).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+}

@@ -135,13 +135,13 @@ pub fn rewrite(xml: &str, what: &str, name: &str, disks: &RbdDisks<'_>) -> Resul
     rewrite_disks(xml, what, name, Disks::Rbd(disks))
 }
 
-/// [`rewrite`] with any kind of [`Disks`] (the dir backend's qcow2 files).
-pub fn rewrite_disks(xml: &str, what: &str, name: &str, disks: Disks<'_>) -> Result<String> {
+/// Parses `xml` (from `what`, for messages) as a libvirt domain: a `<domain>` with a type.
+pub fn parse_domain(xml: &str, what: &str) -> Result<Element> {
     let bad = |detail: String| Error::DomainXml {
         what: what.to_owned(),
         detail,
     };
-    let mut root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
+    let root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
     if root.name != "domain" {
         return Err(bad(format!(
             "the root element is <{}>, not <domain>",
@@ -151,6 +151,16 @@ pub fn rewrite_disks(xml: &str, what: &str, name: &str, disks: Disks<'_>) -> Res
     if root.attr("type").is_none() {
         return Err(bad("<domain> has no type attribute".into()));
     }
+    Ok(root)
+}
+
+/// [`rewrite`] with any kind of [`Disks`] (the dir backend's qcow2 files).
+pub fn rewrite_disks(xml: &str, what: &str, name: &str, disks: Disks<'_>) -> Result<String> {
+    let bad = |detail: String| Error::DomainXml {
+        what: what.to_owned(),
+        detail,
+    };
+    let mut root = parse_domain(xml, what)?;
     match root.child_mut("name") {
         Some(n) => n.text = name.to_owned(),
         None => {

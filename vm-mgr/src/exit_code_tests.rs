@@ -84,6 +84,8 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "add-colocation" | "remove-colocation" => &["t1"],
         "set-placement" => &["--strategy", "failover"],
         "migrate" => &["--node", "sim2"],
+        "set-xml" => &["--xml", "/nonexistent-vmmgr.xml"],
+        "edit" | "console" | "history" => &[],
         _ => return None,
     })
 }

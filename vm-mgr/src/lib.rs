@@ -12,22 +12,28 @@
 //! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
-//! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls.
+//! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls. Every verb that
+//! changes something logs one line to syslog ([`audit`]).
 
+pub mod audit;
 pub mod checks;
 pub mod cli;
 pub mod cli_create;
 mod cli_ctx;
 pub mod cli_placement;
 pub mod cli_view;
+pub mod cli_xml;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod ctx;
+pub mod diff;
 pub mod domain;
+pub mod domain_edit;
 pub mod error;
 mod error_from;
 pub mod fragment;
+pub mod history;
 pub mod output;
 pub mod placement;
 pub mod state;
@@ -71,7 +77,15 @@ where
         if let Some(name) = cli.vm_name() {
             vm::validate_name(name)?;
         }
-        commands::run(&cli, &ctx)
+        if !audit::changes(&cli) {
+            return commands::run(&cli, &ctx);
+        }
+        // Every change is logged (issue 15), with the CIB version around it.
+        let before = audit::cib_version(&ctx);
+        let result = commands::run(&cli, &ctx);
+        let error = result.as_ref().err().map(|e| error::chain(e).join(": "));
+        audit::log(&cli, &before, &audit::cib_version(&ctx), error.as_deref());
+        result
     });
     let interrupted = cluster::interrupt::was_interrupted();
     let layout = output::Layout::choose(cli.layout_asked(), std::io::stdout().is_terminal());

@@ -112,3 +112,36 @@ pub(crate) fn parse_date_in(s: &str, tz: &TimeZone) -> Result<i64, ClockError> {
 fn has_utc_offset(time: &str) -> bool {
     time.contains(['+', '-'])
 }
+
+/// Parses a time as Pacemaker prints it into seconds since the epoch: ctime format in the
+/// answering node's local time (`crm_mon`'s `last-rc-change`, "Thu Dec  3 10:59:31 2026"),
+/// or UTC with a Z (`fence_event completed`, `failure last-rc-change`: "2026-11-22
+/// 02:10:40Z"). `None` for anything else (or longer than [`super::MAX_DATE_LEN`]).
+pub fn parse_pacemaker_time(s: &str) -> Option<i64> {
+    parse_pacemaker_time_in(s, &TimeZone::system())
+}
+
+/// [`parse_pacemaker_time`] of an output recorded on a node whose local time is UTC (the
+/// sandbox's): for tests that must not depend on the time zone of the machine running them.
+pub fn parse_pacemaker_time_utc(s: &str) -> Option<i64> {
+    parse_pacemaker_time_in(s, &TimeZone::UTC)
+}
+
+/// [`parse_pacemaker_time`] with `tz` as the local time zone.
+pub(crate) fn parse_pacemaker_time_in(s: &str, tz: &TimeZone) -> Option<i64> {
+    let t = s.trim();
+    if t.len() > super::MAX_DATE_LEN {
+        return None;
+    }
+    if let Some(utc) = t.strip_suffix('Z') {
+        let dt = DateTime::strptime("%Y-%m-%d %H:%M:%S", utc).ok()?;
+        return TimeZone::UTC
+            .to_timestamp(dt)
+            .ok()
+            .map(Timestamp::as_second);
+    }
+    // ctime pads the day with a space ("Dec  3"): one space between fields.
+    let one_spaced = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let dt = DateTime::strptime("%a %b %d %H:%M:%S %Y", &one_spaced).ok()?;
+    tz.to_timestamp(dt).ok().map(Timestamp::as_second)
+}

@@ -19,8 +19,8 @@ mod duration;
 mod tests;
 
 pub use date::{
-    format_in, format_local, pacemaker_date, parse_date, since_epoch, unix_secs, utc_millis,
-    utc_secs, DATE_FORMATS,
+    format_in, format_local, pacemaker_date, parse_date, parse_pacemaker_time,
+    parse_pacemaker_time_utc, since_epoch, unix_secs, utc_millis, utc_secs, DATE_FORMATS,
 };
 pub use duration::{parse_duration, Unit, MAX_DURATION};
 

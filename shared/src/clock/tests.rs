@@ -2,7 +2,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use jiff::tz::TimeZone;
 
-use super::date::parse_date_in;
+use super::date::{parse_date_in, parse_pacemaker_time_in};
 use super::*;
 
 const PARIS: &str = "CET-1CEST,M3.5.0,M10.5.0/3";
@@ -259,4 +259,35 @@ fn bad_dates_are_clear_errors() {
     assert!(e.contains("longer than 64 characters"), "{e}");
     assert!(e.contains("dd/mm/YYYY HH:MM:SS"), "{e}");
     assert!(e.len() < 400, "{e}");
+}
+
+#[test]
+fn pacemaker_times_in_ctime_and_utc() {
+    // Recorded: crm_mon's last-rc-change (sandbox node, UTC) and a fence_event's completed.
+    let utc_tz = TimeZone::UTC;
+    assert_eq!(
+        parse_pacemaker_time_in("Thu Dec  3 10:59:31 2026", &utc_tz),
+        Some(utc("2026-12-03T10:59:31Z"))
+    );
+    assert_eq!(
+        parse_pacemaker_time_in("Sun Nov 22 02:08:21 2026", &utc_tz),
+        Some(utc("2026-11-22T02:08:21Z"))
+    );
+    assert_eq!(
+        parse_pacemaker_time_in("2026-11-22 02:10:40Z", &tz("CET-1")),
+        Some(utc("2026-11-22T02:10:40Z"))
+    );
+    // ctime is local time: one hour east of UTC is an hour earlier.
+    assert_eq!(
+        parse_pacemaker_time_in("Sun Nov 22 03:08:21 2026", &tz("CET-1")),
+        Some(utc("2026-11-22T02:08:21Z"))
+    );
+    for bad in [
+        "",
+        "yesterday",
+        "Sun Nov 32 02:08:21 2026",
+        &"x".repeat(100),
+    ] {
+        assert_eq!(parse_pacemaker_time_in(bad, &utc_tz), None, "{bad}");
+    }
 }

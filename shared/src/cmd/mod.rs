@@ -29,6 +29,8 @@
 //!   half a second. If the run is abandoned early (an I/O error, a panic), a guard kills the
 //!   group and reaps the child; a child that does not die even from SIGKILL (stuck in the
 //!   kernel) is left to a background thread to reap, rather than blocking the caller.
+//! - **One exception: interactive programs** ([`Cmd::run_interactive`], for an editor or a
+//!   serial console) get the caller's terminal and no deadline; argv only all the same.
 //! - **Errors are one log line**: each [`CmdError`] names the command line, the exit status and
 //!   the last ~1 KiB of stderr.
 
@@ -279,11 +281,8 @@ impl Cmd {
                 started: false,
             });
         }
-        let program = self.resolve()?;
-        let mut command = Command::new(&program);
+        let mut command = self.command()?;
         command
-            .arg0(&self.program)
-            .args(&self.args)
             .stdin(if stdin_piped {
                 Stdio::piped()
             } else {
@@ -292,13 +291,26 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let child = command.spawn().map_err(|source| self.spawn_error(source))?;
+        Ok((ChildGuard::new(child, self.cancel), start, deadline))
+    }
+
+    /// The program resolved, with its argv and environment (stdio and group left to callers).
+    fn command(&self) -> Result<Command, CmdError> {
+        let mut command = Command::new(self.resolve()?);
+        command.arg0(&self.program).args(&self.args);
         for (k, v) in &self.env {
             match v {
                 Some(v) => command.env(k, v),
                 None => command.env_remove(k),
             };
         }
-        let child = command.spawn().map_err(|source| match source.kind() {
+        Ok(command)
+    }
+
+    /// The error of a spawn that failed with `source`.
+    fn spawn_error(&self, source: io::Error) -> CmdError {
+        match source.kind() {
             io::ErrorKind::NotFound => CmdError::NotInstalled {
                 program: lossy(&self.program),
             },
@@ -306,8 +318,7 @@ impl Cmd {
                 cmdline: self.cmdline(),
                 source,
             },
-        })?;
-        Ok((ChildGuard::new(child, self.cancel), start, deadline))
+        }
     }
 
     /// Feeds `input` (if any) to the spawned command and services it until it exits, or its
@@ -455,6 +466,7 @@ impl Cmd {
 mod awaiting;
 pub mod cancel;
 mod child;
+mod interactive;
 mod output;
 mod quote;
 

@@ -31,6 +31,10 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetPlacement(_)
             | Command::Drain(_)
             | Command::Undrain(_)
+            | Command::SetXml(_)
+            | Command::Edit(_)
+            | Command::Console(_)
+            | Command::History(_)
     )
 }
 
@@ -44,6 +48,8 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::SetPlacement(_)
+            | Command::SetXml(_)
+            | Command::Edit(_)
     )
 }
 

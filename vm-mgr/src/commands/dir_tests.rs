@@ -252,6 +252,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "remove-colocation" => &["-n", "d3", "--all"],
             "set-placement" => &["-n", "d3", "--strategy", "failover"],
             "drain" | "undrain" => &["--node", "sim1"],
+            "set-xml" => &["-n", "d3", "--xml", "x"],
             "get-metadata" => &["-n", "d3", "--metadata-name", "k"],
             "set-metadata" => &["-n", "d3", "--metadata-name", "k", "--metadata-value", "v"],
             _ => &["-n", "d3"],
@@ -279,7 +280,13 @@ fn placement_and_colocation_work_on_dir_vms() {
     let run = |argv: &[&str]| {
         let cli = Cli::try_parse_from(std::iter::once(&"vm-mgr").chain(argv))
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-        super::run(&cli, &ctx).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+        match &cli.command {
+            crate::cli::Command::SetPlacement(a) => super::placement::run(&ctx, a),
+            crate::cli::Command::AddColocation(a) => super::colocation::add(&ctx, a),
+            crate::cli::Command::Disable(a) => super::disable::run(&ctx, &a.name),
+            other => panic!("{other:?}"),
+        }
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
     };
     run(&[
         "set-placement",
@@ -306,4 +313,43 @@ fn placement_and_colocation_work_on_dir_vms() {
     assert!(kept.contains("with-rsc=\"d8\""), "{kept}");
     let settings = &ctx.storage.meta_list("system_d7").unwrap()["_vmmgr_settings"];
     assert!(!settings.contains("sim2"), "{settings}");
+}
+
+#[test]
+fn set_xml_writes_domain_xml_of_a_dir_vm_and_keeps_its_disk() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    let a = super::tests::create_args(&f.dir, "d5");
+    super::create::run(&ctx, &a).unwrap();
+    let file = vms(&f).join("d5").join("domain.xml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    // create's template (no disk of the VM's) with the VM's name and a description: the
+    // stored file disk stays. (Its name x would be refused: set-xml does not rename.)
+    let template = std::fs::read_to_string(&a.xml).unwrap();
+    let described = template.replacen(
+        "<name>x</name>",
+        "<name>d5</name><description>dir</description>",
+        1,
+    );
+    assert_ne!(described, template);
+    let new = f.dir.join("d5-new.xml");
+    std::fs::write(&new, described).unwrap();
+    let args = crate::cli_xml::SetXmlArgs {
+        name: "d5".into(),
+        xml: new,
+    };
+    let out = super::set_xml::run(&ctx, &args).unwrap();
+    assert!(
+        out.text.contains("+  <description>dir</description>"),
+        "{}",
+        out.text
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.contains("<description>dir</description>"), "{after}");
+    let disk = vms(&f).join("d5").join("system.qcow2");
+    assert!(
+        after.contains(&format!(r#"<source file="{}"/>"#, disk.display())),
+        "{after}"
+    );
+    assert_ne!(after, before);
 }

@@ -32,7 +32,11 @@ pub mod drain;
 pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
+pub mod console;
 pub mod doctor;
+pub mod edit;
+pub mod history;
+pub mod set_xml;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -72,6 +76,10 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::SetXml(a) => set_xml::run(ctx, a),
+        Command::Edit(a) => edit::run(ctx, &a.name),
+        Command::Console(a) => console::run(ctx, a),
+        Command::History(a) => history::run(ctx, a),
     }
 }
 
@@ -100,3 +108,6 @@ mod doctor_tests;
 
 #[cfg(test)]
 mod dir_tests;
+
+#[cfg(test)]
+mod xml_tests;

@@ -33,7 +33,7 @@ const UNTOUCHED: [Section; 5] = [
 ];
 
 /// One command as crm shell's words (split at whitespace; no quoting): its first word must be
-/// one of [`COMMANDS`].
+/// location, colocation (or collocation), order or rsc_ticket.
 pub fn parse_crm_command(name: &str, command: &str) -> Result<Vec<String>, FragmentError> {
     let bad = |reason: String| FragmentError::CrmCommand {
         name: name.to_owned(),

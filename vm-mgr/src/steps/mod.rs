@@ -8,3 +8,4 @@ pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;
 pub mod teardown;
+pub mod xml_change;
