@@ -190,6 +190,17 @@ pub enum Command {
     ///
     /// Example: vm-mgr doctor --fix --dry-run
     Doctor(DoctorArgs),
+    // Issue 20: pacemaker-remote guest nodes (argument types in `cli_guest`).
+    /// Make the VM a Pacemaker guest node: pacemaker-remote in the guest, resources placed on it.
+    ///
+    /// Example: vm-mgr add-pacemaker-remote -n web1 --remote-address 10.0.0.51
+    #[command(alias = "add_pacemaker_remote")]
+    AddPacemakerRemote(crate::cli_guest::AddPacemakerRemoteArgs),
+    /// Make the VM a plain VM again: its guest node leaves the cluster, the VM keeps running.
+    ///
+    /// Resources placed on the guest node stop (or move, if they may run elsewhere).
+    #[command(alias = "remove_pacemaker_remote")]
+    RemovePacemakerRemote(NameArg),
 }
 
 impl Command {
@@ -225,6 +236,8 @@ impl Command {
             Command::Drain(_) => "drain",
             Command::Undrain(_) => "undrain",
             Command::Doctor(_) => "doctor",
+            Command::AddPacemakerRemote(_) => "add-pacemaker-remote",
+            Command::RemovePacemakerRemote(_) => "remove-pacemaker-remote",
         }
     }
 }
@@ -439,6 +452,8 @@ impl Cli {
             Command::RemoveColocation(a) => Some(&a.name),
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
+            Command::AddPacemakerRemote(a) => Some(&a.name),
+            Command::RemovePacemakerRemote(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
         }
     }

@@ -84,6 +84,8 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "add-colocation" | "remove-colocation" => &["t1"],
         "set-placement" => &["--strategy", "failover"],
         "migrate" => &["--node", "sim2"],
+        "add-pacemaker-remote" => &["--remote-address", "10.78.0.150"],
+        "remove-pacemaker-remote" => &[],
         _ => return None,
     })
 }

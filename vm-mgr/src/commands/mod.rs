@@ -33,6 +33,8 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod doctor;
+// Issue 20: pacemaker-remote guest nodes.
+pub mod pacemaker_remote;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -72,6 +74,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::AddPacemakerRemote(a) => pacemaker_remote::add(ctx, a),
+        Command::RemovePacemakerRemote(a) => pacemaker_remote::remove(ctx, &a.name),
     }
 }
 
@@ -100,3 +104,6 @@ mod doctor_tests;
 
 #[cfg(test)]
 mod dir_tests;
+
+#[cfg(test)]
+mod guest_tests;

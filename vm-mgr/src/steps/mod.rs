@@ -7,4 +7,5 @@ pub mod creating;
 pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;
+pub mod stored;
 pub mod teardown;
