@@ -79,6 +79,10 @@ pub fn set_guest_node(
 /// Fails when `node` names something else than VM `name`'s own guest node: a cluster node, an
 /// id of the configuration, another resource's guest node.
 pub fn check_guest_name(tree: &Element, name: &str, node: &str) -> Result<(), FragmentError> {
+    if guest_node_of(tree, name).is_some_and(|g| g.name == node) {
+        // Its own (a node entry may exist for it: attributes set on the guest node).
+        return Ok(());
+    }
     let taken = |by: String| {
         Err(FragmentError::GuestNameTaken {
             name: name.to_owned(),
@@ -102,4 +106,65 @@ pub fn check_guest_name(tree: &Element, name: &str, node: &str) -> Result<(), Fr
         return taken(format!("the guest node of resource {rsc}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CIB: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/vm-mgr/cib-guest-node.xml"
+    ));
+
+    fn guest(name: &str) -> GuestNode {
+        GuestNode {
+            name: name.into(),
+            address: Some("10.78.0.171".into()),
+            port: None,
+            connect_timeout: None,
+        }
+    }
+
+    #[test]
+    fn the_recorded_guest_node_is_read_and_kept() {
+        let mut tree = Element::parse(CIB, "test CIB").unwrap();
+        assert_eq!(guest_node_of(&tree, "g1"), Some(guest("g1-guest")));
+        assert_eq!(
+            guest_nodes(&tree),
+            [("vmmgr-domain-g1".to_owned(), "g1-guest".to_owned())]
+        );
+        // Setting what is there changes nothing, also once the guest node has a node entry
+        // (attributes set on it); another name that is a node is refused.
+        assert!(matches!(
+            set_guest_node(&mut tree, "g1", Some(&guest("g1-guest"))),
+            Ok(false)
+        ));
+        let mut entry = Element::new("node");
+        for (k, v) in [
+            ("id", "g1-guest"),
+            ("uname", "g1-guest"),
+            ("type", "remote"),
+        ] {
+            entry.set_attr(k, v);
+        }
+        tree::section_mut(&mut tree, Section::Nodes)
+            .unwrap()
+            .children
+            .push(entry);
+        assert!(matches!(
+            set_guest_node(&mut tree, "g1", Some(&guest("g1-guest"))),
+            Ok(false)
+        ));
+        assert!(matches!(
+            set_guest_node(&mut tree, "g1", Some(&guest("sim3"))),
+            Err(FragmentError::GuestNameTaken { .. })
+        ));
+        assert!(matches!(set_guest_node(&mut tree, "g1", None), Ok(true)));
+        assert_eq!(guest_node_of(&tree, "g1"), None);
+        assert!(matches!(
+            set_guest_node(&mut tree, "nosuch", None),
+            Err(FragmentError::NotInCib { .. })
+        ));
+    }
 }
