@@ -453,7 +453,7 @@ fn export_then_import_under_a_new_name() {
 }
 
 #[test]
-fn a_clone_is_never_the_same_guest_node() {
+fn a_clone_or_a_renamed_import_is_never_the_same_guest_node() {
     // Issue 20: two guest nodes cannot share a name; the copy of a guest node is a plain VM.
     let f = CibFile::new("cib-3nodes-idle.xml");
     let m = two_disk_vm();
@@ -479,4 +479,24 @@ fn a_clone_is_never_the_same_guest_node() {
     // The source keeps its guest node in its settings.
     let src = ctx.storage.meta_list("system_g1").unwrap();
     assert!(src["_vmmgr_settings"].contains("g1-guest"));
+    // Nor is a renamed import (the export itself keeps it).
+    let dir = f.dir.join("export");
+    let to = ExportArgs {
+        name: "g1".into(),
+        to: dir.clone(),
+    };
+    super::super::export::run(&ctx, &to).unwrap();
+    let exported = std::fs::read_to_string(dir.join("metadata.json")).unwrap();
+    assert!(exported.contains("g1-guest"), "{exported}");
+    let import = ImportArgs {
+        from: dir,
+        name: Some("r1".into()),
+        disable: false,
+        nostart: true,
+    };
+    super::super::import::run(&ctx, &import).unwrap();
+    let meta = ctx.storage.meta_list("system_r1").unwrap();
+    assert!(!meta["_vmmgr_settings"].contains("g1-guest"), "{meta:?}");
+    assert!(!meta["_vmmgr_fragment"].contains("remote-node"), "{meta:?}");
+    assert!(!f.text().contains("remote-node"));
 }
