@@ -244,6 +244,21 @@ impl Sandbox {
         );
     }
 
+    /// `cibadmin --create --scope constraints` of `xml`, run on `node`.
+    pub fn create_constraint(&self, node: &str, xml: &str) {
+        self.exec_ok(
+            node,
+            &[
+                "cibadmin",
+                "--create",
+                "--scope",
+                "constraints",
+                "--xml-text",
+                xml,
+            ],
+        );
+    }
+
     /// Moves `rsc` to `dst` with a 5-minute move constraint, waits until `running` (the
     /// resource to watch: `rsc` itself, or a member when `rsc` is a group) runs only on `dst`,
     /// then clears the constraint again.

@@ -223,6 +223,17 @@ pub enum Command {
     ///
     /// Example: vm-mgr history -n web1 --since "2026-12-01 00:00:00"
     History(crate::cli_view::HistoryArgs),
+    // Issue 20: pacemaker-remote guest nodes (argument types in `cli_guest`).
+    /// Make the VM a Pacemaker guest node: pacemaker-remote in the guest, resources placed on it.
+    ///
+    /// Example: vm-mgr add-pacemaker-remote -n web1 --remote-address 10.0.0.51
+    #[command(alias = "add_pacemaker_remote")]
+    AddPacemakerRemote(crate::cli_guest::AddPacemakerRemoteArgs),
+    /// Make the VM a plain VM again: its guest node leaves the cluster, the VM keeps running.
+    ///
+    /// Resources placed on the guest node stop (or move, if they may run elsewhere).
+    #[command(alias = "remove_pacemaker_remote")]
+    RemovePacemakerRemote(NameArg),
 }
 
 impl Command {
@@ -262,6 +273,8 @@ impl Command {
             Command::Edit(_) => "edit",
             Command::Console(_) => "console",
             Command::History(_) => "history",
+            Command::AddPacemakerRemote(_) => "add-pacemaker-remote",
+            Command::RemovePacemakerRemote(_) => "remove-pacemaker-remote",
         }
     }
 }
@@ -476,6 +489,8 @@ impl Cli {
             Command::RemoveColocation(a) => Some(&a.name),
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
+            Command::AddPacemakerRemote(a) => Some(&a.name),
+            Command::RemovePacemakerRemote(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
             Command::SetXml(a) => Some(&a.name),
             Command::Edit(a) => Some(&a.name),

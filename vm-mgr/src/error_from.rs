@@ -7,6 +7,7 @@ use shared::pacemaker::TransactionError;
 use crate::cluster::budget::BudgetError;
 use crate::error::{Error, EXIT_FAILED, EXIT_USAGE};
 use crate::fragment::FragmentError;
+use crate::guest_node::GuestNodeError;
 use crate::placement::PlacementError;
 use crate::storage::StorageError;
 
@@ -51,6 +52,16 @@ impl From<FragmentError> for Error {
 impl From<BudgetError> for Error {
     /// An op timeout the CIB holds but nobody can read is invalid input: exit 2.
     fn from(e: BudgetError) -> Error {
+        Error::Below {
+            code: EXIT_USAGE,
+            source: Box::new(e),
+        }
+    }
+}
+
+impl From<GuestNodeError> for Error {
+    /// A guest node setting that cannot be: invalid input, exit 2.
+    fn from(e: GuestNodeError) -> Error {
         Error::Below {
             code: EXIT_USAGE,
             source: Box::new(e),

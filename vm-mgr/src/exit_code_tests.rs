@@ -86,6 +86,8 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "migrate" => &["--node", "sim2"],
         "set-xml" => &["--xml", "/nonexistent-vmmgr.xml"],
         "edit" | "console" | "history" => &[],
+        "add-pacemaker-remote" => &["--remote-address", "10.78.0.150"],
+        "remove-pacemaker-remote" => &[],
         _ => return None,
     })
 }

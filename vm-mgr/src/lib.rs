@@ -9,7 +9,8 @@
 //! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
 //!    [`placement`] (plan moves, preflight), [`storage`] and [`checks`] (what `doctor` finds).
-//! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
+//! 4. The model: [`vm`], [`domain`], [`fragment`], [`guest_node`], [`state`] (pure, tested on
+//!    recorded CIBs).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
 //! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls. Every verb that
@@ -20,6 +21,7 @@ pub mod checks;
 pub mod cli;
 pub mod cli_create;
 mod cli_ctx;
+pub mod cli_guest;
 pub mod cli_placement;
 pub mod cli_view;
 pub mod cli_xml;
@@ -33,6 +35,7 @@ pub mod domain_edit;
 pub mod error;
 mod error_from;
 pub mod fragment;
+pub mod guest_node;
 pub mod history;
 pub mod output;
 pub mod placement;

@@ -255,6 +255,8 @@ pub struct Settings {
     pub pacemaker_meta: BTreeMap<String, String>,
     /// Utilization (on the domain primitive).
     pub pacemaker_utilization: BTreeMap<String, String>,
+    /// The guest node the VM is (`add-pacemaker-remote`), if any.
+    pub guest_node: Option<crate::guest_node::GuestNode>,
 }
 
 impl Default for Settings {
@@ -277,6 +279,7 @@ impl Default for Settings {
             pacemaker_params: BTreeMap::new(),
             pacemaker_meta: BTreeMap::new(),
             pacemaker_utilization: BTreeMap::new(),
+            guest_node: None,
         }
     }
 }

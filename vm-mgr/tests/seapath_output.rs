@@ -41,7 +41,7 @@ fn list_prints_names_alone_on_a_pipe_and_the_table_with_long() {
     let json = run(&["--output", "json", "list"]);
     assert_eq!(
         stdout(&json),
-        "[\n  {\n    \"name\": \"t1\",\n    \"node\": \"sim2\",\n    \"state\": \"Started\",\n    \"storage\": \"rbd\"\n  }\n]\n"
+        "[\n  {\n    \"guest_node\": null,\n    \"name\": \"t1\",\n    \"node\": \"sim2\",\n    \"state\": \"Started\",\n    \"storage\": \"rbd\"\n  }\n]\n"
     );
     assert_eq!(
         stdout(&run(&["--output", "json", "list", "--long"])),

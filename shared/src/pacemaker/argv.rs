@@ -146,6 +146,16 @@ pub fn resource_cleanup(rsc: &str) -> Result<Vec<String>, PacemakerError> {
     Ok(argv)
 }
 
+/// `crm_node --force --remove=NODE`: purge a node the cluster no longer has (a guest node
+/// whose `remote-node` was removed) from the CIB's nodes and status sections (one token, so a
+/// value starting with `-` cannot be taken for an option).
+pub fn crm_node_purge(node: &str) -> Result<Vec<String>, PacemakerError> {
+    check("node name", node)?;
+    let mut argv = strings(&["crm_node", "--force"]);
+    argv.push(format!("--remove={node}"));
+    Ok(argv)
+}
+
 /// `crm_resource --resource=RSC --utilization` with `--get-parameter`, `--set-parameter` +
 /// `--parameter-value`, or `--delete-parameter`.
 pub fn resource_utilization(
@@ -309,6 +319,16 @@ mod tests {
         );
         assert!(resource_cleanup("").is_err());
         assert!(resource_cleanup("a b").is_err());
+    }
+
+    #[test]
+    fn node_purges() {
+        assert_eq!(
+            joined(crm_node_purge("g1-guest").unwrap()),
+            "crm_node --force --remove=g1-guest"
+        );
+        assert!(crm_node_purge("").is_err());
+        assert!(crm_node_purge("a\nb").is_err());
     }
 
     #[test]

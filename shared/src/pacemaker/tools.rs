@@ -272,6 +272,15 @@ impl Tools {
         self.run(&argv, deadline, |out| output::attribute_update(out, node))
     }
 
+    /// `crm_node --force --remove=NODE`: purges what the CIB still holds of a node that is no
+    /// longer in the cluster (its node entry and status, e.g. a former guest node's); nothing
+    /// to do is success. Always asks the running cluster.
+    pub fn purge_node(&self, node: &str, deadline: Instant) -> Result<(), PacemakerError> {
+        let argv = argv::crm_node_purge(node)?;
+        self.command(&argv, deadline).run()?;
+        Ok(())
+    }
+
     /// `crm_resource --cleanup`: forgets the failure history of resource `rsc` (its fail
     /// counts and failed operations), so that Pacemaker may place it anew.
     pub fn cleanup_resource(&self, rsc: &str, deadline: Instant) -> Result<(), PacemakerError> {

@@ -114,6 +114,8 @@ fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
         settings.preferred_host = None;
     }
     override_pacemaker(&mut settings, a)?;
+    // Two guest nodes cannot share a name (nor, mostly, an address): the copy is a plain VM.
+    settings.guest_node = None;
     let images: Vec<(String, String)> = disks
         .iter()
         .map(|d| (d.clone(), copy_image_name(src, dst, d)))

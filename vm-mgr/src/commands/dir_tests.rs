@@ -91,7 +91,8 @@ fn create_status_metadata_disable_enable_remove_on_a_directory() {
     let list = super::list::run(&ctx).unwrap();
     assert_eq!(
         list.json,
-        serde_json::json!([{"name": "d1", "state": "Stopped", "node": null, "storage": "dir"}])
+        serde_json::json!([{"name": "d1", "state": "Stopped", "node": null, "storage": "dir",
+                            "guest_node": null}])
     );
 
     // metadata
@@ -154,6 +155,8 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["export", "-n", n, "--to", "/nonexistent/export"],
         vec!["import", "--from", "/nonexistent/export"],
         vec!["doctor"],
+        vec!["add-pacemaker-remote", "-n", n],
+        vec!["remove-pacemaker-remote", "-n", n],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())

@@ -124,10 +124,15 @@ fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
     }
     let meta: BTreeMap<String, String> = serde_json::from_str(&read(&dir.join("metadata.json"))?)
         .map_err(|e| bad(format!("metadata.json: {e}")))?;
-    let settings = match meta.get(vm::META_SETTINGS) {
+    let mut settings = match meta.get(vm::META_SETTINGS) {
         Some(j) => Settings::from_json(&name, j)?,
         None => Settings::default(),
     };
+    if renamed {
+        // Under a new name, beside the original maybe: not the same guest node (its fragment
+        // is rebuilt from these settings).
+        settings.guest_node = None;
+    }
     let pool = ctx.storage.pool().to_owned();
     let xml = new_xml(&m, &name, &pool, &files, read(&dir.join("domain.xml"))?)?;
     let fragment = match (

@@ -1,5 +1,7 @@
 //! `info`: the cluster at a glance — nodes and their state, quorum, DC, which VMs run where,
-//! node utilization (capacity) — from one crm_mon and one CIB query.
+//! node utilization (capacity) — from one crm_mon and one CIB query. A guest node (a VM running
+//! pacemaker-remote, `add-pacemaker-remote`) is listed as a node of type `remote`, with the VM
+//! it is (`guest_of`; in the table's ROLE column, `guest of VM`).
 
 use serde_json::json;
 
@@ -14,6 +16,13 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let vms: Vec<_> = cib_vms(&cib)
         .iter()
         .map(|n| status_of(n, &cib, &mon, None))
+        .collect();
+    // Issue 20: guest nodes (VMs running pacemaker-remote), by node name.
+    let guests: Vec<(String, String)> = vms
+        .iter()
+        .filter_map(|v| {
+            crate::fragment::guest_node_of(cib.element(), &v.name).map(|g| (g.name, v.name.clone()))
+        })
         .collect();
     let dc = mon.dc().map(|d| d.name.clone());
     let mut nodes = Vec::new();
@@ -39,12 +48,17 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             .map(|c| c.utilization.clone())
             .unwrap_or_default();
         let kind = format!("{:?}", n.node_type).to_lowercase();
+        let guest_of = guests
+            .iter()
+            .find(|(g, _)| *g == n.name)
+            .map(|(_, vm)| vm.as_str());
         nodes.push(json!({
             "name": n.name,
             "state": state,
             "type": kind,
             "dc": Some(&n.name) == dc.as_ref(),
             "role": role,
+            "guest_of": guest_of,
             "vms": on_node,
             "utilization": utilization,
         }));
@@ -60,7 +74,11 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             } else {
                 String::new()
             },
-            role.unwrap_or("").to_owned(),
+            match (role, guest_of) {
+                (Some(r), _) => r.to_owned(),
+                (None, Some(vm)) => format!("guest of {vm}"),
+                (None, None) => String::new(),
+            },
             on_node.join(","),
             util.join(","),
         ]);

@@ -2,7 +2,8 @@
 //! `dir`: from the CIB for an enabled VM, else the backend it was found on). External calls: one
 //! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs. The short
 //! layout (stdout not a terminal, or `--names`) is the names alone, one per line: SEAPATH's
-//! Cockpit plugin takes every line of `vm-mgr list` as a VM name.
+//! Cockpit plugin takes every line of `vm-mgr list` as a VM name. A VM that is a Pacemaker
+//! guest node has its `guest_node` (name and state); the table then has a GUEST NODE column.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::fragment::storage_of;
+use crate::fragment::{guest_node_of, storage_of};
 use crate::output::{table, Outcome};
 use crate::state::{cib_vms, status_of};
 use crate::vm::validate_name;
@@ -36,23 +37,50 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             status_of(n, &cib, &mon, in_storage)
         })
         .collect();
+    // Issue 20: the guest node each VM is, with its state.
+    let guests: Vec<Option<serde_json::Value>> = all
+        .iter()
+        .map(|s| guest_node_of(cib.element(), &s.name).map(|g| crate::guest_node::view(&g, &mon)))
+        .collect();
     let json = json!(all
         .iter()
-        .map(|s| {
+        .zip(&guests)
+        .map(|(s, g)| {
             let storage = storage_of(cib.element(), &s.name).unwrap_or(ctx.storage.backend());
-            json!({"name": s.name, "state": s.state, "node": s.node, "storage": storage})
+            json!({"name": s.name, "state": s.state, "node": s.node, "storage": storage,
+                   "guest_node": g})
         })
         .collect::<Vec<_>>());
+    let any_guest = guests.iter().any(Option::is_some);
     let rows: Vec<Vec<String>> = all
         .iter()
-        .map(|s| {
-            vec![
+        .zip(&guests)
+        .map(|(s, g)| {
+            let mut row = vec![
                 s.name.clone(),
                 s.state.to_string(),
                 s.node.clone().unwrap_or_default(),
-            ]
+            ];
+            if any_guest {
+                row.push(g.as_ref().map(guest_cell).unwrap_or_default());
+            }
+            row
         })
         .collect();
+    let headers: &[&str] = if any_guest {
+        &["NAME", "STATE", "NODE", "GUEST NODE"]
+    } else {
+        &["NAME", "STATE", "NODE"]
+    };
     let names: String = all.iter().map(|s| format!("{}\n", s.name)).collect();
-    Ok(Outcome::new(json, table(&["NAME", "STATE", "NODE"], &rows)).with_short(names))
+    Ok(Outcome::new(json, table(headers, &rows)).with_short(names))
+}
+
+/// `NAME (STATE)` of a guest node's view.
+fn guest_cell(g: &serde_json::Value) -> String {
+    format!(
+        "{} ({})",
+        g["name"].as_str().unwrap_or(""),
+        g["state"].as_str().unwrap_or("")
+    )
 }

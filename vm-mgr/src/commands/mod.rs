@@ -37,6 +37,8 @@ pub mod doctor;
 pub mod edit;
 pub mod history;
 pub mod set_xml;
+// Issue 20: pacemaker-remote guest nodes.
+pub mod pacemaker_remote;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -80,6 +82,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Edit(a) => edit::run(ctx, &a.name),
         Command::Console(a) => console::run(ctx, a),
         Command::History(a) => history::run(ctx, a),
+        Command::AddPacemakerRemote(a) => pacemaker_remote::add(ctx, a),
+        Command::RemovePacemakerRemote(a) => pacemaker_remote::remove(ctx, &a.name),
     }
 }
 
@@ -111,3 +115,6 @@ mod dir_tests;
 
 #[cfg(test)]
 mod xml_tests;
+
+#[cfg(test)]
+mod guest_tests;

@@ -10,10 +10,11 @@ use shared::pacemaker::Edit;
 use crate::cli_placement::SetPlacementArgs;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::fragment::{self, Fragment};
+use crate::fragment;
 use crate::output::Outcome;
 use crate::placement::{edit, placement_of, simulate, Strategy};
-use crate::vm::{self, Settings, VmIds, META_FRAGMENT, META_SETTINGS};
+use crate::steps::stored;
+use crate::vm;
 
 /// Runs `set-placement`.
 pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
@@ -55,7 +56,7 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
             actions,
         )
     } else {
-        (edit_stored(ctx, name, &apply)?, None, Vec::new())
+        (stored::edit_fragment(ctx, name, &apply)?, None, Vec::new())
     };
     update_settings(ctx, name, a.strategy, node)?;
     if ctx.dry_run {
@@ -87,57 +88,14 @@ pub fn run(ctx: &Ctx, a: &SetPlacementArgs) -> Result<Outcome> {
     ))
 }
 
-/// Applies `apply` to the fragment kept for a disabled VM; whether it changed.
-fn edit_stored(
-    ctx: &Ctx,
-    name: &str,
-    apply: &dyn Fn(&mut Element) -> Result<bool, crate::fragment::FragmentError>,
-) -> Result<bool> {
-    let ids = VmIds::new(name);
-    let meta = ctx
-        .storage
-        .meta_list(&ids.system_image())
-        .map_err(crate::cluster::vm_storage_error(name))?;
-    let stored = crate::steps::enabling::stored_fragment(name, &meta, &ctx.ceph_access())?;
-    // A scratch CIB holding exactly the stored fragment (constraints naming other, maybe
-    // disabled, resources included: `fragment::insert` would drop those).
-    let mut tree = stored.scratch_cib();
-    if !apply(&mut tree).map_err(to_error)? {
-        return Ok(false);
-    }
-    let edited: Fragment = fragment::extract(&tree, name).ok_or_else(|| Error::Stored {
-        name: name.to_owned(),
-        what: "CIB fragment",
-        detail: "it has no group".into(),
-    })?;
-    if !ctx.dry_run {
-        ctx.storage
-            .meta_set(&ids.system_image(), META_FRAGMENT, &edited.to_xml())?;
-    }
-    Ok(true)
-}
-
-use crate::placement::edit_error as to_error;
-
-/// Keeps the stored settings in step (`pinned_host` / `preferred_host`), when there are some.
+/// Keeps the stored settings in step (`pinned_host` / `preferred_host`).
 fn update_settings(ctx: &Ctx, name: &str, strategy: Strategy, node: Option<&str>) -> Result<()> {
-    if ctx.dry_run || !ctx.storage.available() {
-        return Ok(());
-    }
-    let image = VmIds::new(name).system_image();
-    let Ok(meta) = ctx.storage.meta_list(&image) else {
-        return Ok(());
-    };
-    let Some(json) = meta.get(META_SETTINGS) else {
-        return Ok(());
-    };
-    let mut s = Settings::from_json(name, json)?;
-    s.pinned_host = None;
-    s.preferred_host = None;
-    match strategy {
-        Strategy::Pinned => s.pinned_host = node.map(str::to_owned),
-        _ => s.preferred_host = node.map(str::to_owned),
-    }
-    ctx.storage.meta_set(&image, META_SETTINGS, &s.to_json())?;
-    Ok(())
+    stored::update_settings(ctx, name, |s| {
+        s.pinned_host = None;
+        s.preferred_host = None;
+        match strategy {
+            Strategy::Pinned => s.pinned_host = node.map(str::to_owned),
+            _ => s.preferred_host = node.map(str::to_owned),
+        }
+    })
 }

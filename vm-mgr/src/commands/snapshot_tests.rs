@@ -451,3 +451,52 @@ fn export_then_import_under_a_new_name() {
         2
     );
 }
+
+#[test]
+fn a_clone_or_a_renamed_import_is_never_the_same_guest_node() {
+    // Issue 20: two guest nodes cannot share a name; the copy of a guest node is a plain VM.
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let m = two_disk_vm();
+    let with_guest = Settings {
+        additional_disks: 1,
+        guest_node: Some(crate::guest_node::GuestNode {
+            name: "g1-guest".into(),
+            address: Some("10.78.0.150".into()),
+            port: None,
+            connect_timeout: None,
+        }),
+        ..Settings::default()
+    };
+    m.meta_set("system_g1", "_vmmgr_settings", &with_guest.to_json())
+        .unwrap();
+    let ctx = f.ctx(m, false);
+    super::create(&ctx, "g1", "s1").unwrap();
+    super::super::clone::run(&ctx, &clone_args("c1", Some("s1"), false)).unwrap();
+    let meta = ctx.storage.meta_list("system_c1").unwrap();
+    assert!(!meta["_vmmgr_settings"].contains("g1-guest"), "{meta:?}");
+    assert!(!meta["_vmmgr_fragment"].contains("remote-node"), "{meta:?}");
+    assert!(!f.text().contains("remote-node"));
+    // The source keeps its guest node in its settings.
+    let src = ctx.storage.meta_list("system_g1").unwrap();
+    assert!(src["_vmmgr_settings"].contains("g1-guest"));
+    // Nor is a renamed import (the export itself keeps it).
+    let dir = f.dir.join("export");
+    let to = ExportArgs {
+        name: "g1".into(),
+        to: dir.clone(),
+    };
+    super::super::export::run(&ctx, &to).unwrap();
+    let exported = std::fs::read_to_string(dir.join("metadata.json")).unwrap();
+    assert!(exported.contains("g1-guest"), "{exported}");
+    let import = ImportArgs {
+        from: dir,
+        name: Some("r1".into()),
+        disable: false,
+        nostart: true,
+    };
+    super::super::import::run(&ctx, &import).unwrap();
+    let meta = ctx.storage.meta_list("system_r1").unwrap();
+    assert!(!meta["_vmmgr_settings"].contains("g1-guest"), "{meta:?}");
+    assert!(!meta["_vmmgr_fragment"].contains("remote-node"), "{meta:?}");
+    assert!(!f.text().contains("remote-node"));
+}

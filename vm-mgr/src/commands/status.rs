@@ -22,6 +22,9 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         });
     }
     let storage = crate::fragment::storage_of(cib.element(), name).unwrap_or(ctx.storage.backend());
+    // Issue 20: the guest node the VM is, with its state.
+    let guest = crate::fragment::guest_node_of(cib.element(), name)
+        .map(|g| crate::guest_node::view(&g, &mon));
     let json = json!({
         "name": st.name,
         "storage": storage,
@@ -33,6 +36,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
         "constraints": st.constraints,
         "failures": st.failures,
         "placement": placement,
+        "guest_node": guest,
     });
     let short = format!("{}\n", st.state);
     let mut text = short.clone();
@@ -42,6 +46,13 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     }
     if let Some(p) = &placement {
         text.push_str(&format!("  placement: {}\n", p.summary()));
+    }
+    if let Some(g) = &guest {
+        text.push_str(&format!(
+            "  guest node: {} ({})\n",
+            g["name"].as_str().unwrap_or(""),
+            g["state"].as_str().unwrap_or("")
+        ));
     }
     if !st.constraints.is_empty() {
         text.push_str(&format!("  constraints: {}\n", st.constraints.join(", ")));

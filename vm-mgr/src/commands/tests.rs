@@ -42,8 +42,8 @@ fn status_and_list_of_a_recorded_running_vm() {
     assert_eq!(
         list.json,
         serde_json::json!([
-            {"name": "t1", "state": "Started", "node": "sim2", "storage": "rbd"},
-            {"name": "t9", "state": "Disabled", "node": null, "storage": "rbd"},
+            {"name": "t1", "state": "Started", "node": "sim2", "storage": "rbd", "guest_node": null},
+            {"name": "t9", "state": "Disabled", "node": null, "storage": "rbd", "guest_node": null},
         ])
     );
     // Names alone for scripts (SEAPATH's plugin takes every line as a name), the table for

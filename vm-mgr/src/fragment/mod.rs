@@ -8,6 +8,8 @@
 //!   (`ocf:vmmgr:VirtualDomain`, XML fetched from the RBD metadata key `xml` of
 //!   `POOL/system_NAME`). A group orders and colocates its members and still live-migrates when
 //!   all of them allow it. Both agents reach Ceph as vm-mgr does ([`CephAccess`]).
+//!   With a guest node (`add-pacemaker-remote`), the domain's meta attributes also hold
+//!   `remote-node` and its companions ([`crate::guest_node`]).
 //! - `vmmgr-ban-NAME`: -INFINITY where node attribute `vmmgr-role` is `observer` or `#kind` is
 //!   not `cluster` (Pacemaker Remote and guest nodes) — a rule, so nodes that become observers
 //!   later are covered without touching the VM.
@@ -58,6 +60,16 @@ pub enum FragmentError {
          one vm-mgr sets itself); Pacemaker refuses that."
     )]
     DuplicateId { name: String, id: String },
+    /// A guest node name that something else has.
+    #[error(
+        "Guest node name {node} is taken by {by}; VM {name} cannot be a guest node of that \
+         name (give --remote-name)."
+    )]
+    GuestNameTaken {
+        name: String,
+        node: String,
+        by: String,
+    },
     /// A value with a control character: XML 1.0 cannot hold most of them, and the tab,
     /// newline and carriage return it can hold are turned into spaces when Pacemaker reads an
     /// attribute, so the CIB would not keep the value as given.
@@ -87,6 +99,7 @@ impl FragmentError {
             FragmentError::NotInCib { .. } => crate::error::EXIT_NO_SUCH_VM,
             FragmentError::AlreadyInCib { .. } => crate::error::EXIT_EXISTS,
             FragmentError::UnknownNode { .. }
+            | FragmentError::GuestNameTaken { .. }
             | FragmentError::DuplicateId { .. }
             | FragmentError::ControlCharacter { .. }
             | FragmentError::CrmCommand { .. } => crate::error::EXIT_USAGE,
@@ -249,11 +262,12 @@ pub fn build(ids: &VmIds, settings: &Settings, ceph: &CephAccess, target_role: &
         &format!("{d}.params"),
         &params,
     ));
-    dom.children.push(nvset(
-        "meta_attributes",
-        &format!("{d}.meta"),
-        &pairs(&[("allow-migrate", migrate)]),
-    ));
+    let mut dom_meta = pairs(&[("allow-migrate", migrate)]);
+    if let Some(g) = &settings.guest_node {
+        dom_meta.extend(g.meta_pairs());
+    }
+    dom.children
+        .push(nvset("meta_attributes", &format!("{d}.meta"), &dom_meta));
     if !settings.pacemaker_utilization.is_empty() {
         let util: Vec<(String, String)> =
             settings.pacemaker_utilization.clone().into_iter().collect();
@@ -445,6 +459,10 @@ pub use edit::{
     constraint_refs, extract, foreign_ids, in_cib, insert, remove, set_param, set_target_role,
     vm_group,
 };
+
+pub use guest::{check_guest_name, guest_node_of, guest_nodes, set_guest_node};
+
+mod guest;
 
 #[cfg(test)]
 mod tests;

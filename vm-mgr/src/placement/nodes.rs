@@ -51,7 +51,10 @@ pub(super) struct NodeFacts {
     pub attrs: BTreeMap<String, String>,
 }
 
+/// `#kind` is Pacemaker's: `cluster`, `remote` (a Pacemaker Remote node) or `container` (a
+/// guest node: a VM with `remote-node`, which is in crm_mon but not in the CIB's nodes).
 pub(super) fn node_facts(cib: &Cib, mon: &ClusterStatus, uname: &str) -> NodeFacts {
+    use shared::pacemaker::status::NodeType;
     let mut attrs = BTreeMap::new();
     let mut kind = "cluster";
     if let Some(n) = cib.node(uname) {
@@ -59,6 +62,13 @@ pub(super) fn node_facts(cib: &Cib, mon: &ClusterStatus, uname: &str) -> NodeFac
         if n.node_type.as_deref() == Some("remote") {
             kind = "remote";
         }
+    }
+    if let Some(n) = mon.node(uname).filter(|n| n.node_type == NodeType::Remote) {
+        kind = if n.id_as_resource.is_some() {
+            "container"
+        } else {
+            "remote"
+        };
     }
     if let Some(t) = mon.node_attributes.get(uname) {
         attrs.extend(t.clone());

@@ -7,5 +7,6 @@ pub mod creating;
 pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;
+pub mod stored;
 pub mod teardown;
 pub mod xml_change;

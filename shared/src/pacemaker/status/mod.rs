@@ -148,6 +148,9 @@ pub struct NodeStatus {
     pub resources_running: u32,
     /// Member, remote, ping.
     pub node_type: NodeType,
+    /// For a guest node (a VM running pacemaker-remote, Pacemaker's `remote-node` meta): the
+    /// id of the resource that is the VM (crm_mon's `id_as_resource`).
+    pub id_as_resource: Option<String>,
     /// Node health ("green", "yellow", "red").
     pub health: Option<String>,
     /// CRM feature set of the node's Pacemaker (only while online).

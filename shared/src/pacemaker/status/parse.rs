@@ -148,6 +148,7 @@ fn parse_node(node: &Element) -> Result<NodeStatus, PacemakerError> {
         is_dc: flag(node, "is_dc"),
         resources_running: num_or_zero(node, "resources_running", WHAT)?,
         node_type: node.attr("type").map(NodeType::parse).unwrap_or_default(),
+        id_as_resource: opt_string(node, "id_as_resource"),
         health: opt_string(node, "health"),
         feature_set: opt_string(node, "feature_set"),
     })

@@ -442,3 +442,16 @@ fn failure_resource_ids_with_underscores() {
     assert_eq!(base_id("st:x"), "st:x");
     assert_eq!(base_id("st:"), "st:");
 }
+
+#[test]
+fn guest_node() {
+    // A VM (group g1) whose domain carries remote-node=g1-guest, with a Dummy placed on it.
+    let s = parse(fixture!("crm_mon-guest-node.xml"));
+    let guest = s.node("g1-guest").unwrap();
+    assert_eq!(guest.node_type, NodeType::Remote);
+    assert_eq!(guest.id_as_resource.as_deref(), Some("vmmgr-domain-g1"));
+    assert!(guest.online && !guest.unclean);
+    assert_eq!(s.node("sim1").unwrap().id_as_resource, None);
+    assert_eq!(s.where_running("gdummy"), ["g1-guest"]);
+    assert_eq!(s.where_running("vmmgr-domain-g1"), ["sim2"]);
+}
