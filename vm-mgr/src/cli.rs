@@ -180,6 +180,24 @@ pub enum Command {
     ///
     /// Example: vm-mgr doctor --fix --dry-run
     Doctor(DoctorArgs),
+    /// Change the VM's vCPUs and memory: at once in the running guest where its domain allows
+    /// it (up to its maximum vCPUs, its balloon's ceiling or its maxMemory), and in its stored
+    /// XML, settings and CIB utilization (cpu, hv_memory, host_memory); the rest is reported
+    /// as applying at next start.
+    ///
+    /// Example: vm-mgr set-resources -n web1 --vcpus 2 --memory 4G
+    #[command(alias = "set_resources")]
+    SetResources(crate::cli_change::SetResourcesArgs),
+    /// Change create's options of a VM: timeouts, priority, live migration, migration user,
+    /// extra Pacemaker parameters and meta attributes (merged; KEY= removes one). One CIB
+    /// transaction (or, for a disabled VM, its stored fragment) and its stored settings, so
+    /// disable/enable keep them. Refused as create refuses them (priority or target-role in
+    /// --pacemaker-meta, control characters, ...). A VirtualDomain parameter the agent cannot
+    /// reload restarts a running VM, as Pacemaker does for any resource.
+    ///
+    /// Example: vm-mgr set-options -n web1 --stop-timeout 120 --priority 10
+    #[command(alias = "set_options")]
+    SetOptions(crate::cli_change::SetOptionsArgs),
 }
 
 impl Command {
@@ -214,6 +232,8 @@ impl Command {
             Command::Drain(_) => "drain",
             Command::Undrain(_) => "undrain",
             Command::Doctor(_) => "doctor",
+            Command::SetResources(_) => "set-resources",
+            Command::SetOptions(_) => "set-options",
         }
     }
 }
@@ -503,6 +523,8 @@ impl Cli {
             Command::RemoveColocation(a) => Some(&a.name),
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
+            Command::SetResources(a) => Some(&a.name),
+            Command::SetOptions(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
         }
     }

@@ -84,6 +84,8 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "add-colocation" | "remove-colocation" => &["t1"],
         "set-placement" => &["--strategy", "failover"],
         "migrate" => &["--node", "sim2"],
+        "set-resources" => &["--vcpus", "2"],
+        "set-options" => &["--stop-timeout", "60"],
         _ => return None,
     })
 }

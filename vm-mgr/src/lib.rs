@@ -9,13 +9,15 @@
 //! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
 //!    [`placement`] (plan moves, preflight), [`storage`] and [`checks`] (what `doctor` finds).
-//! 4. The model: [`vm`], [`domain`], [`fragment`], [`state`] (pure, tested on recorded CIBs).
+//! 4. The model: [`vm`], [`domain`], [`resources`], [`fragment`], [`state`] (pure, tested on
+//!    recorded CIBs and domain XML).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
 //! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls.
 
 pub mod checks;
 pub mod cli;
+pub mod cli_change;
 mod cli_ctx;
 pub mod cli_placement;
 pub mod cli_view;
@@ -29,6 +31,7 @@ mod error_from;
 pub mod fragment;
 pub mod output;
 pub mod placement;
+pub mod resources;
 pub mod state;
 pub mod steps;
 pub mod storage;

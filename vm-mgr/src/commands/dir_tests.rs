@@ -159,6 +159,8 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["drain", "--node", "sim1"],
         vec!["undrain", "--node", "sim1"],
         vec!["doctor"],
+        vec!["set-resources", "-n", n, "--vcpus", "2"],
+        vec!["set-options", "-n", n, "--stop-timeout", "60"],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())

@@ -32,6 +32,8 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod doctor;
+pub mod set_options;
+pub mod set_resources;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -70,6 +72,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::SetResources(a) => set_resources::run(ctx, a),
+        Command::SetOptions(a) => set_options::run(ctx, a),
     }
 }
 

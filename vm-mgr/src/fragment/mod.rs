@@ -425,6 +425,7 @@ impl Fragment {
 mod ceph;
 mod dir;
 mod edit;
+pub mod options;
 
 pub use dir::{storage_of, use_dir};
 
