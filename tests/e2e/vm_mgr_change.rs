@@ -2,8 +2,9 @@
 //! vCPUs, 64 MiB of a 256 MiB `maxMemory` with one NUMA cell and ACPI) gets 2 vCPUs and
 //! 128 MiB at once (libvirt on its node: vCPU hotplug and a hotplugged DIMM), still after
 //! stop/start and after disable/enable (the stored XML); the CIB utilization follows.
-//! `set-options --stop-timeout` shows in the CIB and survives disable/enable. The VM is
-//! removed at the end.
+//! `set-options --stop-timeout` shows in the CIB and survives disable/enable; `add-disk --size
+//! 16M` is attached to the running guest at once, its image in the VM's group, and kept. The
+//! VM is removed at the end.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test vm_mgr_change -- --ignored
 //! --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
@@ -42,11 +43,16 @@ fn roomy_xml(sb: &Sandbox, name: &str) -> String {
         )
 }
 
-/// (vCPUs, max memory KiB) of the running guest, from `virsh dominfo` on its node.
-fn dominfo(sb: &Sandbox, name: &str) -> (String, String) {
+/// `virsh VERB NAME` on the node running the guest.
+fn virsh(sb: &Sandbox, verb: &str, name: &str) -> String {
     let node = sb.running_on(&format!("vmmgr-domain-{name}"), &[]);
     assert_eq!(node.len(), 1, "{name} runs on one node: {node:?}");
-    let info = sb.exec_ok(&node[0], &["virsh", "dominfo", name]);
+    sb.exec_ok(&node[0], &["virsh", verb, name])
+}
+
+/// (vCPUs, max memory KiB) of the running guest, from `virsh dominfo` on its node.
+fn dominfo(sb: &Sandbox, name: &str) -> (String, String) {
+    let info = virsh(sb, "dominfo", name);
     let field = |k: &str| {
         info.lines()
             .find_map(|l| l.strip_prefix(k))
@@ -79,7 +85,7 @@ fn stop_timeout(sb: &Sandbox, name: &str) -> String {
 
 #[test]
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
-fn set_resources_and_set_options_apply_at_once_and_survive_restart_and_disable_enable() {
+fn set_resources_set_options_and_add_disk_apply_at_once_and_survive_disable_enable() {
     let sb = sandbox();
     let name = unique_name("rs");
     let (xml, image) = inputs(&sb, &name);
@@ -126,6 +132,21 @@ fn set_resources_and_set_options_apply_at_once_and_survive_restart_and_disable_e
     );
     assert_eq!(stop_timeout(&sb, &name), "45s");
 
+    // add-disk: a new image in the VM's group, attached to the running guest at once
+    let out = vm_mgr_ok(&sb, "sim1", &["add-disk", "-n", &name, "--size", "16M"]);
+    assert!(out.contains("attached to the running guest"), "{out}");
+    let data = format!("data_{name}_0");
+    let disks = virsh(&sb, "domblklist", &name);
+    let vdb = format!("vdb rbd/{data}");
+    let has_vdb = |disks: &str| {
+        disks
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == vdb)
+    };
+    assert!(has_vdb(&disks), "{disks}");
+    let group = sb.exec_ok("sim1", &["rbd", "group", "image", "list", &name]);
+    assert!(group.contains(&format!("rbd/{data}")), "{group}");
+
     // the stored XML: after stop/start and after disable/enable
     vm_mgr_ok(&sb, "sim1", &["stop", "-n", &name]);
     vm_mgr_ok(&sb, "sim1", &["start", "-n", &name]);
@@ -134,6 +155,10 @@ fn set_resources_and_set_options_apply_at_once_and_survive_restart_and_disable_e
     vm_mgr_ok(&sb, "sim1", &["enable", "-n", &name]);
     assert_eq!(dominfo(&sb, &name), want, "after disable/enable");
     assert_eq!(stop_timeout(&sb, &name), "45s", "after disable/enable");
+    assert!(
+        has_vdb(&virsh(&sb, "domblklist", &name)),
+        "after disable/enable"
+    );
     assert_eq!(utilization(&sb, &name, "cpu"), "2");
 
     // above the maximum: stored, reported as applying at next start, the guest unchanged

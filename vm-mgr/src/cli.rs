@@ -198,6 +198,13 @@ pub enum Command {
     /// Example: vm-mgr set-options -n web1 --stop-timeout 120 --priority 10
     #[command(alias = "set_options")]
     SetOptions(crate::cli_change::SetOptionsArgs),
+    /// Add a data disk: a new image data_NAME_N in the VM's RBD group (empty, of --size, or
+    /// imported from --image), attached to the running guest at once and kept in its stored
+    /// XML and settings. What libvirt cannot hotplug is reported as applying at next start.
+    ///
+    /// Example: vm-mgr add-disk -n web1 --size 20G
+    #[command(alias = "add_disk")]
+    AddDisk(crate::cli_change::AddDiskArgs),
 }
 
 impl Command {
@@ -234,6 +241,7 @@ impl Command {
             Command::Doctor(_) => "doctor",
             Command::SetResources(_) => "set-resources",
             Command::SetOptions(_) => "set-options",
+            Command::AddDisk(_) => "add-disk",
         }
     }
 }
@@ -525,6 +533,7 @@ impl Cli {
             Command::Migrate(a) => Some(&a.name),
             Command::SetResources(a) => Some(&a.name),
             Command::SetOptions(a) => Some(&a.name),
+            Command::AddDisk(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
         }
     }

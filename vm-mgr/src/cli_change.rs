@@ -1,5 +1,5 @@
 //! Arguments of the verbs that change a VM after create (issue 15): `set-resources`,
-//! `set-options`.
+//! `set-options`, `add-disk`.
 
 use clap::Args;
 
@@ -59,4 +59,24 @@ pub struct SetOptionsArgs {
     /// Extra meta attributes, merged with the VM's (KEY= removes KEY).
     #[arg(long, alias = "pacemaker_meta", value_name = "KEY=VALUE", num_args = 1..)]
     pub pacemaker_meta: Vec<String>,
+}
+
+/// `add-disk`.
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("content").required(true).args(["size", "image"]))]
+pub struct AddDiskArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// Size of a new empty disk, such as 16M or 20G (K, M, G, T are powers of 1024; no unit
+    /// means MiB).
+    #[arg(long, value_name = "SIZE", conflicts_with = "image")]
+    pub size: Option<String>,
+    /// Import this image file (qcow2 or raw, detected) as the new disk instead.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<std::path::PathBuf>,
+    /// Bus of the new disk in the guest (hotplug: virtio and scsi, with a SCSI controller;
+    /// sata waits for the next start).
+    #[arg(long, default_value = "virtio", value_parser = ["virtio", "scsi", "sata"])]
+    pub bus: String,
 }

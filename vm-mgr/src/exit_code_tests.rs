@@ -86,6 +86,7 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "migrate" => &["--node", "sim2"],
         "set-resources" => &["--vcpus", "2"],
         "set-options" => &["--stop-timeout", "60"],
+        "add-disk" => &["--size", "16M"],
         _ => return None,
     })
 }

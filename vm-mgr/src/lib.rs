@@ -9,7 +9,7 @@
 //! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
 //!    [`placement`] (plan moves, preflight), [`storage`] and [`checks`] (what `doctor` finds).
-//! 4. The model: [`vm`], [`domain`], [`resources`], [`fragment`], [`state`] (pure, tested on
+//! 4. The model: [`vm`], [`domain`], [`disk_xml`], [`resources`], [`fragment`], [`state`] (pure, tested on
 //!    recorded CIBs and domain XML).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod ctx;
+pub mod disk_xml;
 pub mod domain;
 pub mod error;
 mod error_from;

@@ -161,6 +161,7 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["doctor"],
         vec!["set-resources", "-n", n, "--vcpus", "2"],
         vec!["set-options", "-n", n, "--stop-timeout", "60"],
+        vec!["add-disk", "-n", n, "--size", "16M"],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())

@@ -31,6 +31,7 @@ pub mod drain;
 pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
+pub mod add_disk;
 pub mod doctor;
 pub mod set_options;
 pub mod set_resources;
@@ -74,6 +75,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::SetResources(a) => set_resources::run(ctx, a),
         Command::SetOptions(a) => set_options::run(ctx, a),
+        Command::AddDisk(a) => add_disk::run(ctx, a),
     }
 }
 

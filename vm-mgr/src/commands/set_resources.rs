@@ -122,25 +122,13 @@ fn apply_live(ctx: &Ctx, vm: &Vm, live: &[Live]) -> Vec<String> {
                 &["setmem", "--live", "--", name, &format!("{kib}KiB")],
                 LIVE_TIMEOUT,
             ),
-            Live::Dimm(xml) => attach(&uri, name, xml),
+            Live::Dimm(xml) => changing::attach(&uri, name, xml),
         };
         if let Err(why) = res {
             refused.push(format!("{} (libvirt: {why})", describe_live(l)));
         }
     }
     refused
-}
-
-/// `virsh attach-device --live` of `xml`, given in a private file.
-pub(crate) fn attach(uri: &str, name: &str, xml: &str) -> std::result::Result<(), String> {
-    let dir = shared::tempdir::PrivateDir::new("vmmgr-attach").map_err(|e| e.to_string())?;
-    let path = dir.write("device.xml", xml).map_err(|e| e.to_string())?;
-    let file = path.to_string_lossy();
-    changing::virsh(
-        uri,
-        &["attach-device", "--live", "--file", &file, "--", name],
-        LIVE_TIMEOUT,
-    )
 }
 
 fn describe_live(l: &Live) -> String {

@@ -197,3 +197,16 @@ pub fn virsh(uri: &str, args: &[&str], timeout: Duration) -> std::result::Result
             other => other.to_string(),
         })
 }
+
+/// `virsh attach-device --live` of device `xml` to domain `name`, the XML given in a private
+/// file; the error is libvirt's message.
+pub fn attach(uri: &str, name: &str, xml: &str) -> std::result::Result<(), String> {
+    let dir = shared::tempdir::PrivateDir::new("vmmgr-attach").map_err(|e| e.to_string())?;
+    let path = dir.write("device.xml", xml).map_err(|e| e.to_string())?;
+    let file = path.to_string_lossy();
+    virsh(
+        uri,
+        &["attach-device", "--live", "--file", &file, "--", name],
+        LIVE_TIMEOUT,
+    )
+}
