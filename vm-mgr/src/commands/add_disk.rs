@@ -126,7 +126,8 @@ fn make_image(
             path: std::env::temp_dir().join("vmmgr-disk-*"),
             source,
         })?;
-    let path = dir.path().join("empty.raw");
+    // named after the image: the progress lines name it
+    let path = dir.path().join(format!("{image}.raw"));
     std::fs::File::create(&path)
         .and_then(|f| f.set_len(size.unwrap_or(0)))
         .map_err(|source| Error::WriteFile {

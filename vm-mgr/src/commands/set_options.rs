@@ -27,21 +27,7 @@ pub fn run(ctx: &Ctx, a: &SetOptionsArgs) -> Result<Outcome> {
     let name = vm.ids.name();
     let settings = o.apply_settings(&vm.settings);
     let apply = |t: &mut shared::xml::Element| options::apply(t, &vm.ids, &o);
-    let stored = match vm.in_cib {
-        true => None,
-        false => Some(changing::edit_fragment(ctx, &vm, &apply)?),
-    };
-    let keys = changing::store(
-        ctx,
-        &vm,
-        None,
-        Some(&settings),
-        stored.as_ref().and_then(|e| e.stored.as_ref()),
-    )?;
-    let edited = match stored {
-        Some(e) => e,
-        None => changing::edit_fragment(ctx, &vm, &apply)?,
-    };
+    let (keys, edited) = changing::commit(ctx, &vm, None, &settings, &apply)?;
     if ctx.dry_run {
         let actions = match keys.is_empty() {
             true => Vec::new(),

@@ -61,23 +61,7 @@ pub fn run(ctx: &Ctx, a: &SetResourcesArgs) -> Result<Outcome> {
         }
     }
     let apply = |t: &mut Element| set_utilization(t, &vm, &util);
-    // A disabled VM's fragment is edited in storage, with the rest; an enabled VM's in the
-    // CIB, after the storage update.
-    let stored = match vm.in_cib {
-        true => None,
-        false => Some(changing::edit_fragment(ctx, &vm, &apply)?),
-    };
-    let keys = changing::store(
-        ctx,
-        &vm,
-        Some(&plan.xml),
-        Some(&settings),
-        stored.as_ref().and_then(|e| e.stored.as_ref()),
-    )?;
-    let edited = match stored {
-        Some(e) => e,
-        None => changing::edit_fragment(ctx, &vm, &apply)?,
-    };
+    let (keys, edited) = changing::commit(ctx, &vm, Some(&plan.xml), &settings, &apply)?;
     if ctx.dry_run {
         let mut actions: Vec<String> = plan.live.iter().map(describe_live).collect();
         actions.push(format!(
@@ -202,6 +186,8 @@ fn outcome(vm: &Vm, plan: &Plan, refused: &[String]) -> Outcome {
     );
     if !plan.live.is_empty() && refused.len() < plan.live.len() {
         text.push_str(", applied to the running guest");
+    } else if vm.node.is_none() {
+        text.push_str(" (not running: from its next start)");
     }
     text.push('\n');
     if !plan.next_start.is_empty() {

@@ -173,6 +173,30 @@ pub fn store(
     Ok(writes.into_iter().map(|(k, _)| k).collect())
 }
 
+/// The storage update and the fragment edit of one change, in that order for an enabled VM
+/// (storage first, then one CIB transaction), and as one storage update for a disabled one
+/// (its edited fragment stored with the XML and settings): the keys written (or, with
+/// `--dry-run`, that would be) and what the edit did.
+pub fn commit(
+    ctx: &Ctx,
+    vm: &Vm,
+    xml: Option<&str>,
+    settings: &Settings,
+    apply: &FragmentEdit<'_>,
+) -> Result<(Vec<&'static str>, Edited)> {
+    let stored = match vm.in_cib {
+        true => None,
+        false => Some(edit_fragment(ctx, vm, apply)?),
+    };
+    let fragment = stored.as_ref().and_then(|e| e.stored.as_ref());
+    let keys = store(ctx, vm, xml, Some(settings), fragment)?;
+    let edited = match stored {
+        Some(e) => e,
+        None => edit_fragment(ctx, vm, apply)?,
+    };
+    Ok((keys, edited))
+}
+
 /// The libvirt URI of the node running `vm` (see [`crate::steps::quiesce::node_uri`]).
 pub fn node_uri(ctx: &Ctx, vm: &Vm, node: &str) -> String {
     let local = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
