@@ -234,6 +234,31 @@ pub enum Command {
     /// Resources placed on the guest node stop (or move, if they may run elsewhere).
     #[command(alias = "remove_pacemaker_remote")]
     RemovePacemakerRemote(NameArg),
+    /// Change the VM's vCPUs and memory: at once in the running guest where its domain allows
+    /// it (up to its maximum vCPUs, its balloon's ceiling or its maxMemory), and in its stored
+    /// XML, settings and CIB utilization (cpu, hv_memory, host_memory); the rest is reported
+    /// as applying at next start.
+    ///
+    /// Example: vm-mgr set-resources -n web1 --vcpus 2 --memory 4G
+    #[command(alias = "set_resources")]
+    SetResources(crate::cli_change::SetResourcesArgs),
+    /// Change create's options of a VM: timeouts, priority, live migration, migration user,
+    /// extra Pacemaker parameters and meta attributes (merged; KEY= removes one). One CIB
+    /// transaction (or, for a disabled VM, its stored fragment) and its stored settings, so
+    /// disable/enable keep them. Refused as create refuses them (priority or target-role in
+    /// --pacemaker-meta, control characters, ...). A VirtualDomain parameter the agent cannot
+    /// reload restarts a running VM, as Pacemaker does for any resource.
+    ///
+    /// Example: vm-mgr set-options -n web1 --stop-timeout 120 --priority 10
+    #[command(alias = "set_options")]
+    SetOptions(crate::cli_change::SetOptionsArgs),
+    /// Add a data disk: a new image data_NAME_N in the VM's RBD group (empty, of --size, or
+    /// imported from --image), attached to the running guest at once and kept in its stored
+    /// XML and settings. What libvirt cannot hotplug is reported as applying at next start.
+    ///
+    /// Example: vm-mgr add-disk -n web1 --size 20G
+    #[command(alias = "add_disk")]
+    AddDisk(crate::cli_change::AddDiskArgs),
 }
 
 impl Command {
@@ -275,6 +300,9 @@ impl Command {
             Command::History(_) => "history",
             Command::AddPacemakerRemote(_) => "add-pacemaker-remote",
             Command::RemovePacemakerRemote(_) => "remove-pacemaker-remote",
+            Command::SetResources(_) => "set-resources",
+            Command::SetOptions(_) => "set-options",
+            Command::AddDisk(_) => "add-disk",
         }
     }
 }
@@ -491,6 +519,9 @@ impl Cli {
             Command::Migrate(a) => Some(&a.name),
             Command::AddPacemakerRemote(a) => Some(&a.name),
             Command::RemovePacemakerRemote(a) => Some(&a.name),
+            Command::SetResources(a) => Some(&a.name),
+            Command::SetOptions(a) => Some(&a.name),
+            Command::AddDisk(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
             Command::SetXml(a) => Some(&a.name),
             Command::Edit(a) => Some(&a.name),

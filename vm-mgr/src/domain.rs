@@ -120,7 +120,7 @@ fn el(name: &str, attrs: &[(&str, &str)]) -> Element {
 }
 
 /// The target device prefix of a bus.
-fn dev_prefix(bus: &str) -> &'static str {
+pub fn dev_prefix(bus: &str) -> &'static str {
     match bus {
         "virtio" => "vd",
         "ide" => "hd",

@@ -88,6 +88,9 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "edit" | "console" | "history" => &[],
         "add-pacemaker-remote" => &["--remote-address", "10.78.0.150"],
         "remove-pacemaker-remote" => &[],
+        "set-resources" => &["--vcpus", "2"],
+        "set-options" => &["--stop-timeout", "60"],
+        "add-disk" => &["--size", "16M"],
         _ => return None,
     })
 }

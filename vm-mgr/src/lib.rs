@@ -9,8 +9,8 @@
 //! 3. The services the verbs share: [`cluster`] (read, change in one transaction, the one wait
 //!    loop, confirm Stopped, budgets), [`steps`] (teardown, enabling, snapshots, copying),
 //!    [`placement`] (plan moves, preflight), [`storage`] and [`checks`] (what `doctor` finds).
-//! 4. The model: [`vm`], [`domain`], [`fragment`], [`guest_node`], [`state`] (pure, tested on
-//!    recorded CIBs).
+//! 4. The model: [`vm`], [`domain`], [`disk_xml`], [`resources`], [`fragment`], [`guest_node`],
+//!    [`state`] (pure, tested on recorded CIBs and domain XML).
 //! 5. Leaves: [`error`] (the error type and exit codes), [`output`] (rendering), time: `shared::clock`.
 //!
 //! Pacemaker, Ceph and libvirt are reached through `shared`'s typed calls. Every verb that
@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod checks;
 pub mod cli;
+pub mod cli_change;
 pub mod cli_create;
 mod cli_ctx;
 pub mod cli_guest;
@@ -30,6 +31,7 @@ pub mod commands;
 pub mod config;
 pub mod ctx;
 pub mod diff;
+pub mod disk_xml;
 pub mod domain;
 pub mod domain_edit;
 pub mod error;
@@ -39,6 +41,7 @@ pub mod guest_node;
 pub mod history;
 pub mod output;
 pub mod placement;
+pub mod resources;
 pub mod state;
 pub mod steps;
 pub mod storage;

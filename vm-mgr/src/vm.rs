@@ -330,6 +330,21 @@ pub fn validate_user_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a migration user (`--migration-user`): `^[a-z][-a-z0-9]*$`.
+pub fn validate_migration_user(u: &str) -> Result<()> {
+    let ok = u.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && u.len() <= 32
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid migration user {u:?}: it must match ^[a-z][-a-z0-9]*$."
+        )))
+    }
+}
+
 /// Meta attributes vm-mgr sets on a VM's group itself: `target-role` (start, stop, enable,
 /// `--nostart`, `--disable`) and `priority` (`--priority`).
 pub const OWN_GROUP_META: [&str; 2] = ["target-role", "priority"];

@@ -157,6 +157,9 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["doctor"],
         vec!["add-pacemaker-remote", "-n", n],
         vec!["remove-pacemaker-remote", "-n", n],
+        vec!["set-resources", "-n", n, "--vcpus", "2"],
+        vec!["set-options", "-n", n, "--stop-timeout", "60"],
+        vec!["add-disk", "-n", n, "--size", "16M"],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())

@@ -33,12 +33,15 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod console;
-pub mod doctor;
 pub mod edit;
 pub mod history;
 pub mod set_xml;
 // Issue 20: pacemaker-remote guest nodes.
+pub mod add_disk;
+pub mod doctor;
 pub mod pacemaker_remote;
+pub mod set_options;
+pub mod set_resources;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -84,6 +87,9 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::History(a) => history::run(ctx, a),
         Command::AddPacemakerRemote(a) => pacemaker_remote::add(ctx, a),
         Command::RemovePacemakerRemote(a) => pacemaker_remote::remove(ctx, &a.name),
+        Command::SetResources(a) => set_resources::run(ctx, a),
+        Command::SetOptions(a) => set_options::run(ctx, a),
+        Command::AddDisk(a) => add_disk::run(ctx, a),
     }
 }
 

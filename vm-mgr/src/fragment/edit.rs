@@ -22,7 +22,7 @@ pub fn vm_group<'a>(tree: &'a Element, name: &str) -> Option<&'a Element> {
     tree::group(tree, name).filter(|g| owned(g, name))
 }
 
-fn vm_group_mut<'a>(tree: &'a mut Element, name: &str) -> Option<&'a mut Element> {
+pub(super) fn vm_group_mut<'a>(tree: &'a mut Element, name: &str) -> Option<&'a mut Element> {
     tree::group_mut(tree, name).filter(|g| owned(g, name))
 }
 
@@ -126,7 +126,7 @@ pub fn insert(
 /// The ids of the fragment's elements, each once; an error when one is there twice, or when
 /// an attribute value holds a control character (what Pacemaker would refuse, or not keep as
 /// given, checked before anything is written).
-fn check_own_ids_and_values(fragment: &Fragment) -> Result<Vec<String>, FragmentError> {
+pub(super) fn check_own_ids_and_values(fragment: &Fragment) -> Result<Vec<String>, FragmentError> {
     let name = &fragment.name;
     let mut seen = BTreeSet::new();
     let mut ids = Vec::new();

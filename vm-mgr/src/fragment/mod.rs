@@ -448,6 +448,7 @@ mod ceph;
 mod crm_cmd;
 mod dir;
 mod edit;
+pub mod options;
 
 pub use crm_cmd::{added_constraints, parse_crm_command};
 

@@ -78,14 +78,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<Outcome> {
 /// The new VM's settings, from the flags and the configuration.
 fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
     if let Some(u) = &a.vm.migration_user {
-        let ok = u.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && u.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
-            return Err(Error::invalid(format!(
-                "Invalid migration user {u:?}: it must match ^[a-z][-a-z0-9]*$."
-            )));
-        }
+        vm::validate_migration_user(u)?;
     }
     let pacemaker_meta = vm::parse_pairs("--pacemaker-meta", &a.vm.pacemaker_meta)?;
     vm::refuse_own_meta(&pacemaker_meta)?;

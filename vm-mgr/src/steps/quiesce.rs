@@ -11,8 +11,6 @@
 
 use std::time::Duration;
 
-use shared::cmd::Cmd;
-
 use crate::ctx::Ctx;
 use crate::vm::Settings;
 
@@ -58,28 +56,17 @@ pub fn node_uri(node: &str, local: &str, settings: &Settings, ctx: &Ctx) -> Stri
         return settings.hypervisor.clone();
     }
     let transport = settings
-        .migration_transport
-        .clone()
+        .pacemaker_params
+        .get("migration_transport")
+        .or(settings.migration_transport.as_ref())
+        .cloned()
         .or_else(|| ctx.config.migration_transport.clone())
         .unwrap_or_else(|| "ssh".into());
     format!("qemu+{transport}://{node}/system")
 }
 
 fn virsh(uri: &str, verb: &str, domain: &str) -> Result<(), String> {
-    Cmd::new("virsh")
-        .args(["-q", "-c", uri, verb, domain])
-        .timeout(FREEZE_TIMEOUT)
-        .run()
-        .map(drop)
-        .map_err(|e| match e {
-            shared::cmd::CmdError::Failed { stderr, .. } => stderr
-                .lines()
-                .map(|l| l.trim().trim_start_matches("error: "))
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        })
+    super::changing::virsh(uri, &[verb, domain], FREEZE_TIMEOUT)
 }
 
 /// Freezes VM `name` if it runs on `node` (`None`: not running).
