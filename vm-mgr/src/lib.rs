@@ -18,6 +18,7 @@ pub mod checks;
 pub mod cli;
 mod cli_ctx;
 pub mod cli_placement;
+pub mod cli_trash;
 pub mod cli_view;
 pub mod cluster;
 pub mod commands;

@@ -114,7 +114,8 @@ pub fn man_pages(date: &str, agent_pages: &[String]) -> Vec<File> {
     extra.text([bold(vm_mgr::config::DEFAULT_PATH)]);
     extra.text([roman(
         "Settings shared by every command (pool, ceph-conf, ceph-id, secret-uuid, mon-hosts, \
-         disk-guard, hypervisor, migration-transport), one KEY = VALUE per line, # starts a \
+         disk-guard, hypervisor, migration-transport, storage, dir, storage-resource, \
+         trash-days), one KEY = VALUE per line, # starts a \
          comment; read if it exists. Command-line flags override it; --config names another \
          file.",
     )]);

@@ -54,25 +54,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             plan.patch.as_deref(),
         ));
     }
-    crate::cluster::set_role(ctx, name, "Stopped")?;
-    crate::cluster::wait_state(
-        ctx,
-        name,
-        VmState::Stopped,
-        crate::cluster::wait_budget(&cib, name, "stop"),
-    )?;
-    // Keep the fragment before taking it out, so that a crash in between loses nothing ...
-    let (now, _) = crate::cluster::read_cluster(ctx)?;
-    let before = fragment::extract(now.element(), name);
-    if let Some(f) = &before {
-        ctx.storage.meta_set(&system, META_FRAGMENT, &f.to_xml())?;
-    }
-    let removed = crate::cluster::change(ctx, remove)?.value;
-    // ... and keep exactly what was taken out, if it changed meanwhile.
-    if before.as_ref() != Some(&removed) {
-        ctx.storage
-            .meta_set(&system, META_FRAGMENT, &removed.to_xml())?;
-    }
+    let removed = crate::steps::teardown::take_out(ctx, name, &cib, Some(&system))?;
     let kept = removed.constraint_ids();
     Ok(Outcome::new(
         json!({"name": name, "state": VmState::Disabled, "node": null, "changed": true, "constraints_kept": kept}),

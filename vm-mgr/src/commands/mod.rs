@@ -32,6 +32,7 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod doctor;
+pub mod restore;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -43,12 +44,13 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
     backend_check::refuse(cli, ctx)?;
     match &cli.command {
         Command::Create(a) => create::run(ctx, a),
-        Command::Remove(a) => remove::run(ctx, &a.name),
+        Command::Remove(a) => remove::run(ctx, a),
         Command::Enable(a) => enable::run(ctx, &a.name, a.nostart),
         Command::Disable(a) => disable::run(ctx, &a.name),
         Command::Start(a) => start::run(ctx, &a.name),
         Command::Stop(a) => stop::run(ctx, &a.name, a.force),
         Command::Status(a) => status::run(ctx, &a.name),
+        Command::List(a) if a.removed => list::removed(ctx),
         Command::List(_) => list::run(ctx),
         Command::GetMetadata(a) => metadata::get(ctx, &a.name, &a.metadata_name),
         Command::SetMetadata(a) => metadata::set(ctx, &a.name, &a.metadata_name, &a.metadata_value),
@@ -70,6 +72,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Restore(a) => restore::run(ctx, &a.name),
     }
 }
 
@@ -98,3 +101,6 @@ mod doctor_tests;
 
 #[cfg(test)]
 mod dir_tests;
+
+#[cfg(test)]
+mod trash_tests;

@@ -7,3 +7,4 @@ pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;
 pub mod teardown;
+pub mod trash;
