@@ -128,7 +128,7 @@ impl<'a> DirStore<'a> {
 
 impl Drop for DirStore<'_> {
     fn drop(&mut self) {
-        let _ = self.vm_mgr("sim1", &["remove", "-n", &self.name]);
+        let _ = self.vm_mgr("sim1", &["remove", "--purge", "-n", &self.name]);
         let _ = self.sb.exec(
             "sim1",
             &[
@@ -314,7 +314,7 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     assert_eq!(config_epoch(&sb), epoch);
 
     // remove: no directory, nothing of the VM in the CIB configuration
-    s.vm_mgr_ok("sim3", &["remove", "-n", &name]);
+    s.vm_mgr_ok("sim3", &["remove", "--purge", "-n", &name]);
     assert!(!vm_dir.exists(), "{} is left", vm_dir.display());
     let cfg = cib_config(&sb);
     for id in [

@@ -60,7 +60,7 @@ impl Drop for Planted<'_> {
         );
         let dummy = format!("<primitive id='{}'/>", self.ghost);
         let _ = sb.exec("sim1", &["cibadmin", "-D", "-o", "resources", "-X", &dummy]);
-        let _ = vm_mgr(sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
     }
 }

@@ -265,6 +265,23 @@ mod tests {
             assert!(t.contains("create-snapshot"), "{}", f.name);
             assert!(t.contains("pinned-host"), "{}", f.name);
             assert!(t.contains("purge-orphans"), "{}", f.name);
+            for word in ["restore", "removed"] {
+                assert!(t.contains(word), "{word} in {}", f.name);
+            }
+            // remove's flags, as bash, zsh and fish write a long option
+            for flag in ["purge", "yes"] {
+                assert!(
+                    [
+                        format!(" --{flag} "),
+                        format!("'--{flag}["),
+                        format!("-l {flag} ")
+                    ]
+                    .iter()
+                    .any(|w| t.contains(w.as_str())),
+                    "--{flag} in {}",
+                    f.name
+                );
+            }
         }
         assert!(text(&files[0]).contains("complete -F _vm__mgr "));
     }

@@ -143,6 +143,10 @@ fn dry_run(ctx: &Ctx, a: &RemoveArgs, r: &teardown::Removal) -> Result<Outcome> 
                 .map(|i| format!("delete image {pool}/{i} and its snapshots")),
         );
     } else {
+        actions.push(format!(
+            "remove the snapshots of {} (a trashed image with snapshots cannot be deleted)",
+            r.images.join(", ")
+        ));
         let until = shared::clock::utc_secs(u64::try_from(trash::expiry(ctx)).unwrap_or(0));
         actions.extend(r.images.iter().map(|i| {
             format!("move image {pool}/{i} to the trash until {until} (data, snapshots and metadata kept)")

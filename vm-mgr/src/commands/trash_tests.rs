@@ -5,6 +5,7 @@ use super::testing::{stored_vm, CibFile};
 use crate::cli_trash::RemoveArgs;
 use crate::ctx::Ctx;
 use crate::steps::trash::META_TRASH;
+use crate::storage::snapshots::SnapshotStore;
 use crate::storage::Storage;
 use crate::vm::META_FRAGMENT;
 
@@ -23,6 +24,7 @@ fn t1(dry_run: bool) -> (CibFile, Ctx) {
     storage.create_group("t1").unwrap();
     storage.group_add("t1", "system_t1").unwrap();
     storage.group_add("t1", "data_t1_1").unwrap();
+    storage.snap_create("data_t1_1", "s1").unwrap();
     let ctx = f.ctx(storage, dry_run);
     (f, ctx)
 }
@@ -106,6 +108,8 @@ fn remove_moves_the_images_to_the_trash_and_restore_brings_the_vm_back_disabled(
         ctx.storage.meta_get("data_t1_1", "k").unwrap().as_deref(),
         Some("v")
     );
+    // its snapshots were dropped (a trashed image with snapshots cannot be deleted)
+    assert!(ctx.storage.image_snaps("data_t1_1").unwrap().is_empty());
     let st = super::status::run(&ctx, "t1").unwrap();
     assert_eq!(st.json["state"], "Disabled");
 

@@ -8,7 +8,9 @@
 //! the VM left the CIB, as `disable` does) and [`META_TRASH`], the RBD group it was in and its
 //! members, which `restore` reads back. The group itself is removed (with its group
 //! snapshots, which an image cannot keep outside its group), so nothing of a removed VM is
-//! left in `rbd ls` or `rbd group ls`.
+//! left in `rbd ls` or `rbd group ls`. The VM's snapshots go too (their user snapshots and
+//! the metadata kept with them): `rbd trash rm` and `rbd trash purge` refuse an image that has
+//! snapshots, so a trashed image with snapshots could never be deleted.
 
 use std::collections::BTreeMap;
 
@@ -115,6 +117,7 @@ pub fn to_trash(ctx: &Ctx, name: &str, r: &Removal, expires_at: i64) -> Result<(
     let ids = VmIds::new(name);
     let system = ids.system_image();
     super::teardown::ungroup(ctx, name, r)?;
+    drop_snapshots(ctx, name, r)?;
     if r.images.contains(&system) && ctx.storage.image_exists(&system)? {
         let record = TrashRecord {
             group: ids.rbd_group(),
@@ -139,6 +142,36 @@ pub fn to_trash(ctx: &Ctx, name: &str, r: &Removal, expires_at: i64) -> Result<(
     }
     if r.has_group {
         ctx.storage.remove_group(&ids.rbd_group())?;
+    }
+    Ok(())
+}
+
+/// Removes the user snapshots of the VM's images, and the snapshots' metadata kept on its
+/// system image. A snapshot that cannot be removed (protected, with clones) is said on the
+/// progress line and stays: `rbd trash rm` will refuse that image until it is gone.
+fn drop_snapshots(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
+    let system = VmIds::new(name).system_image();
+    for image in &r.images {
+        let snaps = match ctx.storage.image_snaps(image) {
+            Ok(s) => s,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for s in snaps {
+            if let Err(e) = ctx.storage.snap_remove(image, &s.name) {
+                ctx.progress.say(&format!(
+                    "{name}: snapshot {}@{} stays: {e}",
+                    ctx.storage.image_label(image),
+                    s.name
+                ));
+            }
+        }
+    }
+    if r.images.contains(&system) && ctx.storage.image_exists(&system)? {
+        let keys = ctx.storage.meta_list(&system)?;
+        for key in keys.keys().filter(|k| super::snapshots::is_snap_key(k)) {
+            ctx.storage.meta_remove(&system, key)?;
+        }
     }
     Ok(())
 }
