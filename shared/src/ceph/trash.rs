@@ -203,28 +203,27 @@ mod tests {
         assert!(expires_at_arg(i64::MAX).is_err());
     }
 
+    /// The error `rbd` gave in a recorded fixture (its exit code and stderr), classified.
+    fn recorded(rc: &str, err: &str) -> CephError {
+        classify("rbd".into(), rc.trim().parse().ok(), err.into(), "rbd")
+    }
+
     #[test]
     fn recorded_trash_errors_are_classified() {
-        let e = classify(
-            "rbd".into(),
-            fixture!("rbd-trash-mv-missing.rc").trim().parse().ok(),
-            fixture!("rbd-trash-mv-missing.err").into(),
-            "rbd",
+        let e = recorded(
+            fixture!("rbd-trash-mv-missing.rc"),
+            fixture!("rbd-trash-mv-missing.err"),
         );
         assert!(e.is_not_found(), "{e}");
-        let e = classify(
-            "rbd".into(),
-            fixture!("rbd-trash-restore-missing.rc").trim().parse().ok(),
-            fixture!("rbd-trash-restore-missing.err").into(),
-            "rbd",
+        let e = recorded(
+            fixture!("rbd-trash-restore-missing.rc"),
+            fixture!("rbd-trash-restore-missing.err"),
         );
         assert!(e.is_not_found(), "{e}");
         // a protected image is refused without --force: an error, neither "missing" nor "down"
-        let e = classify(
-            "rbd".into(),
-            fixture!("rbd-trash-rm-protected.rc").trim().parse().ok(),
-            fixture!("rbd-trash-rm-protected.err").into(),
-            "rbd",
+        let e = recorded(
+            fixture!("rbd-trash-rm-protected.rc"),
+            fixture!("rbd-trash-rm-protected.err"),
         );
         assert!(!e.is_not_found() && !e.is_unreachable(), "{e}");
         assert!(e.to_string().contains("--force"), "{e}");

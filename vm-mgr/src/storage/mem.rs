@@ -27,6 +27,16 @@ struct State {
     trash: Vec<(TrashEntry, BTreeMap<String, String>)>,
 }
 
+impl State {
+    /// Where trashed image `id` is in the trash.
+    fn trashed(&self, id: &str) -> Result<usize> {
+        self.trash
+            .iter()
+            .position(|(e, _)| e.id == id)
+            .ok_or_else(|| Memory::missing(id))
+    }
+}
+
 impl Memory {
     /// Empty storage.
     pub fn new() -> Memory {
@@ -232,11 +242,7 @@ impl Storage for Memory {
     fn trash_restore(&self, id: &str) -> Result<()> {
         self.log(format!("trash-restore {id}"));
         let mut s = self.state.borrow_mut();
-        let at = s
-            .trash
-            .iter()
-            .position(|(e, _)| e.id == id)
-            .ok_or_else(|| Memory::missing(id))?;
+        let at = s.trashed(id)?;
         if s.images.contains_key(&s.trash[at].0.name) {
             return Err(StorageError::Exists {
                 what: s.trash[at].0.name.clone(),
@@ -249,11 +255,7 @@ impl Storage for Memory {
     fn trash_remove(&self, id: &str) -> Result<()> {
         self.log(format!("trash-remove {id}"));
         let mut s = self.state.borrow_mut();
-        let at = s
-            .trash
-            .iter()
-            .position(|(e, _)| e.id == id)
-            .ok_or_else(|| Memory::missing(id))?;
+        let at = s.trashed(id)?;
         s.trash.remove(at);
         Ok(())
     }
