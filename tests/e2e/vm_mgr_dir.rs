@@ -312,8 +312,13 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
         describe(&snap)
     );
     assert_eq!(config_epoch(&sb), epoch);
+    // no trash on the dir backend: remove without --purge refuses too, the VM stays
+    let rm = s.vm_mgr("sim1", &["remove", "-n", &name]);
+    assert_eq!(rm.code(), Some(6), "{}", describe(&rm));
+    assert!(vm_dir.exists(), "{} is kept", vm_dir.display());
+    assert_eq!(config_epoch(&sb), epoch);
 
-    // remove: no directory, nothing of the VM in the CIB configuration
+    // remove --purge: no directory, nothing of the VM in the CIB configuration
     s.vm_mgr_ok("sim3", &["remove", "--purge", "-n", &name]);
     assert!(!vm_dir.exists(), "{} is left", vm_dir.display());
     let cfg = cib_config(&sb);
