@@ -129,6 +129,15 @@ fn remove_to_the_trash_list_restore_enable_with_data_intact_then_purge() {
         "{ours}"
     );
     assert_eq!(ours["images"].as_array().unwrap().len(), 2, "{ours}");
+    let table = vm_mgr_ok(&sb, "sim3", &["list", "--removed", "--long"]);
+    assert!(table.starts_with("NAME"), "{table}");
+    let row = format!("{system},{data_image}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(name.as_str()) && l.ends_with(&row)),
+        "{table}"
+    );
 
     // restore --dry-run changes nothing; restore brings it back disabled, in its group
     vm_mgr_ok(&sb, "sim1", &["--dry-run", "restore", "-n", &name]);
