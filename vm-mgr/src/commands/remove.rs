@@ -36,17 +36,19 @@ pub fn run(ctx: &Ctx, a: &RemoveArgs) -> Result<Outcome> {
         confirm(name, a.purge)?;
     }
     let system = VmIds::new(name).system_image();
-    let expires = (!a.purge).then(|| trash::expiry(ctx));
-    match expires {
-        None => teardown::remove(ctx, name, &r)?,
-        Some(at) => {
-            if r.in_cib {
-                let keep = r.images.contains(&system).then_some(system.as_str());
-                teardown::take_out(ctx, name, &r.cib, keep)?;
-            }
-            trash::to_trash(ctx, name, &r, at)?;
+    let expires = if a.purge {
+        teardown::remove(ctx, name, &r)?;
+        None
+    } else {
+        if r.in_cib {
+            let keep = r.images.contains(&system).then_some(system.as_str());
+            teardown::take_out(ctx, name, &r.cib, keep)?;
         }
-    }
+        // trash-days from when the images go, not from before the stop
+        let at = trash::expiry(ctx);
+        trash::to_trash(ctx, name, &r, at)?;
+        Some(at)
+    };
     let expires_text = expires.map(|at| shared::clock::utc_secs(u64::try_from(at).unwrap_or(0)));
     let text = match &expires_text {
         Some(t) => format!(
