@@ -36,7 +36,7 @@ impl Drop for Cleanup {
         let _ = self
             .sb
             .exec("sim1", &["crm", "resource", "untrace", &domain]);
-        let _ = vm_mgr(&self.sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(&self.sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
         for d in &self.dirs {
             let _ = std::fs::remove_dir_all(d);

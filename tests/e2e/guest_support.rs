@@ -178,7 +178,7 @@ pub struct RemoveOnPanic<'a> {
 impl Drop for RemoveOnPanic<'_> {
     fn drop(&mut self) {
         if let Some(name) = self.name.take() {
-            let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &name]);
+            let _ = vm_mgr(self.sb, "sim1", &["remove", "--purge", "-n", &name]);
         }
     }
 }

@@ -275,7 +275,7 @@ fn a_vm_of_a_non_admin_ceph_user_starts_migrates_and_is_removed() {
     assert_eq!(param(&c, &domain, "rbd_xml_user").as_ref(), Some(&user.id));
 
     // remove: nothing left in RBD or in the CIB configuration.
-    user.vm_mgr(&["remove", "-n", &name]);
+    user.vm_mgr(&["remove", "--purge", "-n", &name]);
     let (images, groups) = (user.rbd(&["ls"]), user.rbd(&["group", "ls"]));
     assert!(
         !images.contains(&name) && !groups.contains(&name),

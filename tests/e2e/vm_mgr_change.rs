@@ -23,7 +23,7 @@ struct Made<'a> {
 
 impl Drop for Made<'_> {
     fn drop(&mut self) {
-        let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(self.sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
     }
 }

@@ -130,7 +130,7 @@ impl<'a> DirStore<'a> {
 
 impl Drop for DirStore<'_> {
     fn drop(&mut self) {
-        let _ = self.vm_mgr("sim1", &["remove", "-n", &self.name]);
+        let _ = self.vm_mgr("sim1", &["remove", "--purge", "-n", &self.name]);
         let _ = self.sb.exec(
             "sim1",
             &[
@@ -332,6 +332,11 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
         describe(&snap)
     );
     assert_eq!(config_epoch(&sb), epoch);
+    // no trash on the dir backend: remove without --purge refuses too, the VM stays
+    let rm = s.vm_mgr("sim1", &["remove", "-n", &name]);
+    assert_eq!(rm.code(), Some(6), "{}", describe(&rm));
+    assert!(vm_dir.exists(), "{} is kept", vm_dir.display());
+    assert_eq!(config_epoch(&sb), epoch);
 
     // the storage clone stopped on the VM's node: the VM leaves first (ordered after the clone
     // and colocated with it), then the directory is unmounted there; nothing fails (unmounted
@@ -400,8 +405,8 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
         || s.mounted_on(&on[0]).then_some(()),
     );
 
-    // remove: no directory, nothing of the VM in the CIB configuration
-    s.vm_mgr_ok("sim3", &["remove", "-n", &name]);
+    // remove --purge: no directory, nothing of the VM in the CIB configuration
+    s.vm_mgr_ok("sim3", &["remove", "--purge", "-n", &name]);
     assert!(!vm_dir.exists(), "{} is left", vm_dir.display());
     let cfg = cib_config(&sb);
     for id in [

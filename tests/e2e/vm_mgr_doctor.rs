@@ -2,7 +2,8 @@
 //! VM, a `vmmgr-prefer` constraint on a resource that is no vm-mgr VM, an orphan RBD image
 //! named like a VM's data disk, and a failure (`crm_resource --fail`: fail-count and failed
 //! action). All are reported; `--fix` removes the two constraints in one CIB transaction and
-//! cleans up the failure, and only the orphan is left. Everything planted is removed at the end.
+//! cleans up the failure, and only the orphan is left; `--fix --purge-orphans` then moves it to
+//! the RBD trash. Everything planted is removed at the end.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test vm_mgr_doctor -- --ignored
 //! --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
@@ -46,12 +47,14 @@ struct Planted<'a> {
     name: String,
     ghost: String,
     orphan: String,
+    orphan_vm: String,
 }
 
 impl Drop for Planted<'_> {
     fn drop(&mut self) {
         let sb = self.sb;
         let _ = sb.exec("sim1", &["rbd", "rm", "--no-progress", &self.orphan]);
+        purge_trash_of(sb, &self.orphan_vm);
         let _ = sb.exec("sim1", &["crm_resource", "--clear", "-r", &self.name]);
         let prefer = format!("<rsc_location id='vmmgr-prefer-{}'/>", self.ghost);
         let _ = sb.exec(
@@ -60,7 +63,7 @@ impl Drop for Planted<'_> {
         );
         let dummy = format!("<primitive id='{}'/>", self.ghost);
         let _ = sb.exec("sim1", &["cibadmin", "-D", "-o", "resources", "-X", &dummy]);
-        let _ = vm_mgr(sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
     }
 }
@@ -79,6 +82,7 @@ fn doctor_reports_four_planted_problems_and_fixes_three_in_one_transaction() {
         name: name.clone(),
         ghost: ghost.clone(),
         orphan: orphan.clone(),
+        orphan_vm: orphan_vm.clone(),
     };
     vm_mgr_ok(
         &sb,
@@ -176,10 +180,19 @@ fn doctor_reports_four_planted_problems_and_fixes_three_in_one_transaction() {
     assert_eq!(again, [row("manual", "orphan-image", &orphan)]);
     let (images, _) = rbd_names(&sb);
     assert!(images.contains(&orphan), "--fix deletes no disk: {images}");
+    // --purge-orphans moves the orphan image to the RBD trash
+    let out = vm_mgr(&sb, "sim1", &["doctor", "--fix", "--purge-orphans"]);
+    let moved = format!("# moved orphan image rbd/{orphan} to the trash until");
+    assert!(out.stdout_str().contains(&moved), "{}", describe(&out));
+    let (images, _) = rbd_names(&sb);
+    assert!(!images.contains(&orphan), "{images}");
+    let trash = rbd_trash(&sb);
+    assert!(trash.contains(&format!("\"{orphan}\"")), "{trash}");
 
     drop(planted);
     let (images, _) = rbd_names(&sb);
     assert!(!images.contains(&orphan), "{images}");
+    assert!(!rbd_trash(&sb).contains(&orphan), "{}", rbd_trash(&sb));
     let config = cib_config(&sb);
     assert!(
         !config.contains(&name) && !config.contains(&ghost),

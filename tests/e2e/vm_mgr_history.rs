@@ -33,7 +33,7 @@ impl Drop for Scenario<'_> {
         if let Some(n) = self.killed.take() {
             self.sb.rejoin(&n);
         }
-        let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(self.sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
         let _ = std::fs::remove_dir_all(&self.sock_dir);
     }

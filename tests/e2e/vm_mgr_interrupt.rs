@@ -35,7 +35,7 @@ impl Drop for Leftovers<'_> {
         if std::thread::panicking() {
             let _ = self
                 .sb
-                .exec("sim1", &["vm-mgr", "remove", "-n", &self.name]);
+                .exec("sim1", &["vm-mgr", "remove", "--purge", "-n", &self.name]);
         }
         let _ = std::fs::remove_file(format!("/var/tmp/vmmgr-e2e-{}.raw", self.name));
         cleanup_inputs(&self.name);

@@ -285,7 +285,7 @@ fn two_nodes_create_at_once_and_nothing_is_lost() {
     let out = sb.exec_ok("sim1", &["crm_verify", "--live-check"]);
     assert!(out.trim().is_empty() || !out.contains("error"), "{out}");
     for name in &all {
-        vm_mgr_ok(&sb, "sim2", &["remove", "-n", name]);
+        vm_mgr_ok(&sb, "sim2", &["remove", "--purge", "-n", name]);
         cleanup_inputs(name);
     }
     wait_for(Duration::from_secs(10), "the VMs to be gone", || {

@@ -43,7 +43,7 @@ fn create(sb: &Sandbox, name: &str, extra: &[&str]) {
 
 fn remove(sb: &Sandbox, names: &[&str]) {
     for name in names {
-        let _ = vm_mgr(sb, "sim1", &["remove", "-n", name]);
+        let _ = vm_mgr(sb, "sim1", &["remove", "--purge", "-n", name]);
         let _ = std::fs::remove_file(format!("/var/tmp/vmmgr-e2e-{name}.xml"));
         let _ = std::fs::remove_file(format!("/var/tmp/vmmgr-e2e-{name}.qcow2"));
     }

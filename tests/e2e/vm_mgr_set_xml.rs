@@ -25,7 +25,7 @@ struct Vm<'a> {
 
 impl Drop for Vm<'_> {
     fn drop(&mut self) {
-        let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &self.name]);
+        let _ = vm_mgr(self.sb, "sim1", &["remove", "--purge", "-n", &self.name]);
         cleanup_inputs(&self.name);
         let _ = std::fs::remove_file(format!("/var/tmp/vmmgr-e2e-{}-new.xml", self.name));
     }

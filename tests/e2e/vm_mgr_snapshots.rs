@@ -175,7 +175,7 @@ fn snapshot_rollback_both_disks_running_vm_and_purge() {
         list.contains("\"s4\"") && !list.contains("\"s3\""),
         "{list}"
     );
-    vm_mgr_ok(&sb, "sim1", &["remove", "-n", &name]);
+    vm_mgr_ok(&sb, "sim1", &["remove", "--purge", "-n", &name]);
     let images = sb.exec_ok("sim1", &["rbd", "ls"]);
     assert!(!images.contains(&name), "{images}");
 }
@@ -483,7 +483,7 @@ fn clone_cow_and_full_then_export_remove_import() {
     let dir = format!("/var/tmp/vmmgr-e2e-export-{full}");
     let _ = std::fs::remove_dir_all(&dir);
     vm_mgr_ok(&sb, "sim1", &["export", "-n", &full, "--to", &dir]);
-    vm_mgr_ok(&sb, "sim1", &["remove", "-n", &full]);
+    vm_mgr_ok(&sb, "sim1", &["remove", "--purge", "-n", &full]);
     assert!(cib_fragment(&sb, &full).is_empty(), "removed");
     let out = vm_mgr_ok(&sb, "sim2", &["import", "--from", &dir, "--nostart"]);
     assert!(out.contains("imported"), "{out}");
@@ -498,7 +498,7 @@ fn clone_cow_and_full_then_export_remove_import() {
     assert!(st.contains("Stopped"), "{st}");
 
     for vm in [&full, &cow, &name] {
-        vm_mgr_ok(&sb, "sim1", &["remove", "-n", vm]);
+        vm_mgr_ok(&sb, "sim1", &["remove", "--purge", "-n", vm]);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -42,6 +42,28 @@ pub fn config_epoch(sb: &Sandbox) -> String {
     format!("{}.{}", v.admin_epoch, v.epoch)
 }
 
+/// `rbd trash ls --format json` of the pool: the removed images (ids and names).
+pub fn rbd_trash(sb: &Sandbox) -> String {
+    sb.exec_ok("sim1", &["rbd", "trash", "ls", "--format", "json"])
+}
+
+/// Deletes every image of VM `name` in the RBD trash (`rbd trash rm --force`): a test's clean-up.
+pub fn purge_trash_of(sb: &Sandbox, name: &str) {
+    let trash: serde_json::Value = serde_json::from_str(&rbd_trash(sb)).unwrap_or_default();
+    let ours = |n: &str| n == format!("system_{name}") || n.starts_with(&format!("data_{name}_"));
+    for e in trash.as_array().into_iter().flatten() {
+        if let (Some(id), Some(n)) = (e["id"].as_str(), e["name"].as_str()) {
+            if ours(n) {
+                let spec = format!("rbd/{id}");
+                let _ = sb.exec(
+                    "sim1",
+                    &["rbd", "trash", "rm", "--force", "--no-progress", &spec],
+                );
+            }
+        }
+    }
+}
+
 pub fn rbd_names(sb: &Sandbox) -> (String, String) {
     (
         sb.exec_ok("sim1", &["rbd", "ls", "--format", "json"]),
@@ -49,10 +71,15 @@ pub fn rbd_names(sb: &Sandbox) -> (String, String) {
     )
 }
 
-/// `vm-mgr remove` on `node`, then nothing of VM `name` may be left: no RBD image or group, no
-/// element or constraint in the CIB configuration.
+/// `vm-mgr remove --purge` on `node`, then nothing of VM `name` may be left: no RBD image or
+/// group, nothing in the RBD trash, no element or constraint in the CIB configuration.
 pub fn remove_and_check_gone(sb: &Sandbox, node: &str, name: &str) {
-    vm_mgr_ok(sb, node, &["remove", "-n", name]);
+    vm_mgr_ok(sb, node, &["remove", "--purge", "-n", name]);
+    let trash = rbd_trash(sb);
+    assert!(
+        !trash.contains(&format!("_{name}\"")) && !trash.contains(&format!("_{name}_")),
+        "remove --purge leaves nothing of {name} in the trash: {trash}"
+    );
     assert!(
         !cib_config(sb).contains(name),
         "remove leaves nothing of {name} in the CIB configuration"

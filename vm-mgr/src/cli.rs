@@ -65,8 +65,14 @@ pub const DISK_BUSES: [&str; 5] = ["ide", "sata", "scsi", "usb", "virtio"];
 pub enum Command {
     /// Import a VM's disks into RBD, store its XML and settings, and enable it.
     Create(Box<CreateArgs>),
-    /// Disable a VM and delete its images, group and metadata.
-    Remove(NameArg),
+    /// Stop the VM, take it out of the cluster and move its images, with their XML, settings,
+    /// CIB fragment and metadata, to the RBD trash for `trash-days` (vm-mgr.conf, default 7):
+    /// `restore` brings it back, `list --removed` shows it. --purge deletes everything at once.
+    /// On a terminal (stdin is a tty) it first asks for the VM's name, unless --yes; elsewhere
+    /// (scripts, pipes) it does not ask. The dir backend has no trash: there it needs --purge.
+    ///
+    /// Example: vm-mgr remove -n web1
+    Remove(crate::cli_trash::RemoveArgs),
     /// Make a VM defined in libvirt on this node (shut off) a cluster VM, as create would:
     /// its disk files imported, its XML and settings stored, enabled unless --disable. Keeping
     /// the domain's name (no --new-name), its local definition is removed (its disk files
@@ -259,6 +265,13 @@ pub enum Command {
     /// Example: vm-mgr add-disk -n web1 --size 20G
     #[command(alias = "add_disk")]
     AddDisk(crate::cli_change::AddDiskArgs),
+    /// Bring a VM removed by `remove` back from the RBD trash, disabled: its images (back in its
+    /// RBD group), XML, settings, CIB fragment and metadata as they were (its group snapshots
+    /// are not kept). Refused if a VM of that name exists; `enable` then starts it. The most
+    /// recent removal of that name is restored.
+    ///
+    /// Example: vm-mgr restore -n web1 && vm-mgr enable -n web1
+    Restore(NameArg),
 }
 
 impl Command {
@@ -303,6 +316,7 @@ impl Command {
             Command::SetResources(_) => "set-resources",
             Command::SetOptions(_) => "set-options",
             Command::AddDisk(_) => "add-disk",
+            Command::Restore(_) => "restore",
         }
     }
 }
@@ -486,7 +500,8 @@ pub struct DoctorArgs {
     /// show the transaction and change nothing. Disks are never deleted.
     #[arg(long)]
     pub fix: bool,
-    /// Also move orphan images and groups to the RBD trash (not implemented yet: exit 6).
+    /// Also move orphan images to the RBD trash (for `trash-days`) and remove empty orphan
+    /// groups.
     #[arg(long, alias = "purge_orphans", requires = "fix")]
     pub purge_orphans: bool,
 }
@@ -497,7 +512,8 @@ impl Cli {
         match &self.command {
             Command::Create(a) => Some(&a.name),
             Command::AddToCluster(a) => Some(&a.name),
-            Command::Remove(a) | Command::Disable(a) | Command::Start(a) => Some(&a.name),
+            Command::Remove(a) => Some(&a.name),
+            Command::Disable(a) | Command::Start(a) | Command::Restore(a) => Some(&a.name),
             Command::Status(a) => Some(&a.name),
             Command::Enable(a) => Some(&a.name),
             Command::Stop(a) => Some(&a.name),

@@ -37,6 +37,10 @@ pub struct ListArgs {
     /// The names alone, one per line, even on a terminal.
     #[arg(long)]
     pub names: bool,
+    /// The removed VMs in the RBD trash instead: name, removal time, expiry and images
+    /// (`restore` brings one back).
+    #[arg(long)]
+    pub removed: bool,
 }
 
 /// `status`.

@@ -14,6 +14,7 @@
 //! | `storage` | `rbd` | where VMs live: `rbd` (Ceph RBD) or `dir` (a directory every node sees) |
 //! | `dir` | (none; needed by `storage = dir`) | that directory, an absolute path the same on every node |
 //! | `storage-resource` | (none) | the clone mounting `dir` on each node: dir VMs are ordered after it and colocated with it |
+//! | `trash-days` | `7` | how long `remove` keeps a VM's images in the RBD trash (1-3650 days; `restore` brings them back) |
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +55,13 @@ pub struct Config {
     pub storage: Backend,
     pub dir: Option<PathBuf>,
     pub storage_resource: Option<String>,
+    pub trash_days: u32,
 }
+
+/// The default of `trash-days`.
+pub const DEFAULT_TRASH_DAYS: u32 = 7;
+/// The largest `trash-days` (ten years).
+pub const MAX_TRASH_DAYS: u32 = 3650;
 
 impl Default for Config {
     fn default() -> Config {
@@ -71,6 +78,7 @@ impl Default for Config {
             storage: Backend::Rbd,
             dir: None,
             storage_resource: None,
+            trash_days: DEFAULT_TRASH_DAYS,
         }
     }
 }
@@ -125,6 +133,7 @@ impl Config {
                     validate_resource_id(&v).map_err(bad)?;
                     c.storage_resource = Some(v)
                 }
+                "trash-days" => c.trash_days = parse_trash_days(&v).map_err(bad)?,
                 "disk-guard" => {
                     c.disk_guard = match v.to_ascii_lowercase().as_str() {
                         "yes" | "true" | "1" | "on" => true,
@@ -136,6 +145,17 @@ impl Config {
             }
         }
         Ok(c)
+    }
+}
+
+/// `trash-days`: a whole number of days, 1 to [`MAX_TRASH_DAYS`].
+pub fn parse_trash_days(v: &str) -> std::result::Result<u32, String> {
+    match v.parse::<u32>() {
+        Ok(d) if (1..=MAX_TRASH_DAYS).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "trash-days must be a whole number of days from 1 to {MAX_TRASH_DAYS}, not {v:?} \
+             (remove --purge deletes at once)"
+        )),
     }
 }
 
@@ -227,5 +247,22 @@ mod tests {
         let c = Config::parse("ceph-id = admin\n", Path::new("c")).unwrap();
         assert!(c.ceph_id_set && c.ceph_id == "admin");
         assert!(!Config::default().ceph_id_set);
+    }
+
+    #[test]
+    fn trash_days() {
+        assert_eq!(Config::parse("", Path::new("x")).unwrap().trash_days, 7);
+        let c = Config::parse("trash-days = 30", Path::new("x")).unwrap();
+        assert_eq!(c.trash_days, 30);
+        for bad in ["0", "-1", "3651", "7d", ""] {
+            let e = Config::parse(&format!("trash-days = {bad}"), Path::new("x.conf"));
+            assert!(e.unwrap_err().to_string().contains("trash-days"), "{bad}");
+        }
+        assert_eq!(
+            Config::parse("trash-days = 3650", Path::new("x"))
+                .unwrap()
+                .trash_days,
+            3650
+        );
     }
 }

@@ -74,7 +74,7 @@ fn readme_help_and_error_module_list_the_same_codes() {
 fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
     Some(match verb {
         "remove" | "enable" | "disable" | "start" | "stop" | "status" | "list-metadata"
-        | "list-snapshots" | "list_snapshots" => &[],
+        | "list-snapshots" | "list_snapshots" | "restore" => &[],
         "get-metadata" => &["--metadata-name", "k"],
         "set-metadata" => &["--metadata-name", "k", "--metadata-value", "v"],
         "create-snapshot" | "remove-snapshot" | "rollback" => &["--snap-name", "s1"],
@@ -275,8 +275,8 @@ const PRODUCED_BY: [(u8, &str, &str, &str); 9] = [
     ),
     (
         6,
-        "a_healthy_cluster_exits_0_and_purge_orphans_is_not_there_yet",
-        "vm-mgr/src/commands/doctor_tests.rs",
+        "every_other_verb_is_refused_with_exit_6_and_changes_nothing",
+        "vm-mgr/src/commands/dir_tests.rs",
         "",
     ),
     (

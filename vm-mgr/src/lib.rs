@@ -24,6 +24,7 @@ pub mod cli_create;
 mod cli_ctx;
 pub mod cli_guest;
 pub mod cli_placement;
+pub mod cli_trash;
 pub mod cli_view;
 pub mod cli_xml;
 pub mod cluster;

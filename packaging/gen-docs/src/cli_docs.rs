@@ -114,7 +114,8 @@ pub fn man_pages(date: &str, agent_pages: &[String]) -> Vec<File> {
     extra.text([bold(vm_mgr::config::DEFAULT_PATH)]);
     extra.text([roman(
         "Settings shared by every command (pool, ceph-conf, ceph-id, secret-uuid, mon-hosts, \
-         disk-guard, hypervisor, migration-transport), one KEY = VALUE per line, # starts a \
+         disk-guard, hypervisor, migration-transport, storage, dir, storage-resource, \
+         trash-days), one KEY = VALUE per line, # starts a \
          comment; read if it exists. Command-line flags override it; --config names another \
          file.",
     )]);
@@ -264,6 +265,23 @@ mod tests {
             assert!(t.contains("create-snapshot"), "{}", f.name);
             assert!(t.contains("pinned-host"), "{}", f.name);
             assert!(t.contains("purge-orphans"), "{}", f.name);
+            for word in ["restore", "removed"] {
+                assert!(t.contains(word), "{word} in {}", f.name);
+            }
+            // remove's flags, as bash, zsh and fish write a long option
+            for flag in ["purge", "yes"] {
+                assert!(
+                    [
+                        format!(" --{flag} "),
+                        format!("'--{flag}["),
+                        format!("-l {flag} ")
+                    ]
+                    .iter()
+                    .any(|w| t.contains(w.as_str())),
+                    "--{flag} in {}",
+                    f.name
+                );
+            }
         }
         assert!(text(&files[0]).contains("complete -F _vm__mgr "));
     }

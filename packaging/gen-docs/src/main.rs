@@ -125,7 +125,8 @@ mod tests {
                 "migration-transport",
                 "storage",
                 "dir",
-                "storage-resource"
+                "storage-resource",
+                "trash-days"
             ]
         );
         let uncommented = settings.join("\n");
@@ -135,5 +136,6 @@ mod tests {
         assert!(c.disk_guard);
         assert_eq!(c.hypervisor, "qemu:///system");
         assert_eq!(c.storage, vm_mgr::vm::Backend::Rbd);
+        assert_eq!(c.trash_days, 7);
     }
 }

@@ -12,8 +12,9 @@
 //!   command-line tool), and the agents' calls (info, watchers, locks, devices, blocklist).
 //!   Every call also carries a connect timeout (`--client-mount-timeout`, `--connect-timeout`),
 //!   so dead monitors give [`CephError::Unreachable`] ("Ceph does not answer") in seconds.
-//! - [`pool`], [`snaps`], [`import`]: vm-mgr's calls: images, groups, metadata, mon dump;
-//!   snapshots, group snapshots, clone/copy/export; the `qemu-img` probe and import.
+//! - [`pool`], [`snaps`], [`import`], [`trash`]: vm-mgr's calls: images, groups, metadata, mon
+//!   dump; snapshots, group snapshots, clone/copy/export; the `qemu-img` probe and import; the
+//!   RBD trash (deferred deletion and restore).
 //! - [`error`]: [`CephError`] and the one classifier of exit codes and stderr
 //!   ([`error::classify`]: ENOENT, EEXIST, EBUSY, unreachable).
 //!
@@ -49,6 +50,7 @@ pub mod import;
 pub mod names;
 pub mod pool;
 pub mod snaps;
+pub mod trash;
 pub mod types;
 
 #[cfg(test)]
@@ -62,6 +64,7 @@ pub use error::CephError;
 pub use names::{
     validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,
 };
+pub use trash::TrashEntry;
 pub use types::{
     BlocklistEntry, GroupImage, GroupSnap, ImageInfo, ImageSnap, LockHolder, MappedDevice, MonHost,
     ObjectLock, RbdLock, SnapNamespace, Watcher,

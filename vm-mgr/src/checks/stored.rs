@@ -124,8 +124,8 @@ fn orphan(kind: Kind, vm: &str, id: &str, why: &str) -> Finding {
         Some(id),
         format!("{what} {id} of no VM: {why}"),
         format!(
-            "check that nothing uses it, then delete it ({rm} {id}; doctor --purge-orphans is not \
-             implemented yet)"
+            "check that nothing uses it, then delete it ({rm} {id}), or let vm-mgr doctor --fix \
+             --purge-orphans move orphan images to the RBD trash and remove orphan groups"
         ),
     )
 }

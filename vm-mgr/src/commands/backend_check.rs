@@ -8,13 +8,18 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::storage::Backend;
 
-/// Whether `command` works on the dir backend (the first slice of issue 14).
+/// Whether `command` works on the dir backend (the first slice of issue 14). The dir backend
+/// has no trash: `remove` there needs `--purge`; `list --removed` and `restore` exit 6.
 pub fn supported_on_dir(command: &Command) -> bool {
+    match command {
+        Command::Remove(a) => return a.purge,
+        Command::List(a) if a.removed => return false,
+        _ => {}
+    }
     matches!(
         command,
         Command::Create(_)
             | Command::AddToCluster(_)
-            | Command::Remove(_)
             | Command::Enable(_)
             | Command::Disable(_)
             | Command::Start(_)

@@ -120,8 +120,14 @@ fn create_status_metadata_disable_enable_remove_on_a_directory() {
     assert!(cib.contains("vmmgr-after-d1") && cib.contains("vmmgr-with-d1"));
     assert!(!domain_primitive(&cib, "d1").contains("rbd_xml"));
 
-    // remove: no directory, nothing of d1 in the CIB configuration
-    super::remove::run(&ctx, "d1").unwrap();
+    // remove --purge (the dir backend has no trash): no directory, nothing of d1 in the CIB
+    // configuration
+    let purge = crate::cli_trash::RemoveArgs {
+        name: "d1".into(),
+        purge: true,
+        yes: true,
+    };
+    super::remove::run(&ctx, &purge).unwrap();
     assert!(!vm.exists(), "the VM directory is gone");
     let cib = f.text();
     let config_part = &cib[..cib.find("<status").unwrap_or(cib.len())];
@@ -160,6 +166,8 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["set-resources", "-n", n, "--vcpus", "2"],
         vec!["set-options", "-n", n, "--stop-timeout", "60"],
         vec!["add-disk", "-n", n, "--size", "16M"],
+        vec!["remove", "-n", n],
+        vec!["restore", "-n", n],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())
@@ -228,7 +236,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
     // A verb on the VM's storage, run with the other backend, refuses rather than removing
     // the CIB part and leaving the directory behind.
     for argv in [
-        vec!["remove", "-n", "d3"],
+        vec!["remove", "-n", "d3", "--purge"],
         vec!["disable", "-n", "d3"],
         vec!["list-metadata", "-n", "d3"],
     ] {

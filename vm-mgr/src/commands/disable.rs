@@ -56,20 +56,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             plan.patch.as_deref(),
         ));
     }
-    crate::cluster::set_role(ctx, name, "Stopped")?;
-    crate::cluster::wait_state(ctx, name, VmState::Stopped, stop_budget)?;
-    // Keep the fragment before taking it out, so that a crash in between loses nothing ...
-    let (now, _) = crate::cluster::read_cluster(ctx)?;
-    let before = fragment::extract(now.element(), name);
-    if let Some(f) = &before {
-        ctx.storage.meta_set(&system, META_FRAGMENT, &f.to_xml())?;
-    }
-    let removed = crate::cluster::change(ctx, remove)?.value;
-    // ... and keep exactly what was taken out, if it changed meanwhile.
-    if before.as_ref() != Some(&removed) {
-        ctx.storage
-            .meta_set(&system, META_FRAGMENT, &removed.to_xml())?;
-    }
+    let removed = crate::steps::teardown::take_out(ctx, name, stop_budget, Some(&system))?;
     let kept = removed.constraint_ids();
     Ok(Outcome::new(
         json!({"name": name, "state": VmState::Disabled, "node": null, "changed": true, "constraints_kept": kept}),

@@ -4,7 +4,9 @@
 //! maintenance nodes running VMs, a placement strategy without node capacities), say what to do
 //! about each, and with `--fix` repair what is safe: every constraint to remove in ONE CIB
 //! transaction, then `crm_resource --cleanup` of the VMs with failures; then look again and
-//! report what is left. Disks are never deleted.
+//! report what is left. Disks are never deleted: `--purge-orphans` moves orphan images to the
+//! RBD trash (for `trash-days`, `rbd trash restore` brings one back) and removes the orphan
+//! RBD groups (after taking their images out).
 //!
 //! Exit code 0 when nothing is left to report, 1 when findings remain (after `--fix`, those it
 //! could not repair); `--dry-run --fix` shows the transaction and the clean-ups, changes nothing.
@@ -30,18 +32,17 @@ const CLEANUP_SETTLE: Duration = Duration::from_secs(20);
 
 /// Runs `doctor`.
 pub fn run(ctx: &Ctx, a: &DoctorArgs) -> Result<Outcome> {
-    if a.purge_orphans {
-        return Err(Error::NotImplemented {
-            what: "doctor --purge-orphans (it moves orphan images to the RBD trash, which vm-mgr \
-                   does not use yet)"
-                .to_owned(),
-        });
+    if a.purge_orphans && !ctx.storage.available() {
+        return Err(crate::storage::StorageError::Disabled.into());
     }
     let found = examine(ctx)?;
     if !a.fix {
         return Ok(report(ctx, &found, &[], &[], None));
     }
-    let (actions, patch) = repair(ctx, &found)?;
+    let (mut actions, patch) = repair(ctx, &found)?;
+    if a.purge_orphans {
+        actions.extend(purge_orphans(ctx, &found)?);
+    }
     let left = if ctx.dry_run {
         found.clone()
     } else {
@@ -127,6 +128,54 @@ fn repair(ctx: &Ctx, found: &[Finding]) -> Result<(Vec<String>, Option<String>)>
         }
     }
     Ok((actions, patch))
+}
+
+/// `--purge-orphans`: the orphan groups' snapshots and members out, the groups removed, then
+/// every orphan image moved to the trash until `trash-days` from now. Returns what was done.
+fn purge_orphans(ctx: &Ctx, found: &[Finding]) -> Result<Vec<String>> {
+    let of = |kind: checks::Kind| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|f| f.kind == kind)
+            .filter_map(|f| f.id.as_deref())
+            .collect()
+    };
+    let would = |done: &str, dry: &str| {
+        if ctx.dry_run {
+            dry.to_owned()
+        } else {
+            done.to_owned()
+        }
+    };
+    let until = crate::steps::trash::expiry(ctx);
+    let until_text = shared::clock::utc_secs(u64::try_from(until).unwrap_or(0));
+    let mut actions = Vec::new();
+    for group in of(checks::Kind::OrphanGroup) {
+        if !ctx.dry_run {
+            for snap in ctx.storage.group_snap_list(group)? {
+                ctx.storage.group_snap_remove(group, &snap.name)?;
+            }
+            for image in ctx.storage.group_images(group)? {
+                ctx.storage.group_remove(group, &image)?;
+            }
+            ctx.storage.remove_group(group)?;
+        }
+        actions.push(format!(
+            "{} orphan RBD group {group} (its images stay, orphan ones go to the trash)",
+            would("removed", "would remove")
+        ));
+    }
+    for image in of(checks::Kind::OrphanImage) {
+        if !ctx.dry_run {
+            ctx.storage.trash_move(image, until)?;
+        }
+        actions.push(format!(
+            "{} orphan image {} to the trash until {until_text}",
+            would("moved", "would move"),
+            ctx.storage.image_label(image)
+        ));
+    }
+    Ok(actions)
 }
 
 /// The findings after the repairs: the failures cleaned up are gone once the controller has

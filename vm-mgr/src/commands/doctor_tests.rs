@@ -123,7 +123,7 @@ fn dry_run_fix_shows_the_transaction_and_changes_nothing() {
 }
 
 #[test]
-fn a_healthy_cluster_exits_0_and_purge_orphans_is_not_there_yet() {
+fn a_healthy_cluster_exits_0() {
     let f = CibFile::new("cib-vm-t1-started.xml");
     let storage = storage_for(&f, "t1");
     storage_remove_orphan(&storage);
@@ -134,14 +134,57 @@ fn a_healthy_cluster_exits_0_and_purge_orphans_is_not_there_yet() {
         (0, "# no problems found\n")
     );
     assert_eq!(out.json["healthy"], true);
+}
+
+/// `--purge-orphans` moves the orphan image to the trash (a dry run only says so) and removes
+/// an orphan group; the VM's own images stay.
+#[test]
+fn purge_orphans_moves_orphan_images_to_the_trash() {
+    use crate::storage::Storage;
+    let f = CibFile::new("cib-vm-t1-started.xml");
+    let storage = storage_for(&f, "t1").with_image("data_lone_0", &[]);
+    storage.create_group("lone").unwrap();
+    storage.group_add("lone", "data_lone_0").unwrap();
     let purge = DoctorArgs {
         fix: true,
         purge_orphans: true,
     };
+    let dry = f.ctx(storage_for(&f, "t1"), true);
+    let out = super::doctor::run(&dry, &purge).unwrap();
+    assert!(
+        out.text
+            .contains("# would move orphan image rbd/data_ghost2_0 to the trash until"),
+        "{}",
+        out.text
+    );
+    assert!(dry.storage.trash_list().unwrap().is_empty());
+    let ctx = f.ctx(storage, false);
     let before = f.text();
-    let e = super::doctor::run(&ctx, &purge).unwrap_err();
-    assert_eq!(e.exit_code(), 6, "{e}");
-    assert_eq!(f.text(), before);
+    let out = super::doctor::run(&ctx, &purge).unwrap();
+    assert!(
+        out.text
+            .contains("# moved orphan image rbd/data_ghost2_0 to the trash until"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("# removed orphan RBD group lone"),
+        "{}",
+        out.text
+    );
+    assert_eq!(out.exit_code, 0, "nothing left: {}", out.text);
+    let mut trashed: Vec<String> = ctx
+        .storage
+        .trash_list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    trashed.sort();
+    assert_eq!(trashed, ["data_ghost2_0", "data_lone_0"]);
+    assert_eq!(ctx.storage.list_images().unwrap(), ["system_t1"]);
+    assert!(ctx.storage.list_groups().unwrap().is_empty());
+    assert_eq!(f.text(), before, "the CIB is not touched");
 }
 
 fn storage_remove_orphan(storage: &Memory) {
@@ -149,7 +192,8 @@ fn storage_remove_orphan(storage: &Memory) {
     storage.remove_image("data_ghost2_0").unwrap();
 }
 
-/// The exit code reaches the process: 1 with findings, 0 without, 6 for --purge-orphans.
+/// The exit code reaches the process: 1 with findings, 0 without, 2 for --purge-orphans with
+/// --no-storage (it needs the storage).
 #[test]
 fn the_binary_exits_1_while_findings_remain() {
     use std::process::ExitCode;
@@ -171,7 +215,7 @@ fn the_binary_exits_1_while_findings_remain() {
     );
     assert_eq!(run("cib-vm-t1-started.xml", &[]), ExitCode::from(0));
     let purge = ["--fix", "--purge-orphans"];
-    assert_eq!(run("cib-vm-t1-started.xml", &purge), ExitCode::from(6));
+    assert_eq!(run("cib-vm-t1-started.xml", &purge), ExitCode::from(2));
     // --purge-orphans only with --fix: a usage error.
     let alone = ["--purge-orphans"];
     assert_eq!(run("cib-vm-t1-started.xml", &alone), ExitCode::from(2));

@@ -16,6 +16,42 @@ use crate::output::{table, Outcome};
 use crate::state::{cib_vms, status_of};
 use crate::vm::validate_name;
 
+/// Runs `list --removed`: the removed VMs in the RBD trash (see `steps::trash`), oldest
+/// removal first per name.
+pub fn removed(ctx: &Ctx) -> Result<Outcome> {
+    let vms = crate::steps::trash::removed_vms(&ctx.storage.trash_list()?);
+    let when = |secs: i64| shared::clock::utc_secs(u64::try_from(secs).unwrap_or(0));
+    let json = json!(vms
+        .iter()
+        .map(|v| json!({
+            "name": v.name,
+            "removed_at": when(v.deleted_at),
+            "expires_at": when(v.expires_at),
+            "expired": v.expired,
+            "restorable": v.has_system(),
+            "images": v.images.iter().map(|e| json!({"name": e.name, "id": e.id})).collect::<Vec<_>>(),
+        }))
+        .collect::<Vec<_>>());
+    let rows: Vec<Vec<String>> = vms
+        .iter()
+        .map(|v| {
+            vec![
+                v.name.clone(),
+                when(v.deleted_at),
+                if v.expired {
+                    format!("expired {}", when(v.expires_at))
+                } else {
+                    when(v.expires_at)
+                },
+                v.image_names().join(","),
+            ]
+        })
+        .collect();
+    let names: String = vms.iter().map(|v| format!("{}\n", v.name)).collect();
+    let text = table(&["NAME", "REMOVED", "EXPIRES", "IMAGES"], &rows);
+    Ok(Outcome::new(json, text).with_short(names))
+}
+
 /// Runs `list`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let (cib, mon) = crate::cluster::read_cluster(ctx)?;

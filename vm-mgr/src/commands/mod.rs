@@ -40,6 +40,7 @@ pub mod set_xml;
 pub mod add_disk;
 pub mod doctor;
 pub mod pacemaker_remote;
+pub mod restore;
 pub mod set_options;
 pub mod set_resources;
 // Issue 14: what the dir backend does not do yet.
@@ -54,12 +55,13 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
     match &cli.command {
         Command::Create(a) => create::run(ctx, a),
         Command::AddToCluster(a) => add_to_cluster::run(ctx, a),
-        Command::Remove(a) => remove::run(ctx, &a.name),
+        Command::Remove(a) => remove::run(ctx, a),
         Command::Enable(a) => enable::run(ctx, &a.name, a.nostart),
         Command::Disable(a) => disable::run(ctx, &a.name),
         Command::Start(a) => start::run(ctx, &a.name),
         Command::Stop(a) => stop::run(ctx, &a.name, a.force),
         Command::Status(a) => status::run(ctx, &a.name),
+        Command::List(a) if a.removed => list::removed(ctx),
         Command::List(_) => list::run(ctx),
         Command::GetMetadata(a) => metadata::get(ctx, &a.name, &a.metadata_name),
         Command::SetMetadata(a) => metadata::set(ctx, &a.name, &a.metadata_name, &a.metadata_value),
@@ -90,6 +92,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::SetResources(a) => set_resources::run(ctx, a),
         Command::SetOptions(a) => set_options::run(ctx, a),
         Command::AddDisk(a) => add_disk::run(ctx, a),
+        Command::Restore(a) => restore::run(ctx, &a.name),
     }
 }
 
@@ -124,3 +127,6 @@ mod xml_tests;
 
 #[cfg(test)]
 mod guest_tests;
+
+#[cfg(test)]
+mod trash_tests;

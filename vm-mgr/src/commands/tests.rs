@@ -83,12 +83,19 @@ fn dry_run_disable_prints_the_patch_and_changes_nothing() {
     );
     assert_eq!(out.json["dry_run"], true);
     assert_eq!(f.text(), before, "the CIB file is untouched");
-    for verb in ["stop", "remove"] {
+    for verb in ["stop", "remove", "remove --purge"] {
+        let remove = |purge| crate::cli_trash::RemoveArgs {
+            name: "t1".into(),
+            purge,
+            yes: false,
+        };
         let out = match verb {
             "stop" => super::stop::run(&ctx, "t1", true),
-            _ => super::remove::run(&ctx, "t1"),
+            "remove" => super::remove::run(&ctx, &remove(false)),
+            _ => super::remove::run(&ctx, &remove(true)),
         }
         .unwrap();
+        let verb = verb.split(' ').next().unwrap();
         assert!(
             out.text.starts_with(&format!("Dry run of {verb} for t1")),
             "{}",

@@ -10,4 +10,5 @@ pub mod quiesce;
 pub mod snapshots;
 pub mod stored;
 pub mod teardown;
+pub mod trash;
 pub mod xml_change;

@@ -6,9 +6,9 @@ use shared::pacemaker::{Cib, Edit};
 use crate::cluster;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::fragment;
+use crate::fragment::{self, Fragment};
 use crate::state::VmState;
-use crate::vm::VmIds;
+use crate::vm::{VmIds, META_FRAGMENT};
 
 /// Whether `image` is one of VM `name`'s images (`system_NAME` or `data_NAME_N`).
 pub fn is_vm_image(name: &str, image: &str) -> bool {
@@ -84,23 +84,9 @@ pub fn find(ctx: &Ctx, name: &str) -> Result<Removal> {
 pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
     let group = VmIds::new(name).rbd_group();
     if r.in_cib {
-        ctx.progress.say(&format!("{name}: stopping"));
-        cluster::set_role(ctx, name, "Stopped")?;
-        cluster::wait_state(ctx, name, VmState::Stopped, r.stop_budget)?;
-        cluster::change(ctx, |_cib, tree| {
-            Ok(Edit::Change(fragment::remove(tree, name)?))
-        })?;
+        take_out(ctx, name, r.stop_budget, None)?;
     }
-    // Group snapshots first: an image taken out of its group keeps its part of each group
-    // snapshot, which neither `rbd snap purge` nor `rbd rm` removes.
-    if r.has_group {
-        for snap in ctx.storage.group_snap_list(&group)? {
-            ctx.storage.group_snap_remove(&group, &snap.name)?;
-        }
-    }
-    for image in &r.grouped {
-        ctx.storage.group_remove(&group, image)?;
-    }
+    ungroup(ctx, name, r)?;
     for image in &r.images {
         ctx.progress.say(&format!(
             "{name}: deleting {}",
@@ -116,6 +102,60 @@ pub fn remove(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
         ctx.storage.remove_group(&group)?;
     }
     Ok(())
+}
+
+/// Takes the images of VM `name` out of its RBD group, after removing the group's snapshots:
+/// an image taken out of its group keeps its part of each group snapshot, which neither
+/// `rbd snap purge`, `rbd rm` nor the trash removes.
+pub fn ungroup(ctx: &Ctx, name: &str, r: &Removal) -> Result<()> {
+    let group = VmIds::new(name).rbd_group();
+    if r.has_group {
+        for snap in ctx.storage.group_snap_list(&group)? {
+            ctx.storage.group_snap_remove(&group, &snap.name)?;
+        }
+    }
+    for image in &r.grouped {
+        ctx.storage.group_remove(&group, image)?;
+    }
+    Ok(())
+}
+
+/// Stops VM `name` (and waits, within `stop_budget`, computed before the first write) and takes it out of the CIB in
+/// one transaction. With `keep_in`, its exact CIB fragment (resources and every constraint
+/// naming them) is first kept in that image's metadata [`META_FRAGMENT`], and again if it
+/// changed before the transaction, so that a crash in between loses nothing. Returns the
+/// fragment taken out.
+pub fn take_out(
+    ctx: &Ctx,
+    name: &str,
+    stop_budget: std::time::Duration,
+    keep_in: Option<&str>,
+) -> Result<Fragment> {
+    ctx.progress.say(&format!("{name}: stopping"));
+    cluster::set_role(ctx, name, "Stopped")?;
+    cluster::wait_state(ctx, name, VmState::Stopped, stop_budget)?;
+    let before = match keep_in {
+        Some(image) => {
+            let (now, _) = cluster::read_cluster(ctx)?;
+            let before = fragment::extract(now.element(), name);
+            if let Some(f) = &before {
+                ctx.storage.meta_set(image, META_FRAGMENT, &f.to_xml())?;
+            }
+            before
+        }
+        None => None,
+    };
+    let removed = cluster::change(ctx, |_cib, tree| {
+        Ok(Edit::Change(fragment::remove(tree, name)?))
+    })?
+    .value;
+    if let Some(image) = keep_in {
+        if before.as_ref() != Some(&removed) {
+            ctx.storage
+                .meta_set(image, META_FRAGMENT, &removed.to_xml())?;
+        }
+    }
+    Ok(removed)
 }
 
 /// Removes VM `name` entirely, whatever there is of it ([`find`], then [`remove`]).

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{MonHost, Result, Storage, StorageError};
+use super::{MonHost, Result, Storage, StorageError, TrashEntry};
 
 #[path = "mem_snapshots.rs"]
 mod snap;
@@ -23,6 +23,18 @@ struct State {
     journal: Vec<String>,
     fail_import: bool,
     snaps: snap::SnapState,
+    /// Trashed images: the entry and the metadata kept with it.
+    trash: Vec<(TrashEntry, BTreeMap<String, String>)>,
+}
+
+impl State {
+    /// Where trashed image `id` is in the trash.
+    fn trashed(&self, id: &str) -> Result<usize> {
+        self.trash
+            .iter()
+            .position(|(e, _)| e.id == id)
+            .ok_or_else(|| Memory::missing(id))
+    }
 }
 
 impl Memory {
@@ -196,6 +208,55 @@ impl Storage for Memory {
             .get_mut(image)
             .ok_or_else(|| Memory::missing(image))?
             .remove(key);
+        Ok(())
+    }
+    fn trash_move(&self, image: &str, expires_at: i64) -> Result<()> {
+        self.log(format!("trash-move {image} {expires_at}"));
+        let mut s = self.state.borrow_mut();
+        let meta = s
+            .images
+            .remove(image)
+            .ok_or_else(|| Memory::missing(image))?;
+        let id = format!("id{}", s.trash.len() + 1);
+        let now = i64::try_from(shared::clock::unix_secs()).unwrap_or(i64::MAX);
+        let entry = TrashEntry {
+            id,
+            name: image.to_owned(),
+            source: "USER".into(),
+            deleted_at: now,
+            expires_at,
+            expired: expires_at <= now,
+        };
+        s.trash.push((entry, meta));
+        Ok(())
+    }
+    fn trash_list(&self) -> Result<Vec<TrashEntry>> {
+        Ok(self
+            .state
+            .borrow()
+            .trash
+            .iter()
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+    fn trash_restore(&self, id: &str) -> Result<()> {
+        self.log(format!("trash-restore {id}"));
+        let mut s = self.state.borrow_mut();
+        let at = s.trashed(id)?;
+        if s.images.contains_key(&s.trash[at].0.name) {
+            return Err(StorageError::Exists {
+                what: s.trash[at].0.name.clone(),
+            });
+        }
+        let (e, meta) = s.trash.remove(at);
+        s.images.insert(e.name, meta);
+        Ok(())
+    }
+    fn trash_remove(&self, id: &str) -> Result<()> {
+        self.log(format!("trash-remove {id}"));
+        let mut s = self.state.borrow_mut();
+        let at = s.trashed(id)?;
+        s.trash.remove(at);
         Ok(())
     }
     fn mon_hosts(&self) -> Result<Vec<MonHost>> {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use shared::ceph::CephError;
 use shared::cmd::CmdError;
 
-pub use shared::ceph::MonHost;
+pub use shared::ceph::{MonHost, TrashEntry};
 
 pub mod dir;
 pub mod mem;
@@ -185,6 +185,31 @@ pub trait Storage: snapshots::SnapshotStore {
     fn meta_remove(&self, image: &str, key: &str) -> Result<()>;
     /// The monitors, for the disks' `<host>` elements.
     fn mon_hosts(&self) -> Result<Vec<MonHost>>;
+    /// Moves `image` to the trash until `expires_at` (seconds since the epoch): it leaves
+    /// [`Storage::list_images`], keeping its data, snapshots and metadata.
+    fn trash_move(&self, _image: &str, _expires_at: i64) -> Result<()> {
+        Err(StorageError::NotOnBackend {
+            what: "The trash and restore",
+        })
+    }
+    /// The images in the trash.
+    fn trash_list(&self) -> Result<Vec<TrashEntry>> {
+        Err(StorageError::NotOnBackend {
+            what: "The trash and restore",
+        })
+    }
+    /// Brings the trashed image `id` back under its name.
+    fn trash_restore(&self, _id: &str) -> Result<()> {
+        Err(StorageError::NotOnBackend {
+            what: "The trash and restore",
+        })
+    }
+    /// Deletes the trashed image `id` now.
+    fn trash_remove(&self, _id: &str) -> Result<()> {
+        Err(StorageError::NotOnBackend {
+            what: "The trash and restore",
+        })
+    }
 }
 
 /// The storage of `--no-storage`: empty for reads that list, refusing everything else.
@@ -247,6 +272,18 @@ impl Storage for NoStorage {
         Err(StorageError::Disabled)
     }
     fn mon_hosts(&self) -> Result<Vec<MonHost>> {
+        Err(StorageError::Disabled)
+    }
+    fn trash_move(&self, _: &str, _: i64) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn trash_list(&self) -> Result<Vec<TrashEntry>> {
+        Err(StorageError::Disabled)
+    }
+    fn trash_restore(&self, _: &str) -> Result<()> {
+        Err(StorageError::Disabled)
+    }
+    fn trash_remove(&self, _: &str) -> Result<()> {
         Err(StorageError::Disabled)
     }
 }

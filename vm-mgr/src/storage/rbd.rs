@@ -15,7 +15,7 @@ use shared::ceph::{
     ImageSpec, Timeouts,
 };
 
-use super::{MonHost, Result, Storage, StorageError};
+use super::{MonHost, Result, Storage, StorageError, TrashEntry};
 
 /// Connection settings and the pool.
 #[derive(Debug, Clone)]
@@ -226,6 +226,31 @@ impl Storage for Rbd {
             Some(h) => Ok(h.clone()),
             None => Ok(self.ceph.mon_hosts()?),
         }
+    }
+
+    fn trash_move(&self, image: &str, expires_at: i64) -> Result<()> {
+        let spec = self.image(image)?;
+        named(self.ceph.trash_move(&spec, expires_at), || {
+            format!("RBD image {spec}")
+        })
+    }
+
+    fn trash_list(&self) -> Result<Vec<TrashEntry>> {
+        named(self.ceph.trash_list(&self.pool, ""), || {
+            format!("Pool {}", self.pool)
+        })
+    }
+
+    fn trash_restore(&self, id: &str) -> Result<()> {
+        named(self.ceph.trash_restore(&self.pool, "", id), || {
+            format!("Image id {id} in the trash of pool {}", self.pool)
+        })
+    }
+
+    fn trash_remove(&self, id: &str) -> Result<()> {
+        named(self.ceph.trash_remove(&self.pool, "", id), || {
+            format!("Image id {id} in the trash of pool {}", self.pool)
+        })
     }
 }
 
