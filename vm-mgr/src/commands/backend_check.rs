@@ -1,4 +1,4 @@
-//! Which verbs the dir backend supports so far (issue 14's first slice), and the check
+//! Which verbs the dir backend supports so far (issue 14's first slice and its snapshots), and the check
 //! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
 //! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
 //! with the other backend than the VM's exits 2.
@@ -8,7 +8,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::storage::Backend;
 
-/// Whether `command` works on the dir backend (the first slice of issue 14).
+/// Whether `command` works on the dir backend (issue 14's slices so far).
 pub fn supported_on_dir(command: &Command) -> bool {
     matches!(
         command,
@@ -25,6 +25,12 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::Migrate(_)
+            | Command::CreateSnapshot(_)
+            | Command::ListSnapshots(_)
+            | Command::ListSnapshotsSeapath(_)
+            | Command::RemoveSnapshot(_)
+            | Command::Rollback(_)
+            | Command::Purge(_)
     )
 }
 
@@ -37,6 +43,12 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::GetMetadata(_)
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
+            | Command::CreateSnapshot(_)
+            | Command::ListSnapshots(_)
+            | Command::ListSnapshotsSeapath(_)
+            | Command::RemoveSnapshot(_)
+            | Command::Rollback(_)
+            | Command::Purge(_)
     )
 }
 

@@ -98,3 +98,6 @@ mod doctor_tests;
 
 #[cfg(test)]
 mod dir_tests;
+
+#[cfg(test)]
+mod dir_snap_tests;

@@ -3,6 +3,7 @@
 
 pub mod clone_xml;
 pub mod copying;
+pub mod dir_live;
 pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;

@@ -15,7 +15,8 @@
 //! old one) and read with a size cap ([`shared::fsread`]). Disks are made with `qemu-img` through
 //! [`shared::qcow2`] (no command line here): an import converts into `.NAME.part` and renames it.
 //!
-//! Snapshots, clones and exports are not on this backend yet: vm-mgr refuses those verbs before
+//! Snapshots are internal qcow2 snapshots in the disk files (`dir_snapshots`; a running VM's
+//! through QEMU's monitor). Clones are not on this backend yet: vm-mgr refuses that verb before
 //! anything runs (exit 6), and the [`super::snapshots::SnapshotStore`] methods say so if
 //! reached.
 
@@ -105,7 +106,7 @@ fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> StorageError {
     }
 }
 
-fn from_qcow2(e: Qcow2Error) -> StorageError {
+pub(super) fn from_qcow2(e: Qcow2Error) -> StorageError {
     match e {
         Qcow2Error::Unreadable { path, detail } => StorageError::ImageUnreadable { path, detail },
         Qcow2Error::Command(c) => StorageError::Command(c),

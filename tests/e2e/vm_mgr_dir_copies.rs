@@ -1,0 +1,146 @@
+//! Snapshots and copies of dir-backed VMs on the real sandbox cluster, the shared directory
+//! stood in for by a host directory that a real `ocf:heartbeat:Filesystem` clone bind-mounts
+//! on every node (see `vm_mgr_dir.rs` for what that stand-in changes).
+//!
+//! Disk content is checked with `qemu-io` patterns on the qcow2 files; data is changed
+//! **through the running guest's own disk** (QEMU's `qemu-io` monitor command on the guest's
+//! virtio block backend), so the snapshot taken while it runs is the one QEMU's monitor took.
+//!
+//! Run: `VMMGR_SANDBOX_NAME=dirsbx cargo test -p vmmgr-tests --test vm_mgr_dir_copies --
+//! --ignored --test-threads=1` (after `cargo build`).
+
+use std::time::Duration;
+
+use vmmgr_tests::{create_argv, describe, unique_name, wait_for, Sandbox};
+
+#[path = "vm_mgr_support.rs"]
+mod support;
+use support::*;
+
+#[path = "vm_mgr_dir_support.rs"]
+mod dir_support;
+use dir_support::DirStore;
+
+/// `qemu-io` write or read-and-compare of pattern `byte` over the first 64 KiB of the qcow2
+/// file `file` (on the host; `-U` to read a file a QEMU has open).
+fn qemu_io(op: &str, byte: &str, file: &str) -> bool {
+    let cmd = format!("{op} -P {byte} 0 64k");
+    let mut argv = vec!["-f", "qcow2", "-c", &cmd];
+    if op == "read" {
+        argv.extend(["-r", "-U"]);
+    }
+    argv.push(file);
+    let out = shared::cmd::Cmd::new("qemu-io")
+        .args(&argv)
+        .timeout(Duration::from_secs(30))
+        .run()
+        .expect("qemu-io runs");
+    // qemu-io exits 0 even when the pattern differs; it says so on stdout.
+    !out.stdout_str().contains("Pattern verification failed")
+}
+
+/// The internal snapshots of qcow2 file `file`, by name.
+fn qcow2_snaps(file: &str) -> Vec<String> {
+    shared::qcow2::snapshots::list(std::path::Path::new(file))
+        .expect("qemu-img info")
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+/// Writes pattern `byte` over the first 64 KiB of running domain `name`'s first disk, through
+/// its own block backend in QEMU on `node` (as the guest would write).
+fn guest_write(sb: &Sandbox, node: &str, name: &str, byte: &str) {
+    let hmp = format!(
+        "qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend \"write -P {byte} 0 64k\""
+    );
+    let out = sb.exec_ok(
+        node,
+        &["virsh", "qemu-monitor-command", name, "--hmp", &hmp],
+    );
+    assert!(out.trim().is_empty(), "{out}");
+}
+
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
+    let sb = sandbox();
+    let name = unique_name("dsnap");
+    let s = DirStore::new(&sb, &name);
+    let (xml, image) = inputs(&sb, &name);
+    assert!(qemu_io("write", "0x41", &image));
+    s.vm_mgr_ok("sim1", &create_argv(&name, &xml, &image, &[]));
+    let disk = format!("{}/{name}/system.qcow2", s.store);
+    let domain = format!("vmmgr-domain-{name}");
+    let node = wait_for(Duration::from_secs(60), "the VM to run", || {
+        let on = sb.running_on(&domain, &[]);
+        (on.len() == 1).then(|| on[0].clone())
+    });
+
+    // running: one QMP transaction on its node; the test guest has no agent to freeze
+    let out = s.vm_mgr_ok(
+        "sim1",
+        &[
+            "--output",
+            "json",
+            "create-snapshot",
+            "-n",
+            &name,
+            "--snap-name",
+            "s1",
+        ],
+    );
+    assert!(json_has(&out, "consistency", "crash-consistent"), "{out}");
+    assert_eq!(qcow2_snaps(&disk), ["s1"]);
+    // the guest writes new data; a second snapshot, taken and removed while it runs
+    guest_write(&sb, &node, &name, "0x42");
+    s.vm_mgr_ok(
+        "sim2",
+        &["create-snapshot", "-n", &name, "--snap-name", "s2"],
+    );
+    assert_eq!(qcow2_snaps(&disk), ["s1", "s2"]);
+    s.vm_mgr_ok(
+        "sim3",
+        &["remove-snapshot", "-n", &name, "--snap-name", "s2"],
+    );
+    assert_eq!(qcow2_snaps(&disk), ["s1"]);
+    let listed = s.vm_mgr_ok("sim1", &["list_snapshots", "-n", &name]);
+    assert_eq!(listed, "['s1']\n");
+    assert_eq!(
+        sb.running_on(&domain, &[]),
+        std::slice::from_ref(&node),
+        "it kept running"
+    );
+
+    // stopped: the guest's data is there; rollback brings the snapshot's back
+    s.vm_mgr_ok("sim1", &["stop", "-n", &name]);
+    assert!(
+        qemu_io("read", "0x42", &disk),
+        "the guest's write is on the disk"
+    );
+    let out = s.vm_mgr_ok("sim2", &["rollback", "-n", &name, "--snap-name", "s1"]);
+    assert!(out.contains("rolled back to s1; Stopped"), "{out}");
+    assert!(
+        qemu_io("read", "0x41", &disk),
+        "the snapshot's data is back"
+    );
+    // a stopped VM's snapshot goes through qemu-img; purge removes both
+    let out = s.vm_mgr_ok(
+        "sim1",
+        &[
+            "--output",
+            "json",
+            "create-snapshot",
+            "-n",
+            &name,
+            "--snap-name",
+            "s3",
+        ],
+    );
+    assert!(json_has(&out, "consistency", "stopped"), "{out}");
+    let out = s.vm_mgr_ok("sim3", &["purge", "-n", &name]);
+    assert!(out.contains("removed snapshots s1, s3"), "{out}");
+    assert!(qcow2_snaps(&disk).is_empty());
+    let out = s.vm_mgr("sim1", &["rollback", "-n", &name, "--snap-name", "s1"]);
+    assert_eq!(out.code(), Some(2), "{}", describe(&out));
+}

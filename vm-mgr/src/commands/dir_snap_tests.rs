@@ -1,0 +1,139 @@
+//! Snapshots of a stopped VM on the dir backend (internal qcow2 snapshots through the real
+//! `qemu-img`), on a private copy of a recorded CIB (`CIB_file`) with the VM directory in a
+//! private temporary directory. A running VM's (QEMU's monitor) is the e2e test's.
+
+use std::path::Path;
+
+use shared::cmd::Cmd;
+use shared::qcow2::snapshots as qsnap;
+
+use super::testing::CibFile;
+use crate::ctx::Ctx;
+use crate::storage::dir::Dir;
+
+fn dir_ctx(f: &CibFile) -> Ctx {
+    let vms = f.dir.join("vms");
+    std::fs::create_dir_all(&vms).unwrap();
+    let mut ctx = f.ctx(Dir::new(&vms).unwrap(), false);
+    ctx.config.storage_resource = Some("sandbox-fence".into());
+    ctx
+}
+
+/// The first 16 bytes of the current content of qcow2 file `disk`.
+fn head(f: &CibFile, disk: &Path) -> Vec<u8> {
+    let raw = f.dir.join("head.raw");
+    Cmd::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw", "--"])
+        .arg(disk)
+        .arg(&raw)
+        .timeout(std::time::Duration::from_secs(30))
+        .run()
+        .unwrap();
+    std::fs::read(&raw).unwrap()[..16].to_vec()
+}
+
+/// Writes 512 bytes of `byte` at the start of qcow2 file `disk` (what a guest would write).
+fn write_head(disk: &Path, byte: u8) {
+    Cmd::new("qemu-io")
+        .args(["-f", "qcow2", "-c", &format!("write -P {byte} 0 512"), "--"])
+        .arg(disk)
+        .timeout(std::time::Duration::from_secs(30))
+        .run()
+        .unwrap();
+}
+
+#[test]
+fn snapshot_list_rollback_remove_purge_of_a_stopped_dir_vm() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    let mut a = super::tests::create_args(&f.dir, "s1vm");
+    a.additional_disk = vec![a.image.clone()];
+    super::create::run(&ctx, &a).unwrap();
+    let vm = f.dir.join("vms/s1vm");
+    let (system, data) = (vm.join("system.qcow2"), vm.join("data_1.qcow2"));
+    assert_eq!(head(&f, &system), b"not really qcow2");
+
+    let out = super::snapshot::create(&ctx, "s1vm", "before").unwrap();
+    assert_eq!(out.json["consistency"], "stopped");
+    assert_eq!(
+        out.json["disks"],
+        serde_json::json!(["system_s1vm", "data_s1vm_0"])
+    );
+    // one internal snapshot in each disk file
+    for disk in [&system, &data] {
+        let names: Vec<String> = qsnap::list(disk)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["before"], "{}", disk.display());
+    }
+    // a second one of the same name is refused (qemu-img itself would add a duplicate)
+    let e = super::snapshot::create(&ctx, "s1vm", "before").unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert_eq!(qsnap::list(&system).unwrap().len(), 1);
+    super::snapshot::create(&ctx, "s1vm", "later").unwrap();
+
+    let listed = super::snapshot::list(&ctx, "s1vm").unwrap();
+    let snaps = listed.json["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0]["name"], "before");
+    assert_eq!(snaps[0]["consistency"], "stopped");
+    assert_eq!(snaps[0]["complete"], true);
+    assert_eq!(snaps[0]["protected"], false);
+    let seapath = super::snapshot::list_seapath(&ctx, "s1vm").unwrap();
+    assert_eq!(seapath.text, "['before', 'later']\n");
+
+    // new data in both disks, then rollback: the data of "before" is back in both
+    write_head(&system, b'N');
+    write_head(&data, b'N');
+    assert_eq!(head(&f, &system), [b'N'; 16]);
+    let out = super::rollback::run(&ctx, "s1vm", "before").unwrap();
+    assert_eq!(out.json["was_running"], false);
+    assert_eq!(head(&f, &system), b"not really qcow2");
+    assert_eq!(head(&f, &data), b"not really qcow2");
+    // a snapshot that is not there: refused, nothing changed
+    let e = super::rollback::run(&ctx, "s1vm", "nosuch").unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("it has: before, later"), "{e}");
+
+    // remove-snapshot takes it out of every disk and its metadata out of metadata.json
+    let meta = std::fs::read_to_string(vm.join("metadata.json")).unwrap();
+    assert!(meta.contains("_snap_later_meta"), "{meta}");
+    super::snapshot::remove(&ctx, "s1vm", "later").unwrap();
+    for disk in [&system, &data] {
+        assert_eq!(qsnap::list(disk).unwrap().len(), 1, "{}", disk.display());
+    }
+    let meta = std::fs::read_to_string(vm.join("metadata.json")).unwrap();
+    assert!(!meta.contains("_snap_later"), "{meta}");
+
+    // a snapshot missing from one disk is listed as incomplete and cannot be rolled back to
+    qsnap::create(&system, "half").unwrap();
+    let listed = super::snapshot::list(&ctx, "s1vm").unwrap();
+    let half = &listed.json["snapshots"].as_array().unwrap()[0];
+    assert_eq!(
+        (&half["name"], &half["complete"]),
+        (&"half".into(), &false.into())
+    );
+    assert_eq!(
+        super::rollback::run(&ctx, "s1vm", "half")
+            .unwrap_err()
+            .exit_code(),
+        2
+    );
+
+    // purge: every snapshot gone from every disk
+    let a = crate::cli::PurgeArgs {
+        name: "s1vm".into(),
+        date: None,
+        number: None,
+        keep: None,
+    };
+    let out = super::purge::run(&ctx, &a).unwrap();
+    assert_eq!(out.json["removed"], serde_json::json!(["half", "before"]));
+    for disk in [&system, &data] {
+        assert!(qsnap::list(disk).unwrap().is_empty(), "{}", disk.display());
+    }
+    super::remove::run(&ctx, "s1vm").unwrap();
+    assert!(!vm.exists());
+}
