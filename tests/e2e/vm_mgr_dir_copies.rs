@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use vmmgr_tests::{create_argv, describe, unique_name, wait_for, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -143,4 +143,80 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     assert!(qcow2_snaps(&disk).is_empty());
     let out = s.vm_mgr("sim1", &["rollback", "-n", &name, "--snap-name", "s1"]);
     assert_eq!(out.code(), Some(2), "{}", describe(&out));
+}
+
+/// What the export scenario makes outside the dir store: the export directories and an RBD
+/// VM of the same name; removed on drop, also after a failed assertion.
+struct Exports<'a> {
+    sb: &'a Sandbox,
+    name: String,
+    dirs: [String; 2],
+}
+
+impl Drop for Exports<'_> {
+    fn drop(&mut self) {
+        let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &self.name]);
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// `qemu-io` read-and-compare of pattern `byte` over the first 64 KiB of RBD image `image`.
+fn rbd_has(sb: &Sandbox, byte: &str, image: &str) -> bool {
+    let cmd = format!("read -P {byte} 0 64k");
+    let target = format!("rbd:rbd/{image}");
+    let out = sb
+        .exec("sim1", &["qemu-io", "-f", "raw", "-c", &cmd, &target])
+        .expect("qemu-io runs");
+    out.status.success() && !out.stdout_str().contains("Pattern verification failed")
+}
+
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn dir_export_imports_into_rbd_and_back_with_its_data() {
+    let sb = sandbox();
+    let name = unique_name("dexp");
+    let s = DirStore::new(&sb, &name);
+    let x = Exports {
+        sb: &sb,
+        name: name.clone(),
+        dirs: [1, 2].map(|i| format!("/var/tmp/vmmgr-e2e-{name}-export{i}")),
+    };
+    let (xml, image) = inputs(&sb, &name);
+    assert!(qemu_io("write", "0x41", &image));
+    s.vm_mgr_ok("sim1", &create_argv(&name, &xml, &image, &[]));
+    let disk = format!("{}/{name}/system.qcow2", s.store);
+
+    // export of the running dir VM; its export snapshot is gone afterwards
+    let out = s.vm_mgr_ok(
+        "sim2",
+        &[
+            "--output", "json", "export", "-n", &name, "--to", &x.dirs[0],
+        ],
+    );
+    assert!(json_has(&out, "consistency", "crash-consistent"), "{out}");
+    assert!(qcow2_snaps(&disk).is_empty());
+    let manifest = std::fs::read_to_string(format!("{}/manifest.json", x.dirs[0])).unwrap();
+    assert!(manifest.contains(r#""storage": "dir""#), "{manifest}");
+    s.vm_mgr_ok("sim1", &["remove", "-n", &name]);
+
+    // into RBD (vm-mgr's default storage): it starts, its disk holds the data
+    let out = vm_mgr_ok(&sb, "sim3", &["import", "--from", &x.dirs[0]]);
+    assert!(out.contains("Started on"), "{out}");
+    let st = status_json(&sb, "sim1", &name);
+    assert!(json_has(&st, "storage", "rbd"), "{st}");
+    vm_mgr_ok(&sb, "sim1", &["stop", "-n", &name]);
+    assert!(rbd_has(&sb, "0x41", &format!("system_{name}")));
+
+    // and back: the RBD export into the dir backend, started from its directory
+    vm_mgr_ok(&sb, "sim1", &["export", "-n", &name, "--to", &x.dirs[1]]);
+    vm_mgr_ok(&sb, "sim1", &["remove", "-n", &name]);
+    let out = s.vm_mgr_ok("sim2", &["import", "--from", &x.dirs[1]]);
+    assert!(out.contains("Started on"), "{out}");
+    let st = s.vm_mgr_ok("sim3", &["--output", "json", "status", "-n", &name]);
+    assert!(json_has(&st, "storage", "dir"), "{st}");
+    assert!(qemu_io("read", "0x41", &disk), "the data came back");
+    let dom = std::fs::read_to_string(format!("{}/{name}/domain.xml", s.store)).unwrap();
+    assert!(!dom.contains("rbd"), "{dom}");
 }

@@ -1,4 +1,4 @@
-//! Which verbs the dir backend supports so far (issue 14's first slice and its snapshots), and the check
+//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots, export and import), and the check
 //! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
 //! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
 //! with the other backend than the VM's exits 2.
@@ -31,6 +31,8 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::RemoveSnapshot(_)
             | Command::Rollback(_)
             | Command::Purge(_)
+            | Command::Export(_)
+            | Command::Import(_)
     )
 }
 
@@ -49,6 +51,7 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::RemoveSnapshot(_)
             | Command::Rollback(_)
             | Command::Purge(_)
+            | Command::Export(_)
     )
 }
 

@@ -137,3 +137,83 @@ fn snapshot_list_rollback_remove_purge_of_a_stopped_dir_vm() {
     super::remove::run(&ctx, "s1vm").unwrap();
     assert!(!vm.exists());
 }
+
+fn import_args(from: &Path, name: &str) -> crate::cli::ImportArgs {
+    crate::cli::ImportArgs {
+        from: from.to_owned(),
+        name: Some(name.into()),
+        disable: false,
+        nostart: true,
+    }
+}
+
+/// dir → export → RBD (the in-memory stand-in) and dir again, and RBD → dir: the disks' content
+/// travels (real qemu-img), the XML's disks and the fragment are made for the storage taking it.
+#[test]
+fn exports_of_either_backend_import_into_the_other() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    let a = super::tests::create_args(&f.dir, "e1");
+    super::create::run(&ctx, &a).unwrap();
+    let to = f.dir.join("export-e1");
+    let out = super::export::run(
+        &ctx,
+        &crate::cli::ExportArgs {
+            name: "e1".into(),
+            to: to.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(out.json["consistency"], "stopped");
+    let manifest = std::fs::read_to_string(to.join("manifest.json")).unwrap();
+    assert!(manifest.contains(r#""storage": "dir""#), "{manifest}");
+    let raw = std::fs::read(to.join("disks/system_e1.raw")).unwrap();
+    assert!(raw.starts_with(b"not really qcow2"), "{raw:?}");
+    // the export's snapshot is gone again
+    let system = f.dir.join("vms/e1/system.qcow2");
+    assert!(qsnap::list(&system).unwrap().is_empty());
+
+    // into RBD: network disks of the new name, the RBD fragment (guard, no storage order)
+    let rbd = crate::storage::mem::Memory::new();
+    let rctx = f.ctx_with_secret(rbd, false);
+    super::import::run(&rctx, &import_args(&to, "e2")).unwrap();
+    let xml = rctx.storage.meta_get("system_e2", "xml").unwrap().unwrap();
+    assert!(
+        xml.contains(r#"<source protocol="rbd" name="rbd/system_e2">"#) && !xml.contains("file="),
+        "{xml}"
+    );
+    let cib = f.text();
+    assert!(cib.contains("vmmgr-disk-e2"), "the RBD guard");
+    assert!(!cib.contains("vmmgr-after-e2"), "no storage order on RBD");
+    // and back into dir from RBD's export (the stand-in's disk content is a line of text)
+    let to2 = f.dir.join("export-e2");
+    super::export::run(
+        &rctx,
+        &crate::cli::ExportArgs {
+            name: "e2".into(),
+            to: to2.clone(),
+        },
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(to2.join("manifest.json")).unwrap();
+    assert!(manifest.contains(r#""storage": "rbd""#), "{manifest}");
+    super::import::run(&ctx, &import_args(&to2, "e3")).unwrap();
+    let vm = f.dir.join("vms/e3");
+    let xml = std::fs::read_to_string(vm.join("domain.xml")).unwrap();
+    let disk = vm.join("system.qcow2");
+    assert!(
+        xml.contains(&format!(r#"<source file="{}"/>"#, disk.display())) && !xml.contains("rbd"),
+        "{xml}"
+    );
+    assert!(head(&f, &disk).starts_with(b"system_e2@vmmgr-"));
+    let cib = f.text();
+    assert!(cib.contains("vmmgr-after-e3") && !cib.contains("vmmgr-disk-e3"));
+    // the dir export into dir under a new name: the same bytes in a new directory
+    super::import::run(&ctx, &import_args(&to, "e4")).unwrap();
+    assert_eq!(
+        head(&f, &f.dir.join("vms/e4/system.qcow2")),
+        b"not really qcow2"
+    );
+    let settings = std::fs::read_to_string(f.dir.join("vms/e4/metadata.json")).unwrap();
+    assert!(settings.contains(r#"\"disk_guard\":false"#), "{settings}");
+}

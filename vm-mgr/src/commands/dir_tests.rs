@@ -145,8 +145,6 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
     let n = name;
     [
         vec!["clone", "-n", n, "--dst-name", "copy"],
-        vec!["export", "-n", n, "--to", "/nonexistent/export"],
-        vec!["import", "--from", "/nonexistent/export"],
         vec!["add-colocation", "-n", n, "sandbox-fence"],
         vec!["remove-colocation", "-n", n, "--all"],
         vec!["set-placement", "-n", n, "--strategy", "failover"],
@@ -230,6 +228,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
         vec!["remove-snapshot", "-n", "d3", "--snap-name", "s"],
         vec!["rollback", "-n", "d3", "--snap-name", "s"],
         vec!["purge", "-n", "d3"],
+        vec!["export", "-n", "d3", "--to", "/nonexistent/export"],
     ] {
         let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
         let e = check(&rbd_ctx, &argv).unwrap_err();
@@ -256,6 +255,8 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "get-metadata" => &["-n", "d3", "--metadata-name", "k"],
             "set-metadata" => &["-n", "d3", "--metadata-name", "k", "--metadata-value", "v"],
             "create-snapshot" | "remove-snapshot" | "rollback" => &["-n", "d3", "--snap-name", "s"],
+            "export" => &["-n", "d3", "--to", "/nonexistent/export"],
+            "import" => &["--from", "/nonexistent/export"],
             _ => &["-n", "d3"],
         };
         let cli = Cli::try_parse_from(["vm-mgr", name].iter().chain(rest))
