@@ -7,8 +7,9 @@
 //! - [`create`], [`apply`], [`delete`]: `qemu-img snapshot -c|-a|-d NAME -- FILE`; these take
 //!   the image's write lock, so on a file a QEMU has open they fail ("Failed to get "write"
 //!   lock") instead of corrupting it;
-//! - [`export_raw`]: `qemu-img convert -U -l snapshot.name=NAME -O raw`, one snapshot's content
-//!   (its clusters never change while the snapshot exists, so this is safe under a running QEMU).
+//! - [`export_raw`], [`copy_qcow2`]: `qemu-img convert -U -l snapshot.name=NAME -O raw|qcow2`,
+//!   one snapshot's content (its clusters never change while the snapshot exists, so this is
+//!   safe under a running QEMU).
 //!
 //! Facts (qemu-img 7.2, recorded in `tests/fixtures/qemu-img/`): `snapshot -c` of a name the
 //! file already has **succeeds** and adds a second snapshot of that name, so callers check first;
@@ -104,7 +105,28 @@ pub fn export_raw(
     dst: &Path,
     progress: &mut dyn FnMut(Option<f64>),
 ) -> Result<(), Qcow2Error> {
-    let mut argv = convert_prefix("qcow2", "raw")?;
+    convert_snapshot(src, name, dst, "raw", progress)
+}
+
+/// Writes the content of snapshot `name` of qcow2 file `src` into the new, independent qcow2
+/// file `dst` (no backing file, no snapshots); as [`export_raw`] otherwise.
+pub fn copy_qcow2(
+    src: &Path,
+    name: &str,
+    dst: &Path,
+    progress: &mut dyn FnMut(Option<f64>),
+) -> Result<(), Qcow2Error> {
+    convert_snapshot(src, name, dst, "qcow2", progress)
+}
+
+fn convert_snapshot(
+    src: &Path,
+    name: &str,
+    dst: &Path,
+    output: &str,
+    progress: &mut dyn FnMut(Option<f64>),
+) -> Result<(), Qcow2Error> {
+    let mut argv = convert_prefix("qcow2", output)?;
     argv.extend([
         "-U".into(),
         "-l".into(),
@@ -198,6 +220,13 @@ mod tests {
         export_raw(&img, "s1", &out, &mut |p| seen.push(p)).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), vec![b'A'; 1 << 16]);
         assert_eq!(seen.last().copied().flatten(), Some(1.0), "{seen:?}");
+        let copy = d.join("copy.qcow2");
+        copy_qcow2(&img, "s1", &copy, &mut |_| {}).unwrap();
+        assert_eq!(current(&copy), vec![b'A'; 1 << 16]);
+        assert!(
+            list(&copy).unwrap().is_empty(),
+            "an independent copy has no snapshots"
+        );
         apply(&img, "s1").unwrap();
         assert_eq!(current(&img), vec![b'A'; 1 << 16]);
         delete(&img, "s1").unwrap();

@@ -191,7 +191,7 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     assert_eq!(clone.code(), Some(6), "{}", describe(&clone));
     assert!(
         String::from_utf8_lossy(&clone.stderr)
-            .contains("clone is not supported on the dir backend yet"),
+            .contains("clone without --full (copy-on-write) is not supported on the dir backend"),
         "{}",
         describe(&clone)
     );

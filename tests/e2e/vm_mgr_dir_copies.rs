@@ -2,6 +2,10 @@
 //! stood in for by a host directory that a real `ocf:heartbeat:Filesystem` clone bind-mounts
 //! on every node (see `vm_mgr_dir.rs` for what that stand-in changes).
 //!
+//! Scenarios: snapshots of a running and a stopped VM, rollback, purge and a full clone (which
+//! boots); export of a running dir VM, imported into Ceph RBD, exported again and imported into
+//! the dir backend.
+//!
 //! Disk content is checked with `qemu-io` patterns on the qcow2 files; data is changed
 //! **through the running guest's own disk** (QEMU's `qemu-io` monitor command on the guest's
 //! virtio block backend), so the snapshot taken while it runs is the one QEMU's monitor took.
@@ -124,6 +128,35 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
         qemu_io("read", "0x41", &disk),
         "the snapshot's data is back"
     );
+    // a full clone of s1 boots from its own file with s1's data; copy-on-write is refused
+    let copy = format!("{name}c");
+    let _c = Extra {
+        sb: &sb,
+        conf: Some(s.conf.clone()),
+        name: copy.clone(),
+        dirs: Vec::new(),
+    };
+    let cow = s.vm_mgr("sim1", &["clone", "-n", &name, "--dst-name", &copy]);
+    assert_eq!(cow.code(), Some(6), "{}", describe(&cow));
+    let out = s.vm_mgr_ok(
+        "sim3",
+        &[
+            "clone",
+            "-n",
+            &name,
+            "--dst-name",
+            &copy,
+            "--snap-name",
+            "s1",
+            "--full",
+        ],
+    );
+    assert!(out.contains("Started on"), "{out}");
+    let copy_disk = format!("{}/{copy}/system.qcow2", s.store);
+    assert!(qemu_io("read", "0x41", &copy_disk));
+    assert!(qcow2_snaps(&copy_disk).is_empty());
+    s.vm_mgr_ok("sim1", &["remove", "-n", &copy]);
+    assert!(!std::path::Path::new(&copy_disk).exists());
     // a stopped VM's snapshot goes through qemu-img; purge removes both
     let out = s.vm_mgr_ok(
         "sim1",
@@ -145,17 +178,24 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     assert_eq!(out.code(), Some(2), "{}", describe(&out));
 }
 
-/// What the export scenario makes outside the dir store: the export directories and an RBD
-/// VM of the same name; removed on drop, also after a failed assertion.
-struct Exports<'a> {
+/// What a scenario makes besides the dir store's VM: export directories and another VM (of
+/// the same name on RBD, or a clone, `conf` naming the dir store's configuration); removed on
+/// drop, also after a failed assertion.
+struct Extra<'a> {
     sb: &'a Sandbox,
+    conf: Option<String>,
     name: String,
-    dirs: [String; 2],
+    dirs: Vec<String>,
 }
 
-impl Drop for Exports<'_> {
+impl Drop for Extra<'_> {
     fn drop(&mut self) {
-        let _ = vm_mgr(self.sb, "sim1", &["remove", "-n", &self.name]);
+        let mut argv = Vec::new();
+        if let Some(c) = &self.conf {
+            argv.extend(["--config", c.as_str()]);
+        }
+        argv.extend(["remove", "-n", &self.name]);
+        let _ = vm_mgr(self.sb, "sim1", &argv);
         for d in &self.dirs {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -178,10 +218,13 @@ fn dir_export_imports_into_rbd_and_back_with_its_data() {
     let sb = sandbox();
     let name = unique_name("dexp");
     let s = DirStore::new(&sb, &name);
-    let x = Exports {
+    let x = Extra {
         sb: &sb,
+        conf: None,
         name: name.clone(),
-        dirs: [1, 2].map(|i| format!("/var/tmp/vmmgr-e2e-{name}-export{i}")),
+        dirs: [1, 2]
+            .map(|i| format!("/var/tmp/vmmgr-e2e-{name}-export{i}"))
+            .to_vec(),
     };
     let (xml, image) = inputs(&sb, &name);
     assert!(qemu_io("write", "0x41", &image));

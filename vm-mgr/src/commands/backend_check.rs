@@ -1,4 +1,4 @@
-//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots, export and import), and the check
+//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots, export/import, clone --full), and the check
 //! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
 //! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
 //! with the other backend than the VM's exits 2.
@@ -33,6 +33,7 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::Purge(_)
             | Command::Export(_)
             | Command::Import(_)
+            | Command::Clone(_)
     )
 }
 
@@ -52,6 +53,7 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::Rollback(_)
             | Command::Purge(_)
             | Command::Export(_)
+            | Command::Clone(_)
     )
 }
 

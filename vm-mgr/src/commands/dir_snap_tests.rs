@@ -217,3 +217,64 @@ fn exports_of_either_backend_import_into_the_other() {
     let settings = std::fs::read_to_string(f.dir.join("vms/e4/metadata.json")).unwrap();
     assert!(settings.contains(r#"\"disk_guard\":false"#), "{settings}");
 }
+
+fn clone_args(src: &str, dst: &str, snap: Option<&str>, full: bool) -> crate::cli::CloneArgs {
+    crate::cli::CloneArgs {
+        name: src.into(),
+        dst_name: dst.into(),
+        snap_name: snap.map(str::to_owned),
+        full,
+        xml: None,
+        clear_constraint: false,
+        disable: false,
+        nostart: true,
+    }
+}
+
+/// `clone --full` of a dir VM: new independent qcow2 files with the snapshot's data, the
+/// clone's own XML (name, UUID, its files) and fragment; copy-on-write is refused (exit 6)
+/// before anything changes.
+#[test]
+fn a_full_clone_of_a_dir_vm_has_its_own_files_and_copy_on_write_is_refused() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    super::create::run(&ctx, &super::tests::create_args(&f.dir, "c1")).unwrap();
+    let src_disk = f.dir.join("vms/c1/system.qcow2");
+    super::snapshot::create(&ctx, "c1", "gold").unwrap();
+    write_head(&src_disk, b'N');
+
+    let cib = f.text();
+    let e = super::clone::run(&ctx, &clone_args("c1", "c2", None, false)).unwrap_err();
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert!(e.to_string().contains("copy-on-write"), "{e}");
+    assert_eq!(f.text(), cib);
+    assert!(!f.dir.join("vms/c2").exists());
+
+    // from the named snapshot: its data, not the source's current one
+    super::clone::run(&ctx, &clone_args("c1", "c2", Some("gold"), true)).unwrap();
+    let disk = f.dir.join("vms/c2/system.qcow2");
+    assert_eq!(head(&f, &disk), b"not really qcow2");
+    assert!(qsnap::list(&disk).unwrap().is_empty(), "no snapshot copied");
+    let xml = std::fs::read_to_string(f.dir.join("vms/c2/domain.xml")).unwrap();
+    assert!(
+        xml.contains(&format!(r#"<source file="{}"/>"#, disk.display()))
+            && xml.contains("<name>c2</name>")
+            && !xml.contains(&src_disk.display().to_string()),
+        "{xml}"
+    );
+    let src_xml = std::fs::read_to_string(f.dir.join("vms/c1/domain.xml")).unwrap();
+    let uuid = |x: &str| x.split("<uuid>").nth(1).map(|u| u[..36].to_owned());
+    assert_ne!(uuid(&xml), uuid(&src_xml));
+    assert!(f.text().contains("vmmgr-after-c2"), "the storage order");
+    let meta = std::fs::read_to_string(f.dir.join("vms/c2/metadata.json")).unwrap();
+    assert!(!meta.contains("_snap_gold"), "{meta}");
+    // without a snapshot named: one taken now (the current data) and removed again
+    super::clone::run(&ctx, &clone_args("c1", "c3", None, true)).unwrap();
+    assert_eq!(head(&f, &f.dir.join("vms/c3/system.qcow2")), [b'N'; 16]);
+    let left: Vec<String> = qsnap::list(&src_disk)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(left, ["gold"]);
+}

@@ -144,7 +144,6 @@ fn a_storage_resource_that_is_not_in_the_cluster_is_refused_before_anything() {
 fn unsupported(name: &str) -> Vec<Vec<String>> {
     let n = name;
     [
-        vec!["clone", "-n", n, "--dst-name", "copy"],
         vec!["add-colocation", "-n", n, "sandbox-fence"],
         vec!["remove-colocation", "-n", n, "--all"],
         vec!["set-placement", "-n", n, "--strategy", "failover"],
@@ -229,6 +228,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
         vec!["rollback", "-n", "d3", "--snap-name", "s"],
         vec!["purge", "-n", "d3"],
         vec!["export", "-n", "d3", "--to", "/nonexistent/export"],
+        vec!["clone", "-n", "d3", "--dst-name", "copy", "--full"],
     ] {
         let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
         let e = check(&rbd_ctx, &argv).unwrap_err();
@@ -257,6 +257,7 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "create-snapshot" | "remove-snapshot" | "rollback" => &["-n", "d3", "--snap-name", "s"],
             "export" => &["-n", "d3", "--to", "/nonexistent/export"],
             "import" => &["--from", "/nonexistent/export"],
+            "clone" => &["-n", "d3", "--dst-name", "copy", "--full"],
             _ => &["-n", "d3"],
         };
         let cli = Cli::try_parse_from(["vm-mgr", name].iter().chain(rest))

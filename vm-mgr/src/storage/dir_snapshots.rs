@@ -14,7 +14,11 @@
 //!   disk has `S` (the group snapshot made it), [`SnapshotStore::snap_remove`] removes what is
 //!   left of `S`; qcow2 has no protection, so nothing is protected.
 //!
-//! Clones and copies are not on this backend yet (exit 6 before anything runs).
+//! A copy (`clone --full`) is a new independent qcow2 file converted from the snapshot.
+//! Copy-on-write clones are not on this backend (exit 6 before anything runs): a qcow2 backing
+//! file cannot point at an internal snapshot, so a clone would need a base file made from the
+//! snapshot that must never change and must outlive every clone, tying the source's directory
+//! to its clones (a VM directory would no longer be self-contained).
 
 use std::path::Path;
 
@@ -168,11 +172,21 @@ impl SnapshotStore for Dir {
     }
 
     fn clone_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "clones" })
+        Err(StorageError::NotOnBackend {
+            what: "copy-on-write clones",
+        })
     }
 
-    fn copy_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "copies" })
+    fn copy_image(&self, image: &str, snap: &str, dst: &str) -> Result<()> {
+        let src = self.disk_path(image)?;
+        if !self.has_snap(image, snap)? {
+            return Err(StorageError::NotFound {
+                what: format!("Snapshot {snap} of {}", src.display()),
+            });
+        }
+        self.write_new_disk(dst, &mut |part| {
+            qsnap::copy_qcow2(&src, snap, part, &mut |_| {})
+        })
     }
 
     fn export_image(&self, image: &str, snap: &str, path: &Path) -> Result<()> {

@@ -253,17 +253,17 @@ fn a_failed_import_leaves_no_partial_disk() {
     assert!(e.to_string().contains("system"), "{e}");
 }
 
-/// Snapshots are qcow2 snapshots in every disk file (real `qemu-img`); clones are not on the
-/// dir backend yet.
+/// Snapshots are qcow2 snapshots in every disk file (real `qemu-img`); a copy is a new qcow2
+/// file of the snapshot's data; copy-on-write clones are not on the dir backend.
 #[test]
-fn snapshots_are_in_every_disk_file_and_clones_are_not_on_the_dir_backend_yet() {
+fn snapshots_are_in_every_disk_file_and_copy_on_write_clones_are_not_on_the_dir_backend() {
     let d = Dir::new(Path::new("/srv/vms")).unwrap();
     let e = d.group_snap_create("a", "s").unwrap_err();
     assert!(e.is_not_found(), "{e}");
     let e = d.clone_image("system_a", "s", "system_b").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "clones are not supported on the dir backend yet"
+        "copy-on-write clones are not supported on the dir backend yet"
     );
     assert!(d.copy_image("system_a", "s", "system_b").is_err());
 
@@ -302,6 +302,19 @@ fn snapshots_are_in_every_disk_file_and_clones_are_not_on_the_dir_backend_yet() 
         .export_image("data_a_0", "t", &out)
         .unwrap_err()
         .is_not_found());
+    // a copy: a new qcow2 file with the snapshot's data and no snapshot, not over a disk
+    d.create_group("b").unwrap();
+    d.copy_image("data_a_0", "s", "system_b").unwrap();
+    assert!(d.image_snaps("system_b").unwrap().is_empty());
+    d.group_snap_create("b", "t").unwrap();
+    let copied = s.0.join("copied.raw");
+    d.export_image("system_b", "t", &copied).unwrap();
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&raw).unwrap()
+    );
+    let e = d.copy_image("data_a_0", "s", "system_b").unwrap_err();
+    assert!(matches!(e, StorageError::Exists { .. }), "{e}");
     // removing from one disk leaves the snapshot incomplete; removing the group's is total
     d.snap_remove("data_a_0", "s").unwrap();
     d.snap_remove("data_a_0", "s").unwrap();
