@@ -156,13 +156,20 @@ pub fn convert_to_qcow2(
     progress: &mut dyn FnMut(Option<f64>),
 ) -> Result<(), Qcow2Error> {
     let abs = readable_file(src)?;
-    let argv = convert_argv(&abs, format, dst)?;
+    run_local_convert(&convert_argv(&abs, format, dst)?, progress)
+}
+
+/// [`run_convert`] of a conversion between local files, within [`CONVERT_TIMEOUT`].
+fn run_local_convert(
+    argv: &[OsString],
+    progress: &mut dyn FnMut(Option<f64>),
+) -> Result<(), Qcow2Error> {
     let cmd = |argv: &[OsString]| {
         Cmd::new(argv.first().map_or("qemu-img".as_ref(), |a| a.as_os_str()))
             .args(argv.get(1..).unwrap_or_default())
             .timeout(CONVERT_TIMEOUT)
     };
-    Ok(run_convert(&argv, cmd, progress)?)
+    Ok(run_convert(argv, cmd, progress)?)
 }
 
 #[cfg(test)]

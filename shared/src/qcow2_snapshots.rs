@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{convert_prefix, run_convert, Qcow2Error, CONVERT_TIMEOUT, PROBE_TIMEOUT};
+use super::{convert_prefix, run_local_convert, Qcow2Error, PROBE_TIMEOUT};
 use crate::cmd::{Cmd, CmdError};
 
 /// Time limit of `qemu-img snapshot` (metadata only, but a large image on a slow filesystem).
@@ -98,7 +98,8 @@ pub fn delete(path: &Path, name: &str) -> Result<(), Qcow2Error> {
 }
 
 /// Writes the content of snapshot `name` of qcow2 file `src` into the new raw file `dst`
-/// (`-U`: the file may be open in a running QEMU); `progress` as for [`run_convert`].
+/// (`-U`: the file may be open in a running QEMU); `progress` as for
+/// [`run_convert`](super::run_convert).
 pub fn export_raw(
     src: &Path,
     name: &str,
@@ -135,12 +136,7 @@ fn convert_snapshot(
     argv.push("--".into());
     argv.push(src.as_os_str().to_owned());
     argv.push(dst.as_os_str().to_owned());
-    let cmd = |argv: &[std::ffi::OsString]| {
-        Cmd::new(argv.first().map_or("qemu-img".as_ref(), |a| a.as_os_str()))
-            .args(argv.get(1..).unwrap_or_default())
-            .timeout(CONVERT_TIMEOUT)
-    };
-    Ok(run_convert(&argv, cmd, progress)?)
+    run_local_convert(&argv, progress)
 }
 
 #[cfg(test)]

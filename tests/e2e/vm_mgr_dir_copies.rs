@@ -65,6 +65,12 @@ fn guest_write(sb: &Sandbox, node: &str, name: &str, byte: &str) {
     assert!(out.trim().is_empty(), "{out}");
 }
 
+/// `vm-mgr --output json create-snapshot` of VM `name` as `snap`, run on sim1.
+fn snapshot_json(s: &DirStore, name: &str, snap: &str) -> String {
+    let argv = ["--output", "json", "create-snapshot", "-n", name];
+    s.vm_mgr_ok("sim1", &[&argv[..], &["--snap-name", snap]].concat())
+}
+
 #[test]
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
 fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
@@ -82,18 +88,7 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     });
 
     // running: one QMP transaction on its node; the test guest has no agent to freeze
-    let out = s.vm_mgr_ok(
-        "sim1",
-        &[
-            "--output",
-            "json",
-            "create-snapshot",
-            "-n",
-            &name,
-            "--snap-name",
-            "s1",
-        ],
-    );
+    let out = snapshot_json(&s, &name, "s1");
     assert!(json_has(&out, "consistency", "crash-consistent"), "{out}");
     assert_eq!(qcow2_snaps(&disk), ["s1"]);
     // the guest writes new data; a second snapshot, taken and removed while it runs
@@ -158,18 +153,7 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     s.vm_mgr_ok("sim1", &["remove", "-n", &copy]);
     assert!(!std::path::Path::new(&copy_disk).exists());
     // a stopped VM's snapshot goes through qemu-img; purge removes both
-    let out = s.vm_mgr_ok(
-        "sim1",
-        &[
-            "--output",
-            "json",
-            "create-snapshot",
-            "-n",
-            &name,
-            "--snap-name",
-            "s3",
-        ],
-    );
+    let out = snapshot_json(&s, &name, "s3");
     assert!(json_has(&out, "consistency", "stopped"), "{out}");
     let out = s.vm_mgr_ok("sim3", &["purge", "-n", &name]);
     assert!(out.contains("removed snapshots s1, s3"), "{out}");

@@ -25,14 +25,22 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::Migrate(_)
-            | Command::CreateSnapshot(_)
+            | Command::Import(_)
+    ) || snapshots_or_copies(command)
+}
+
+/// The snapshot verbs, clone and export: on dir since issue 14's second slice; they work on the
+/// VM's stored data.
+fn snapshots_or_copies(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::CreateSnapshot(_)
             | Command::ListSnapshots(_)
             | Command::ListSnapshotsSeapath(_)
             | Command::RemoveSnapshot(_)
             | Command::Rollback(_)
             | Command::Purge(_)
             | Command::Export(_)
-            | Command::Import(_)
             | Command::Clone(_)
     )
 }
@@ -46,15 +54,7 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::GetMetadata(_)
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
-            | Command::CreateSnapshot(_)
-            | Command::ListSnapshots(_)
-            | Command::ListSnapshotsSeapath(_)
-            | Command::RemoveSnapshot(_)
-            | Command::Rollback(_)
-            | Command::Purge(_)
-            | Command::Export(_)
-            | Command::Clone(_)
-    )
+    ) || snapshots_or_copies(command)
 }
 
 /// Refuses (exit 6, nothing changed) a verb the dir backend does not support yet, when the

@@ -53,6 +53,17 @@ fn snapshot_list_rollback_remove_purge_of_a_stopped_dir_vm() {
     let (system, data) = (vm.join("system.qcow2"), vm.join("data_1.qcow2"));
     assert_eq!(head(&f, &system), b"not really qcow2");
 
+    // a dry run names the files and takes nothing
+    let mut dry = f.ctx(Dir::new(&f.dir.join("vms")).unwrap(), true);
+    dry.config.storage_resource = Some("sandbox-fence".into());
+    let planned = super::snapshot::create(&dry, "s1vm", "before")
+        .unwrap()
+        .json
+        .to_string();
+    let want = format!("take internal snapshot before of {}, ", system.display());
+    assert!(planned.contains(&want), "{planned}");
+    assert!(qsnap::list(&system).unwrap().is_empty());
+
     let out = super::snapshot::create(&ctx, "s1vm", "before").unwrap();
     assert_eq!(out.json["consistency"], "stopped");
     assert_eq!(
@@ -88,6 +99,19 @@ fn snapshot_list_rollback_remove_purge_of_a_stopped_dir_vm() {
     write_head(&system, b'N');
     write_head(&data, b'N');
     assert_eq!(head(&f, &system), [b'N'; 16]);
+    let planned = super::rollback::run(&dry, "s1vm", "before")
+        .unwrap()
+        .json
+        .to_string();
+    assert!(
+        planned.contains("qemu-img snapshot -a before on "),
+        "{planned}"
+    );
+    assert_eq!(
+        head(&f, &system),
+        [b'N'; 16],
+        "a dry run rolls nothing back"
+    );
     let out = super::rollback::run(&ctx, "s1vm", "before").unwrap();
     assert_eq!(out.json["was_running"], false);
     assert_eq!(head(&f, &system), b"not really qcow2");
