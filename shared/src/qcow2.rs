@@ -6,6 +6,9 @@
 //! - [`convert_to_qcow2`]: `qemu-img convert -p -f FMT -O qcow2 -- SRC DST`, with the progress
 //!   read as it goes, under `setpriv --pdeathsig KILL` so that it dies with its caller.
 //!
+//! - [`snapshots`]: internal snapshots of files no QEMU has open (`qemu-img snapshot`), their
+//!   list, and the export of one snapshot's content.
+//!
 //! Every call has a deadline; errors name the command line, its exit status and the tail of its
 //! stderr ([`CmdError`]). Values from users come after `--`.
 
@@ -14,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cmd::{Cmd, CmdError};
+
+#[path = "qcow2_snapshots.rs"]
+pub mod snapshots;
 
 /// Time limit of `qemu-img info` on a local file.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -150,13 +156,20 @@ pub fn convert_to_qcow2(
     progress: &mut dyn FnMut(Option<f64>),
 ) -> Result<(), Qcow2Error> {
     let abs = readable_file(src)?;
-    let argv = convert_argv(&abs, format, dst)?;
+    run_local_convert(&convert_argv(&abs, format, dst)?, progress)
+}
+
+/// [`run_convert`] of a conversion between local files, within [`CONVERT_TIMEOUT`].
+fn run_local_convert(
+    argv: &[OsString],
+    progress: &mut dyn FnMut(Option<f64>),
+) -> Result<(), Qcow2Error> {
     let cmd = |argv: &[OsString]| {
         Cmd::new(argv.first().map_or("qemu-img".as_ref(), |a| a.as_os_str()))
             .args(argv.get(1..).unwrap_or_default())
             .timeout(CONVERT_TIMEOUT)
     };
-    Ok(run_convert(&argv, cmd, progress)?)
+    Ok(run_convert(argv, cmd, progress)?)
 }
 
 #[cfg(test)]

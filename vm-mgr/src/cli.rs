@@ -115,6 +115,8 @@ pub enum Command {
     /// Take one consistent snapshot of all the VM's disks (an RBD group snapshot), with the
     /// domain XML and settings of that moment. A running VM's filesystems are frozen through
     /// its QEMU guest agent; without an answering agent the snapshot is crash-consistent.
+    /// On the dir backend: an internal qcow2 snapshot in every disk file, through QEMU's
+    /// monitor (one atomic transaction) when the VM runs, else qemu-img.
     ///
     /// Example: vm-mgr create-snapshot -n web1 --snap-name before-upgrade
     #[command(alias = "create_snapshot")]
@@ -131,7 +133,8 @@ pub enum Command {
     #[command(alias = "remove_snapshot")]
     RemoveSnapshot(SnapArgs),
     /// Roll every disk back to a snapshot and restore the XML and settings kept with it. A
-    /// running VM is stopped first and started again; its constraints are kept.
+    /// running VM is stopped first and started again; its constraints are kept. On the dir
+    /// backend: qemu-img snapshot -a on every disk file.
     ///
     /// Example: vm-mgr rollback -n web1 --snap-name before-upgrade
     Rollback(SnapArgs),
@@ -142,17 +145,20 @@ pub enum Command {
     Purge(PurgeArgs),
     /// Make a new VM from this one: copy-on-write clones of its disks at a snapshot (taken now
     /// when none is named), or independent copies with --full; new name, UUID and MAC
-    /// addresses; metadata copied. Enabled and started unless --disable / --nostart.
+    /// addresses; metadata copied. Enabled and started unless --disable / --nostart. On the
+    /// dir backend only --full (new qcow2 files); copy-on-write exits 6.
     ///
     /// Example: vm-mgr clone -n golden --dst-name web7 --snap-name v3
     Clone(CloneArgs),
     /// Write the VM to a directory: raw disk images (at a snapshot taken now), domain XML,
     /// metadata, snapshot list and CIB fragment, ready for `vm-mgr import` here or on another
-    /// cluster.
+    /// cluster. The same format on both backends.
     ///
     /// Example: vm-mgr export -n web1 --to /backup/web1
     Export(ExportArgs),
     /// Create a VM from a directory written by `vm-mgr export`, under its name or --name.
+    /// An export of either backend imports into either (RBD into dir and back): then the
+    /// disks of its XML and its CIB fragment are made anew for the storage taking it.
     ///
     /// Example: vm-mgr import --from /backup/web1 --name web1restored
     Import(ImportArgs),

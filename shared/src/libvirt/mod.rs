@@ -41,6 +41,8 @@
 //!   error [`DomainXmlError`].
 //! - [`rpc`]: libvirt's RPC protocol spoken directly on the local daemon's UNIX socket, for
 //!   callers that must not load `libvirt.so` (the VirtualDomain agent's monitor, `vm-mgr`).
+//! - [`qmp`]: internal qcow2 snapshots of a running domain's disks through QEMU's monitor
+//!   (`virsh qemu-monitor-command`).
 //! - [`process`]: the qemu process of a domain found through `/proc`, for when libvirtd cannot
 //!   answer (qemu driver on the local host only).
 
@@ -51,6 +53,7 @@ mod domain;
 #[cfg(feature = "libvirt-api")]
 mod error;
 pub mod process;
+pub mod qmp;
 pub mod rpc;
 mod state;
 pub mod xml;

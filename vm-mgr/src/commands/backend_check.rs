@@ -1,4 +1,4 @@
-//! Which verbs the dir backend supports so far (issue 14's first slice), and the check
+//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots, export/import, clone --full), and the check
 //! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
 //! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
 //! with the other backend than the VM's exits 2.
@@ -8,8 +8,8 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::storage::Backend;
 
-/// Whether `command` works on the dir backend (the first slice of issue 14). The dir backend
-/// has no trash: `remove` there needs `--purge`; `list --removed` and `restore` exit 6.
+/// Whether `command` works on the dir backend (issue 14's slices so far). The dir backend has
+/// no trash: `remove` there needs `--purge`; `list --removed` and `restore` exit 6.
 pub fn supported_on_dir(command: &Command) -> bool {
     match command {
         Command::Remove(a) => return a.purge,
@@ -40,6 +40,23 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::Edit(_)
             | Command::Console(_)
             | Command::History(_)
+            | Command::Import(_)
+    ) || snapshots_or_copies(command)
+}
+
+/// The snapshot verbs, clone and export: on dir since issue 14's second slice; they work on the
+/// VM's stored data.
+fn snapshots_or_copies(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::CreateSnapshot(_)
+            | Command::ListSnapshots(_)
+            | Command::ListSnapshotsSeapath(_)
+            | Command::RemoveSnapshot(_)
+            | Command::Rollback(_)
+            | Command::Purge(_)
+            | Command::Export(_)
+            | Command::Clone(_)
     )
 }
 
@@ -55,7 +72,7 @@ fn needs_vm_storage(command: &Command) -> bool {
             | Command::SetPlacement(_)
             | Command::SetXml(_)
             | Command::Edit(_)
-    )
+    ) || snapshots_or_copies(command)
 }
 
 /// Refuses (exit 6, nothing changed) a verb the dir backend does not support yet, when the

@@ -5,6 +5,9 @@
 //! name, UUID and MAC addresses, the source's metadata (not its snapshots), its settings
 //! (without pinned/preferred host with `--clear-constraint`), and is enabled unless
 //! `--disable`. A failure undoes everything made so far.
+//!
+//! On the dir backend only `--full` (each disk's snapshot converted into a new qcow2 file in
+//! the clone's directory); a copy-on-write clone is refused (exit 6), see `storage::dir`.
 
 use std::collections::BTreeMap;
 
@@ -14,11 +17,11 @@ use crate::cli::CloneArgs;
 use crate::ctx::Ctx;
 use crate::domain::{self, RbdDisks};
 use crate::error::{Error, Result};
-use crate::fragment::{self, Fragment};
+use crate::fragment::Fragment;
 use crate::output::Outcome;
 use crate::state::VmState;
 use crate::steps::clone_xml::{self, Renaming};
-use crate::steps::copying::{copy_image_name, copy_meta, refuse_existing, undo};
+use crate::steps::copying::{self, copy_image_name, copy_meta, refuse_existing, undo};
 use crate::steps::enabling;
 use crate::steps::snapshots::{self as snapshot, snap_key};
 use crate::vm::{self, Settings, VmIds};
@@ -82,6 +85,11 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
 /// Checks the request and computes the clone; changes nothing.
 fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
     let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
+    if ctx.storage.dir().is_some() && !a.full {
+        return Err(Error::NotOnDir {
+            verb: "clone without --full (copy-on-write)",
+        });
+    }
     vm::validate_name(dst)?;
     if src == dst {
         return Err(Error::invalid(
@@ -121,7 +129,7 @@ fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
         .map(|d| (d.clone(), copy_image_name(src, dst, d)))
         .collect();
     let xml = new_xml(ctx, a, &pick("xml", vm::META_XML), &images, &settings)?;
-    let fragment = fragment::build(&VmIds::new(dst), &settings, &ctx.ceph_access(), "Stopped");
+    let fragment = copying::new_fragment(ctx, &cib, &VmIds::new(dst), &settings)?;
     let wanted = copy_meta(&meta, dst, &settings, &fragment, &xml);
     crate::steps::copying::check_writes(ctx, &cib, &fragment, false, &wanted)?;
     let how = if a.full {
@@ -151,7 +159,8 @@ fn check_snapshot(ctx: &Ctx, src: &str, s: &str, disks: &[String]) -> Result<()>
             .storage
             .image_snaps(d)?
             .iter()
-            .any(|x| x.is_user_snap(s))
+            // on the dir backend each disk's part of the snapshot is the one to copy
+            .any(|x| x.is_user_snap(s) || (ctx.storage.dir().is_some() && x.is_group_snap(s)))
         {
             return Err(Error::invalid(format!(
                 "Disk {d} has no snapshot {s} to clone from (not taken by vm-mgr); nothing \
@@ -176,7 +185,10 @@ fn dry_run(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Outcome {
         .iter()
         .map(|(s, d)| format!("{how} {pool}/{s} at {at} into {pool}/{d}"))
         .collect();
-    actions.push(format!("create RBD group {pool}/{dst} with those images"));
+    actions.push(match ctx.storage.dir() {
+        Some(dir) => format!("create the VM directory {}", dir.vm_dir(dst).display()),
+        None => format!("create RBD group {pool}/{dst} with those images"),
+    });
     actions.push(format!(
         "set the metadata of {pool}/{}",
         VmIds::new(dst).system_image()
@@ -213,6 +225,11 @@ fn store(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Result<()> {
     let mut made = Vec::new();
     let mut group_made = false;
     let stored = (|| -> Result<()> {
+        if ctx.storage.dir().is_some() {
+            // the VM directory holds the disk files: it comes first
+            ctx.storage.create_group(&dst_ids.rbd_group())?;
+            group_made = true;
+        }
         for (s, d) in &plan.images {
             ctx.progress.say(&format!(
                 "{dst}: {} of {pool}/{s}@{snap} → {pool}/{d}",
@@ -225,8 +242,10 @@ fn store(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Result<()> {
                 ctx.storage.clone_image(s, &snap, d)?;
             }
         }
-        ctx.storage.create_group(&dst_ids.rbd_group())?;
-        group_made = true;
+        if !group_made {
+            ctx.storage.create_group(&dst_ids.rbd_group())?;
+            group_made = true;
+        }
         for (_, d) in &plan.images {
             ctx.storage.group_add(&dst_ids.rbd_group(), d)?;
         }
@@ -285,6 +304,28 @@ fn new_xml(
         disks: &disks,
     };
     let (xml, what) = match &a.xml {
+        _ if ctx.storage.dir().is_some() => {
+            // the disks become the clone's files, whichever XML it starts from
+            let (text, what) = match &a.xml {
+                Some(path) => (
+                    shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| {
+                        Error::ReadFile {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?,
+                    path.display().to_string(),
+                ),
+                None => (
+                    stored_xml(a, source_xml)?,
+                    format!("the XML of VM {}", a.name),
+                ),
+            };
+            let new_images: Vec<String> = images.iter().map(|(_, d)| d.clone()).collect();
+            let xml =
+                copying::storage_xml(ctx, &text, &what, dst, &new_images, &settings.disk_bus)?;
+            (xml, what)
+        }
         Some(path) => {
             let text =
                 shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| {
@@ -317,15 +358,20 @@ fn new_xml(
             (xml, what)
         }
         None => (
-            source_xml.clone().ok_or_else(|| Error::Stored {
-                name: a.name.clone(),
-                what: "domain XML",
-                detail: "the metadata key xml is not set".into(),
-            })?,
+            stored_xml(a, source_xml)?,
             format!("the XML of VM {}", a.name),
         ),
     };
     clone_xml::rewrite(&xml, &what, &renaming, &mut clone_xml::new_mac)
+}
+
+/// The source's domain XML, as stored (at the snapshot when one is named).
+fn stored_xml(a: &CloneArgs, source_xml: &Option<String>) -> Result<String> {
+    source_xml.clone().ok_or_else(|| Error::Stored {
+        name: a.name.clone(),
+        what: "domain XML",
+        detail: "the metadata key xml is not set".into(),
+    })
 }
 
 /// SEAPATH's `--clear-pacemaker-*` (drop what the source had) and `--pacemaker-*` (added over

@@ -151,15 +151,6 @@ fn a_storage_resource_that_is_not_in_the_cluster_is_refused_before_anything() {
 fn unsupported(name: &str) -> Vec<Vec<String>> {
     let n = name;
     [
-        vec!["create-snapshot", "-n", n, "--snap-name", "s"],
-        vec!["list-snapshots", "-n", n],
-        vec!["list_snapshots", "-n", n],
-        vec!["remove-snapshot", "-n", n, "--snap-name", "s"],
-        vec!["rollback", "-n", n, "--snap-name", "s"],
-        vec!["purge", "-n", n],
-        vec!["clone", "-n", n, "--dst-name", "copy"],
-        vec!["export", "-n", n, "--to", "/nonexistent/export"],
-        vec!["import", "--from", "/nonexistent/export"],
         vec!["doctor"],
         vec!["add-pacemaker-remote", "-n", n],
         vec!["remove-pacemaker-remote", "-n", n],
@@ -239,6 +230,14 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
         vec!["remove", "-n", "d3", "--purge"],
         vec!["disable", "-n", "d3"],
         vec!["list-metadata", "-n", "d3"],
+        vec!["create-snapshot", "-n", "d3", "--snap-name", "s"],
+        vec!["list-snapshots", "-n", "d3"],
+        vec!["list_snapshots", "-n", "d3"],
+        vec!["remove-snapshot", "-n", "d3", "--snap-name", "s"],
+        vec!["rollback", "-n", "d3", "--snap-name", "s"],
+        vec!["purge", "-n", "d3"],
+        vec!["export", "-n", "d3", "--to", "/nonexistent/export"],
+        vec!["clone", "-n", "d3", "--dst-name", "copy", "--full"],
     ] {
         let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
         let e = check(&rbd_ctx, &argv).unwrap_err();
@@ -269,6 +268,10 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             "set-xml" => &["-n", "d3", "--xml", "x"],
             "get-metadata" => &["-n", "d3", "--metadata-name", "k"],
             "set-metadata" => &["-n", "d3", "--metadata-name", "k", "--metadata-value", "v"],
+            "create-snapshot" | "remove-snapshot" | "rollback" => &["-n", "d3", "--snap-name", "s"],
+            "export" => &["-n", "d3", "--to", "/nonexistent/export"],
+            "import" => &["--from", "/nonexistent/export"],
+            "clone" => &["-n", "d3", "--dst-name", "copy", "--full"],
             _ => &["-n", "d3"],
         };
         let cli = Cli::try_parse_from(["vm-mgr", name].iter().chain(rest))

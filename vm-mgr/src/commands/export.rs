@@ -3,13 +3,14 @@
 //!
 //! | File | Content |
 //! |---|---|
-//! | `manifest.json` | format `vm-mgr-export` version 1, name, pool, time, consistency, disks, snapshot list |
-//! | `disks/IMAGE.raw` | each disk (`rbd export`) at a snapshot taken for the export and removed afterwards |
+//! | `manifest.json` | format `vm-mgr-export` version 1, name, pool (the directory on the dir backend), `storage` (`rbd` or `dir`; absent: rbd), time, consistency, disks, snapshot list |
+//! | `disks/IMAGE.raw` | each disk (`rbd export`, or `qemu-img convert` of the qcow2 snapshot on the dir backend) at a snapshot taken for the export and removed afterwards |
 //! | `domain.xml` | the domain XML (metadata key `xml`) |
 //! | `metadata.json` | every metadata key of the system image but the snapshots' |
 //! | `fragment.xml` | the VM's CIB fragment (from the CIB when enabled, else as kept by disable) |
 //!
 //! Snapshots themselves are listed, not exported. A failure removes the directory's content.
+//! The format is the same for both backends, so `import` takes an export into either.
 
 use std::path::{Path, PathBuf};
 
@@ -135,6 +136,7 @@ fn write_export(
     exported?;
     let manifest = json!({
         "format": FORMAT, "version": VERSION, "name": name, "pool": pool,
+        "storage": ctx.storage.backend().as_str(),
         "exported": now, "exported_at": clock::utc_secs(now),
         "consistency": m.consistency, "enabled": src.enabled,
         "disks": files, "snapshots": src.snaps,

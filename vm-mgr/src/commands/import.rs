@@ -1,6 +1,9 @@
 //! `import --from DIR [--name NEW] [--disable|--nostart]`: a VM from a directory written by
-//! `vm-mgr export`: its disks imported into RBD (in its group), its metadata, and its CIB
-//! fragment (constraints included) enabled unless `--disable`. Under its exported name the VM
+//! `vm-mgr export`: its disks imported into RBD (in its group) or, on the dir backend, into
+//! qcow2 files in its directory, its metadata, and its CIB fragment (constraints included)
+//! enabled unless `--disable`. An export of either backend goes into either: into the dir
+//! backend or across backends, the XML's disks and the fragment are made anew for this
+//! storage (the VM's own constraints: pin, preference; colocations are not carried over). Under its exported name the VM
 //! comes back identical (XML, UUID, MACs, metadata, constraints); under a new name it is a
 //! copy, with a new UUID and new MAC addresses, and the fragment is rebuilt from its settings.
 //! A failure undoes everything made so far.
@@ -13,13 +16,13 @@ use serde_json::json;
 use crate::cli::ImportArgs;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::fragment::{self, Fragment};
+use crate::fragment::Fragment;
 use crate::output::Outcome;
 use crate::state::VmState;
 use crate::steps::clone_xml::{self, Renaming};
 use crate::steps::copying::{self, copy_meta, refuse_existing, undo};
 use crate::steps::{enabling, teardown};
-use crate::vm::{self, Settings, VmIds};
+use crate::vm::{self, Backend, Settings, VmIds};
 
 fn read(path: &Path) -> Result<String> {
     shared::fsread::read_text(path, shared::fsread::XML_CAP).map_err(|source| Error::ReadFile {
@@ -35,7 +38,20 @@ struct Manifest {
     version: u64,
     name: String,
     pool: String,
+    /// The backend it was exported from (absent in exports made before the dir backend: rbd).
+    #[serde(default)]
+    storage: Option<String>,
     disks: Vec<DiskEntry>,
+}
+
+impl Manifest {
+    /// Whether the export is taken into this storage as it is (RBD into RBD): its fragment
+    /// (constraints included) and the disks of its XML stay. Otherwise (into the dir backend,
+    /// or across backends) the disks of the XML and the fragment are made anew for this storage.
+    fn same_kind(&self, ctx: &Ctx) -> bool {
+        ctx.storage.backend() == Backend::Rbd
+            && self.storage.as_deref().unwrap_or("rbd") == Backend::Rbd.as_str()
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -89,7 +105,9 @@ struct Plan {
     meta: BTreeMap<String, String>,
     settings: Settings,
     xml: String,
-    fragment: Fragment,
+    /// The exported fragment, kept when the VM comes back as it was into RBD; `None`: made
+    /// anew for this storage once the CIB is read.
+    fragment: Option<Fragment>,
 }
 
 /// Reads and checks the export in `a.from`; nothing is made.
@@ -125,7 +143,8 @@ fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
     let meta: BTreeMap<String, String> = serde_json::from_str(&read(&dir.join("metadata.json"))?)
         .map_err(|e| bad(format!("metadata.json: {e}")))?;
     let mut settings = match meta.get(vm::META_SETTINGS) {
-        Some(j) => Settings::from_json(&name, j)?,
+        // an export directory is the user's input: damaged settings in it are exit 2
+        Some(j) => Settings::from_json(&name, j).map_err(|e| bad(format!("metadata.json: {e}")))?,
         None => Settings::default(),
     };
     if renamed {
@@ -133,18 +152,27 @@ fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
         // is rebuilt from these settings).
         settings.guest_node = None;
     }
+    let same_kind = m.same_kind(ctx);
+    if !same_kind {
+        // as create sets it: on the dir backend QEMU's image locks do the guard's job
+        settings.disk_guard = ctx.config.disk_guard && ctx.storage.dir().is_none();
+    }
     let pool = ctx.storage.pool().to_owned();
-    let xml = new_xml(&m, &name, &pool, &files, read(&dir.join("domain.xml"))?)?;
+    let mut xml = new_xml(&m, &name, &pool, &files, read(&dir.join("domain.xml"))?)?;
+    if !same_kind {
+        let images: Vec<String> = files.iter().map(|(_, i, _)| i.clone()).collect();
+        xml = copying::storage_xml(ctx, &xml, "domain.xml", &name, &images, &settings.disk_bus)?;
+    }
     let fragment = match (
-        renamed,
+        renamed || !same_kind,
         shared::fsread::read_text(&dir.join("fragment.xml"), shared::fsread::XML_CAP),
     ) {
         (false, Ok(text)) => {
             let mut f = Fragment::parse(&text, &name).map_err(|e| bad(e.to_string()))?;
             f.fill_ceph(&ctx.ceph_access());
-            f
+            Some(f)
         }
-        _ => fragment::build(&VmIds::new(&name), &settings, &ctx.ceph_access(), "Stopped"),
+        _ => None,
     };
     Ok(Plan {
         name,
@@ -159,7 +187,7 @@ fn read_export(ctx: &Ctx, a: &ImportArgs) -> Result<Plan> {
 
 /// Imports the disks into the VM's group and sets its metadata; undoes all of it on a
 /// failure. Returns the images made.
-fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
+fn store(ctx: &Ctx, p: &Plan, fragment: &Fragment) -> Result<Vec<String>> {
     let name = p.name.as_str();
     let ids = VmIds::new(name);
     let mut made = Vec::new();
@@ -172,7 +200,7 @@ fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
             copying::import(ctx, path, "raw", image)?;
             ctx.storage.group_add(&ids.rbd_group(), image)?;
         }
-        for (k, v) in copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml) {
+        for (k, v) in copy_meta(&p.meta, name, &p.settings, fragment, &p.xml) {
             ctx.storage.meta_set(&ids.system_image(), &k, &v)?;
         }
         Ok(())
@@ -189,15 +217,20 @@ fn store(ctx: &Ctx, p: &Plan) -> Result<Vec<String>> {
 
 /// Runs `import`.
 pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
-    let p = read_export(ctx, a)?;
-    let name = p.name.as_str();
+    let mut p = read_export(ctx, a)?;
+    let name = p.name.clone();
+    let name = name.as_str();
     let cib = refuse_existing(ctx, name)?;
-    let wanted = copy_meta(&p.meta, name, &p.settings, &p.fragment, &p.xml);
-    copying::check_writes(ctx, &cib, &p.fragment, false, &wanted)?;
+    let fragment = match p.fragment.take() {
+        Some(f) => f,
+        None => copying::new_fragment(ctx, &cib, &VmIds::new(name), &p.settings)?,
+    };
+    let wanted = copy_meta(&p.meta, name, &p.settings, &fragment, &p.xml);
+    copying::check_writes(ctx, &cib, &fragment, false, &wanted)?;
     if ctx.dry_run {
-        return Ok(dry_run(ctx, a, name, &p.files, &p.fragment));
+        return Ok(dry_run(ctx, a, name, &p.files, &fragment));
     }
-    let made = store(ctx, &p)?;
+    let made = store(ctx, &p, &fragment)?;
     let base = json!({"name": name, "from": a.from, "images": made, "renamed": p.renamed});
     if a.disable {
         let mut j = base;
@@ -208,7 +241,7 @@ pub fn run(ctx: &Ctx, a: &ImportArgs) -> Result<Outcome> {
     let enabled = enabling::enable_or_remove(
         ctx,
         name,
-        &p.fragment,
+        &fragment,
         a.nostart,
         format!("Enabling the imported VM {name}"),
         "the VM was removed again",
@@ -272,7 +305,10 @@ fn dry_run(
         .iter()
         .map(|(p, i, _)| format!("import {} into {pool}/{i}", p.display()))
         .collect();
-    actions.push(format!("create RBD group {pool}/{name} with those images"));
+    actions.push(match ctx.storage.dir() {
+        Some(dir) => format!("create the VM directory {}", dir.vm_dir(name).display()),
+        None => format!("create RBD group {pool}/{name} with those images"),
+    });
     actions.push(format!("set the metadata of {pool}/{}", ids.system_image()));
     if !a.disable {
         actions.push(format!(

@@ -130,3 +130,6 @@ mod guest_tests;
 
 #[cfg(test)]
 mod trash_tests;
+
+#[cfg(test)]
+mod dir_snap_tests;

@@ -128,11 +128,19 @@ fn dry_run(
     if must_stop {
         actions.push(format!("stop {name} and wait until it is stopped"));
     }
-    actions.push(format!(
-        "roll group {pool}/{} ({}) back to snapshot {snap}",
-        ids.rbd_group(),
-        disks.join(", ")
-    ));
+    if ctx.storage.dir().is_some() {
+        let files: Vec<String> = disks.iter().map(|d| ctx.storage.image_label(d)).collect();
+        actions.push(format!(
+            "qemu-img snapshot -a {snap} on {}",
+            files.join(", ")
+        ));
+    } else {
+        actions.push(format!(
+            "roll group {pool}/{} ({}) back to snapshot {snap}",
+            ids.rbd_group(),
+            disks.join(", ")
+        ));
+    }
     for (key, _) in restore {
         actions.push(format!(
             "restore metadata {key} of {pool}/{system} from {snap}"

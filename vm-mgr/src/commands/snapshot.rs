@@ -17,15 +17,22 @@ pub fn create(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     if ctx.dry_run {
         let disks = check_new(ctx, name, snap)?;
         let pool = ctx.storage.pool();
-        let mut actions = vec![
-            "freeze the guest's filesystems if it runs and its agent answers".to_owned(),
-            format!("create group snapshot {pool}/{name}@{snap}"),
-        ];
-        actions.extend(
-            disks
-                .iter()
-                .map(|d| format!("create snapshot {pool}/{d}@{snap}")),
-        );
+        let mut actions =
+            vec!["freeze the guest's filesystems if it runs and its agent answers".to_owned()];
+        if ctx.storage.dir().is_some() {
+            actions.push(format!(
+                "take internal snapshot {snap} of {} (through QEMU's monitor in one \
+                 transaction if it runs, else qemu-img snapshot -c)",
+                labels(ctx, &disks)
+            ));
+        } else {
+            actions.push(format!("create group snapshot {pool}/{name}@{snap}"));
+            actions.extend(
+                disks
+                    .iter()
+                    .map(|d| format!("create snapshot {pool}/{d}@{snap}")),
+            );
+        }
         actions.push("thaw; keep the domain XML and settings with the snapshot".into());
         return Ok(crate::output::dry_run_outcome(
             name,
@@ -102,12 +109,20 @@ pub fn remove(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
     let disks = vm_disks(ctx, name)?;
     if ctx.dry_run {
         let pool = ctx.storage.pool();
-        let mut actions = vec![format!("remove group snapshot {pool}/{name}@{snap}")];
-        actions.extend(
-            disks
-                .iter()
-                .map(|d| format!("remove snapshot {pool}/{d}@{snap}")),
-        );
+        let mut actions = Vec::new();
+        if ctx.storage.dir().is_some() {
+            actions.push(format!(
+                "remove internal snapshot {snap} of {}",
+                labels(ctx, &disks)
+            ));
+        } else {
+            actions.push(format!("remove group snapshot {pool}/{name}@{snap}"));
+            actions.extend(
+                disks
+                    .iter()
+                    .map(|d| format!("remove snapshot {pool}/{d}@{snap}")),
+            );
+        }
         actions.push(format!("remove the metadata kept with {snap}"));
         return Ok(crate::output::dry_run_outcome(
             name,
@@ -126,6 +141,12 @@ pub fn remove(ctx: &Ctx, name: &str, snap: &str) -> Result<Outcome> {
         json!({"name": name, "snapshot": snap, "removed": true}),
         format!("{name}: snapshot {snap} removed\n"),
     ))
+}
+
+/// How a dry run names `disks`: their files on the dir backend.
+fn labels(ctx: &Ctx, disks: &[String]) -> String {
+    let files: Vec<String> = disks.iter().map(|d| ctx.storage.image_label(d)).collect();
+    files.join(", ")
 }
 
 #[cfg(test)]

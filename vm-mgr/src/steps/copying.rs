@@ -1,6 +1,6 @@
-//! Copying VMs: the steps clone, import and export share (image names of a copy, refusing an
-//! existing name, the metadata a copy gets, undoing a half-made copy, importing an image file,
-//! the export format).
+//! Copying VMs: the steps create, clone, import and export share (image names of a copy,
+//! refusing an existing name, the metadata a copy gets, undoing a half-made copy, importing an
+//! image file, the export format, a new VM's domain XML and CIB fragment on this storage).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::snapshots;
 use super::teardown;
 use crate::ctx::Ctx;
+use crate::domain::{self, Disks, FileDisks, RbdDisks};
 use crate::error::{Error, Result};
 use crate::fragment::{self, Fragment};
 use crate::vm::{self, Settings, VmIds};
@@ -172,4 +173,74 @@ pub fn undo(ctx: &Ctx, dst: &str, made: &[String], group_made: bool) -> String {
     } else {
         format!("cleaning up failed: {}", problems.join("; "))
     }
+}
+
+/// The domain XML of VM `name` on this storage: `base_xml`'s (from `what`, for messages) with
+/// its disks replaced by RBD network disks of `images` (the cephx secret found in libvirt
+/// unless configured), or by their qcow2 files on the dir backend; `bus` as `--disk-bus`.
+pub fn storage_xml(
+    ctx: &Ctx,
+    base_xml: &str,
+    what: &str,
+    name: &str,
+    images: &[String],
+    bus: &str,
+) -> Result<String> {
+    if let Some(dir) = ctx.storage.dir() {
+        let paths = images
+            .iter()
+            .map(|i| dir.disk_path(i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let disks = FileDisks { paths: &paths, bus };
+        return domain::rewrite_disks(base_xml, what, name, Disks::Files(&disks));
+    }
+    let mons = ctx.storage.mon_hosts()?;
+    let client = ctx.storage.client_id().to_owned();
+    let secret = match &ctx.config.secret_uuid {
+        Some(u) => u.clone(),
+        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
+            Error::invalid(format!(
+                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
+                 define one, or set secret-uuid in the configuration file."
+            ))
+        })?,
+    };
+    domain::rewrite(
+        base_xml,
+        what,
+        name,
+        &RbdDisks {
+            pool: ctx.storage.pool(),
+            images,
+            bus,
+            client_id: &client,
+            secret_uuid: Some(&secret),
+            mons: &mons,
+        },
+    )
+}
+
+/// The CIB fragment of a new VM with `settings` on this storage; on the dir backend it reads
+/// its XML file and, with `storage-resource` (which must be a resource of `cib`), is ordered
+/// after and colocated with that clone.
+pub fn new_fragment(
+    ctx: &Ctx,
+    cib: &shared::pacemaker::Cib,
+    ids: &VmIds,
+    settings: &Settings,
+) -> Result<Fragment> {
+    let mut fragment = fragment::build(ids, settings, &ctx.ceph_access(), "Stopped");
+    if let Some(dir) = ctx.storage.dir() {
+        let res = ctx.config.storage_resource.as_deref();
+        if let Some(r) =
+            res.filter(|r| !shared::pacemaker::cib::tree::in_resources(cib.element(), r))
+        {
+            return Err(Error::invalid(format!(
+                "storage-resource {r} is not a resource of the cluster (the clone that mounts {} on each node).",
+                dir.vm_dir("").display()
+            )));
+        }
+        fragment::use_dir(&mut fragment, &dir.xml_path(ids.name()), res);
+    }
+    Ok(fragment)
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{copying, enabling, teardown};
 use crate::cli::CreateArgs;
 use crate::ctx::Ctx;
-use crate::domain::{self, Disks, FileDisks, RbdDisks};
+use crate::domain;
 use crate::error::{Error, Result};
 use crate::fragment::{self, Fragment};
 use crate::output::Outcome;
@@ -107,52 +107,6 @@ fn settings_of(ctx: &Ctx, a: &CreateArgs) -> Result<Settings> {
     })
 }
 
-/// The domain XML of the new VM: `a`'s with its disks replaced by RBD network disks (the cephx
-/// secret found in libvirt unless configured), or by the qcow2 files of the dir backend.
-fn final_xml(
-    ctx: &Ctx,
-    a: &CreateArgs,
-    base_xml: &str,
-    what: &str,
-    images: &[String],
-) -> Result<String> {
-    if let Some(dir) = ctx.storage.dir() {
-        let paths = images
-            .iter()
-            .map(|i| dir.disk_path(i))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let disks = FileDisks {
-            paths: &paths,
-            bus: &a.vm.disk_bus,
-        };
-        return domain::rewrite_disks(base_xml, what, &a.name, Disks::Files(&disks));
-    }
-    let mons = ctx.storage.mon_hosts()?;
-    let client = ctx.storage.client_id().to_owned();
-    let secret = match &ctx.config.secret_uuid {
-        Some(u) => u.clone(),
-        None => domain::find_ceph_secret(&client)?.ok_or_else(|| {
-            Error::invalid(format!(
-                "libvirt on this node has no ceph secret with usage \"client.{client} secret\"; \
-                 define one, or set secret-uuid in the configuration file."
-            ))
-        })?,
-    };
-    domain::rewrite(
-        base_xml,
-        what,
-        &a.name,
-        &RbdDisks {
-            pool: ctx.storage.pool(),
-            images,
-            bus: &a.vm.disk_bus,
-            client_id: &client,
-            secret_uuid: Some(&secret),
-            mons: &mons,
-        },
-    )
-}
-
 /// Checks the request and computes everything; changes nothing.
 fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
     let ids = VmIds::new(&a.name);
@@ -213,21 +167,9 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         });
     }
     let images: Vec<String> = disks.iter().map(|d| d.2.clone()).collect();
-    let final_xml = final_xml(ctx, a, &base_xml, &what, &images)?;
+    let final_xml = copying::storage_xml(ctx, &base_xml, &what, &a.name, &images, &a.vm.disk_bus)?;
     let warnings = domain::validate(&final_xml, &what)?.into_iter().collect();
-    let mut fragment = fragment::build(&ids, &settings, &ctx.ceph_access(), "Stopped");
-    if let Some(dir) = ctx.storage.dir() {
-        let res = ctx.config.storage_resource.as_deref();
-        if let Some(r) =
-            res.filter(|r| !shared::pacemaker::cib::tree::in_resources(cib.element(), r))
-        {
-            return Err(Error::invalid(format!(
-                "storage-resource {r} is not a resource of the cluster (the clone that mounts {} on each node).",
-                dir.vm_dir("").display()
-            )));
-        }
-        fragment::use_dir(&mut fragment, &dir.xml_path(&a.name), res);
-    }
+    let mut fragment = copying::new_fragment(ctx, &cib, &ids, &settings)?;
     add_crm_constraints(ctx, &cib, &mut fragment, &a.vm.add_crm_config_cmd)?;
     let meta = meta_of(
         &a.name, base_xml, &settings, &fragment, &user_meta, &final_xml,

@@ -5,6 +5,7 @@ pub mod changing;
 pub mod clone_xml;
 pub mod copying;
 pub mod creating;
+pub mod dir_live;
 pub mod enabling;
 pub mod quiesce;
 pub mod snapshots;

@@ -65,6 +65,12 @@ pub fn node_uri(node: &str, local: &str, settings: &Settings, ctx: &Ctx) -> Stri
     format!("qemu+{transport}://{node}/system")
 }
 
+/// The libvirt URI of `node` seen from this node.
+pub fn uri_of(ctx: &Ctx, node: &str, settings: &Settings) -> String {
+    let local = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    node_uri(node, local.trim(), settings, ctx)
+}
+
 fn virsh(uri: &str, verb: &str, domain: &str) -> Result<(), String> {
     super::changing::virsh(uri, &[verb, domain], FREEZE_TIMEOUT)
 }
@@ -79,8 +85,7 @@ pub fn begin(ctx: &Ctx, name: &str, node: Option<&str>, settings: &Settings) -> 
             note: None,
         };
     };
-    let local = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let uri = node_uri(node, local.trim(), settings, ctx);
+    let uri = uri_of(ctx, node, settings);
     ctx.progress
         .say(&format!("{name}: freezing its filesystems ({uri})"));
     match virsh(&uri, "domfsfreeze", name) {

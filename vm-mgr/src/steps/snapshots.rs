@@ -3,7 +3,9 @@
 //!
 //! A snapshot `S` of VM `NAME` is one point in time for all its disks: the RBD group snapshot
 //! `NAME@S`, plus a user snapshot `IMG@S` of each disk taken in the same quiesce window (for
-//! clone and export; see `storage::snapshots`). When the VM runs, its filesystems are frozen
+//! clone and export; see `storage::snapshots`). On the dir backend it is the internal qcow2
+//! snapshot `S` of every disk file: through `qemu-img` when the VM does not run, else through
+//! QEMU's monitor in one atomic transaction ([`super::dir_live`]). When the VM runs, its filesystems are frozen
 //! through the guest agent around both, else the snapshot is crash-consistent and says so. The
 //! domain XML and settings of that moment are kept in the system image's metadata
 //! (`_snap_S_xml`, `_snap_S_settings`, `_snap_S_meta`).
@@ -13,10 +15,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use shared::clock;
 
+use super::dir_live::Running;
 use super::quiesce;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::state::VmState;
+use crate::storage::dir::Dir;
 use crate::storage::StorageError;
 use crate::vm::{self, Settings, VmIds};
 
@@ -191,6 +195,16 @@ pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)
     let mut warnings: Vec<String> = q.note.clone().into_iter().collect();
     let mut made = Vec::new();
     let taken = (|| -> Result<()> {
+        if let (Some(dir), Some(node)) = (ctx.storage.dir(), node.as_deref()) {
+            let running = Running {
+                name,
+                node,
+                settings: &settings,
+            };
+            running.take(ctx, dir, snap, &disks)?;
+            made.extend(disks.iter().cloned());
+            return Ok(());
+        }
         ctx.storage.group_snap_create(&group, snap)?;
         for d in &disks {
             ctx.storage.snap_create(d, snap)?;
@@ -246,13 +260,26 @@ pub fn take(ctx: &Ctx, name: &str, snap: &str) -> Result<(SnapMeta, Vec<String>)
 pub fn drop_snapshot(ctx: &Ctx, name: &str, snap: &str, disks: &[String]) -> Vec<String> {
     let ids = VmIds::new(name);
     let mut problems = Vec::new();
-    if let Err(e) = ctx.storage.group_snap_remove(&ids.rbd_group(), snap) {
-        problems.push(e.to_string());
-    }
-    for d in disks {
-        if let Err(e) = ctx.storage.snap_remove(d, snap) {
-            problems.push(e.to_string());
+    match running_dir_vm(ctx, name) {
+        Ok(Some((dir, node, settings))) => {
+            let running = Running {
+                name,
+                node: &node,
+                settings: &settings,
+            };
+            problems.extend(running.drop(ctx, dir, snap, disks));
         }
+        Ok(None) => {
+            if let Err(e) = ctx.storage.group_snap_remove(&ids.rbd_group(), snap) {
+                problems.push(e.to_string());
+            }
+            for d in disks {
+                if let Err(e) = ctx.storage.snap_remove(d, snap) {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        Err(e) => problems.push(e.to_string()),
     }
     for part in ["xml", "settings", "meta"] {
         if let Err(e) = ctx
@@ -263,6 +290,25 @@ pub fn drop_snapshot(ctx: &Ctx, name: &str, snap: &str, disks: &[String]) -> Vec
         }
     }
     problems
+}
+
+/// On the dir backend, where a running VM `name` runs and its settings (its disks are open in
+/// QEMU: snapshots go through QEMU's monitor); `None` on RBD or when it does not run.
+fn running_dir_vm<'a>(ctx: &'a Ctx, name: &str) -> Result<Option<(&'a Dir, String, Settings)>> {
+    let Some(dir) = ctx.storage.dir() else {
+        return Ok(None);
+    };
+    let Some(node) = running_node(ctx, name)? else {
+        return Ok(None);
+    };
+    let settings = match ctx
+        .storage
+        .meta_get(&VmIds::new(name).system_image(), vm::META_SETTINGS)?
+    {
+        Some(j) => Settings::from_json(name, &j)?,
+        None => Settings::default(),
+    };
+    Ok(Some((dir, node, settings)))
 }
 
 /// The error for a snapshot the VM does not have.

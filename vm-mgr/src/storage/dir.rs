@@ -15,9 +15,10 @@
 //! old one) and read with a size cap ([`shared::fsread`]). Disks are made with `qemu-img` through
 //! [`shared::qcow2`] (no command line here): an import converts into `.NAME.part` and renames it.
 //!
-//! Snapshots, clones and exports are not on this backend yet: vm-mgr refuses those verbs before
-//! anything runs (exit 6), and the [`super::snapshots::SnapshotStore`] methods say so if
-//! reached.
+//! Snapshots are internal qcow2 snapshots in the disk files (`dir_snapshots`; a running VM's
+//! through QEMU's monitor); `clone --full` converts a snapshot into new qcow2 files.
+//! Copy-on-write clones are not on this backend: vm-mgr refuses them before anything runs
+//! (exit 6), and [`super::snapshots::SnapshotStore::clone_image`] says so if reached.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -105,7 +106,7 @@ fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> StorageError {
     }
 }
 
-fn from_qcow2(e: Qcow2Error) -> StorageError {
+pub(super) fn from_qcow2(e: Qcow2Error) -> StorageError {
     match e {
         Qcow2Error::Unreadable { path, detail } => StorageError::ImageUnreadable { path, detail },
         Qcow2Error::Command(c) => StorageError::Command(c),
@@ -267,6 +268,31 @@ impl Dir {
         write_atomic(&path, text.as_bytes()).map_err(|e| io_error(path.display(), e))
     }
 
+    /// Makes the new disk `image`: `write` makes `.FILE.part` beside it, which is then renamed
+    /// into place (removed on failure).
+    pub(super) fn write_new_disk(
+        &self,
+        image: &str,
+        write: &mut dyn FnMut(&Path) -> std::result::Result<(), Qcow2Error>,
+    ) -> Result<()> {
+        let dst = self.disk_path(image)?;
+        if dst.exists() {
+            return Err(StorageError::Exists {
+                what: format!("Disk {}", dst.display()),
+            });
+        }
+        let name = dst.file_name().unwrap_or_default().to_string_lossy();
+        let part = dst.with_file_name(format!(".{name}.part"));
+        let written = write(&part).map_err(from_qcow2);
+        if let Err(e) = written
+            .and_then(|()| std::fs::rename(&part, &dst).map_err(|e| io_error(dst.display(), e)))
+        {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Fails with `NotFound` unless VM `vm`'s system disk exists.
     fn require_system(&self, vm: &str) -> Result<()> {
         let path = self.vm_dir(vm).join(SYSTEM_DISK);
@@ -397,22 +423,9 @@ impl Storage for Dir {
         image: &str,
         progress: &mut dyn FnMut(Option<f64>),
     ) -> Result<()> {
-        let dst = self.disk_path(image)?;
-        if dst.exists() {
-            return Err(StorageError::Exists {
-                what: format!("Disk {}", dst.display()),
-            });
-        }
-        let name = dst.file_name().unwrap_or_default().to_string_lossy();
-        let part = dst.with_file_name(format!(".{name}.part"));
-        let converted = qcow2::convert_to_qcow2(path, format, &part, progress).map_err(from_qcow2);
-        if let Err(e) = converted
-            .and_then(|()| std::fs::rename(&part, &dst).map_err(|e| io_error(dst.display(), e)))
-        {
-            let _ = std::fs::remove_file(&part);
-            return Err(e);
-        }
-        Ok(())
+        self.write_new_disk(image, &mut |part| {
+            qcow2::convert_to_qcow2(path, format, part, progress)
+        })
     }
 
     fn remove_image(&self, image: &str) -> Result<()> {

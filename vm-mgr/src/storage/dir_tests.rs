@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use shared::cmd::Cmd;
 
-use super::super::snapshots::SnapshotStore;
+use super::super::snapshots::{GroupSnap, SnapshotStore};
 use super::*;
 
 /// A private directory, removed on drop.
@@ -253,14 +253,74 @@ fn a_failed_import_leaves_no_partial_disk() {
     assert!(e.to_string().contains("system"), "{e}");
 }
 
+/// Snapshots are qcow2 snapshots in every disk file (real `qemu-img`); a copy is a new qcow2
+/// file of the snapshot's data; copy-on-write clones are not on the dir backend.
 #[test]
-fn snapshots_are_not_on_the_dir_backend_yet() {
+fn snapshots_are_in_every_disk_file_and_copy_on_write_clones_are_not_on_the_dir_backend() {
     let d = Dir::new(Path::new("/srv/vms")).unwrap();
     let e = d.group_snap_create("a", "s").unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    let e = d.clone_image("system_a", "s", "system_b").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "snapshots are not supported on the dir backend yet"
+        "copy-on-write clones are not supported on the dir backend yet"
     );
-    assert!(d.clone_image("system_a", "s", "system_b").is_err());
-    assert!(d.export_image("system_a", "s", Path::new("/x")).is_err());
+    assert!(d.copy_image("system_a", "s", "system_b").is_err());
+
+    let s = Scratch::new("snap");
+    let d = s.store();
+    d.create_group("a").unwrap();
+    let raw = s.image("sys", b"first");
+    for i in ["system_a", "data_a_0"] {
+        d.import(&raw, "raw", i, &mut |_| {}).unwrap();
+    }
+    d.group_snap_create("a", "s").unwrap();
+    let e = d.group_snap_create("a", "s").unwrap_err();
+    assert!(matches!(e, StorageError::Exists { .. }), "{e}");
+    assert_eq!(
+        d.group_snap_list("a").unwrap(),
+        [GroupSnap {
+            name: "s".into(),
+            state: "ok".into()
+        }]
+    );
+    for i in ["system_a", "data_a_0"] {
+        let snaps = d.image_snaps(i).unwrap();
+        assert_eq!(snaps.len(), 1, "{i}");
+        assert!(
+            snaps[0].is_group_snap("s") && !snaps[0].protected,
+            "{snaps:?}"
+        );
+        d.snap_create(i, "s").unwrap();
+    }
+    assert!(d.snap_create("system_a", "t").unwrap_err().is_not_found());
+    // the export of a snapshot is its raw content
+    let out = s.0.join("out.raw");
+    d.export_image("data_a_0", "s", &out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&raw).unwrap());
+    assert!(d
+        .export_image("data_a_0", "t", &out)
+        .unwrap_err()
+        .is_not_found());
+    // a copy: a new qcow2 file with the snapshot's data and no snapshot, not over a disk
+    d.create_group("b").unwrap();
+    d.copy_image("data_a_0", "s", "system_b").unwrap();
+    assert!(d.image_snaps("system_b").unwrap().is_empty());
+    d.group_snap_create("b", "t").unwrap();
+    let copied = s.0.join("copied.raw");
+    d.export_image("system_b", "t", &copied).unwrap();
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&raw).unwrap()
+    );
+    let e = d.copy_image("data_a_0", "s", "system_b").unwrap_err();
+    assert!(matches!(e, StorageError::Exists { .. }), "{e}");
+    // removing from one disk leaves the snapshot incomplete; removing the group's is total
+    d.snap_remove("data_a_0", "s").unwrap();
+    d.snap_remove("data_a_0", "s").unwrap();
+    assert_eq!(d.group_snap_list("a").unwrap()[0].state, "incomplete");
+    assert!(d.group_snap_rollback("a", "s").unwrap_err().is_not_found());
+    d.group_snap_remove("a", "s").unwrap();
+    assert!(d.group_snap_list("a").unwrap().is_empty());
+    assert!(d.image_snaps("system_a").unwrap().is_empty());
 }

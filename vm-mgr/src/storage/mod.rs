@@ -22,6 +22,7 @@ use shared::cmd::CmdError;
 pub use shared::ceph::{MonHost, TrashEntry};
 
 pub mod dir;
+mod dir_snapshots;
 pub mod mem;
 pub mod rbd;
 pub mod snapshots;

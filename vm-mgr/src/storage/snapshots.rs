@@ -2,8 +2,8 @@
 //! (a supertrait, so every storage answers it: [`Rbd`] through [`shared::ceph`], whose parsers
 //! are tested on outputs recorded from Ceph 16.2.15 in `tests/fixtures/ceph/` (`rbd-*snap*`,
 //! `rbd-clone-*`, `rbd-cp-*`; its README lists the commands and exit codes), the in-memory
-//! stand-in for tests, [`NoStorage`] refusing, and [`Dir`] refusing for now: not on the dir
-//! backend yet).
+//! stand-in for tests, [`NoStorage`] refusing, and the dir backend's internal qcow2 snapshots
+//! in `dir_snapshots`).
 //!
 //! Layout of a vm-mgr snapshot `S` of VM `NAME` (see the fixtures' README for why):
 //! - the RBD group snapshot `NAME@S` (one atomic point for every disk; used by rollback);
@@ -19,7 +19,6 @@ use std::path::Path;
 
 pub use shared::ceph::{GroupSnap, ImageSnap, SnapNamespace};
 
-use super::dir::Dir;
 use super::rbd::{gone_is_ok, named, Rbd};
 use super::{NoStorage, Result, StorageError};
 
@@ -69,40 +68,6 @@ pub trait SnapshotStore {
 }
 
 impl SnapshotStore for NoStorage {}
-
-/// Not on this backend yet: only the listing answers (there are none), so that `remove` works.
-impl SnapshotStore for Dir {
-    fn group_snap_create(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn group_snap_list(&self, _: &str) -> Result<Vec<GroupSnap>> {
-        Ok(Vec::new())
-    }
-    fn group_snap_remove(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn group_snap_rollback(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "rollback" })
-    }
-    fn image_snaps(&self, _: &str) -> Result<Vec<ImageSnap>> {
-        Ok(Vec::new())
-    }
-    fn snap_create(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn snap_remove(&self, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "snapshots" })
-    }
-    fn clone_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "clones" })
-    }
-    fn copy_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "copies" })
-    }
-    fn export_image(&self, _: &str, _: &str, _: &Path) -> Result<()> {
-        Err(StorageError::NotOnBackend { what: "export" })
-    }
-}
 
 impl SnapshotStore for Rbd {
     fn group_snap_create(&self, group: &str, snap: &str) -> Result<()> {
