@@ -180,6 +180,18 @@ pub enum Command {
     ///
     /// Example: vm-mgr doctor --fix --dry-run
     Doctor(DoctorArgs),
+    // Issue 17: load-aware placement (argument types in `cli_balance`).
+    /// Place VMs by load: write every node's capacity (CPU threads and memory from libvirt,
+    /// minus a reserve for the host) and placement-strategy=balanced; --disable goes back,
+    /// --refresh re-reads the capacities.
+    ///
+    /// Example: vm-mgr balance --enable --reserve-memory 2G --reserve-cpus 1
+    Balance(crate::cli_balance::BalanceArgs),
+    /// Live-migrate auto VMs to where Pacemaker would place them by load, one at a time, as
+    /// migrate does; failover and pinned VMs never move.
+    ///
+    /// Example: vm-mgr rebalance --dry-run
+    Rebalance(crate::cli_balance::RebalanceArgs),
 }
 
 impl Command {
@@ -214,6 +226,8 @@ impl Command {
             Command::Drain(_) => "drain",
             Command::Undrain(_) => "undrain",
             Command::Doctor(_) => "doctor",
+            Command::Balance(_) => "balance",
+            Command::Rebalance(_) => "rebalance",
         }
     }
 }
@@ -504,6 +518,7 @@ impl Cli {
             Command::SetPlacement(a) => Some(&a.name),
             Command::Migrate(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
+            Command::Balance(_) | Command::Rebalance(_) => None,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod cli_balance;
 mod cli_ctx;
 pub mod cli_placement;
 pub mod cli_view;

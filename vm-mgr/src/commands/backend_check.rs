@@ -25,6 +25,8 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::SetMetadata(_)
             | Command::ListMetadata(_)
             | Command::Migrate(_)
+            | Command::Balance(_)
+            | Command::Rebalance(_)
     )
 }
 

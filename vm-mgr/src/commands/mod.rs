@@ -32,6 +32,9 @@ pub mod migrate;
 pub mod placement;
 // Issue 15: day two.
 pub mod doctor;
+// Issue 17: load-aware placement.
+pub mod balance;
+pub mod rebalance;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -70,6 +73,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::Drain(a) => drain::drain(ctx, a),
         Command::Undrain(a) => drain::undrain(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Balance(a) => balance::run(ctx, a),
+        Command::Rebalance(a) => rebalance::run(ctx, a),
     }
 }
 
@@ -98,3 +103,6 @@ mod doctor_tests;
 
 #[cfg(test)]
 mod dir_tests;
+
+#[cfg(test)]
+mod balance_tests;
