@@ -1,4 +1,5 @@
-//! Where `rebalance` would move VMs: `crm_simulate` on a copy of the CIB in which every
+//! Where `rebalance` would move VMs: `crm_simulate --run` (the transition computed, not
+//! carried out) on a copy of the CIB in which every
 //! movable VM (auto, live-migratable, running on one node, no move constraint) has
 //! `resource-stickiness=0`, so that Pacemaker places it by load alone (with
 //! `placement-strategy=balanced`: the node with the most free capacity). failover and pinned
@@ -56,19 +57,16 @@ pub fn plan(cib: &Cib, mon: &ClusterStatus) -> Result<Vec<PlannedMove>> {
         edit::set_group_meta(&mut tree, name, "resource-stickiness", Some("0"))
             .map_err(edit_error)?;
     }
-    let sim = simulate::simulate(&tree)?;
+    let actions = simulate::actions(&tree)?;
     Ok(vms
         .into_iter()
         .filter_map(|(name, from)| {
-            let to = sim.vm_nodes(&name);
-            let [to] = to.as_slice() else {
-                return None;
-            };
-            (*to != from).then(|| PlannedMove {
-                name,
-                from,
-                to: to.clone(),
-            })
+            let domain = VmIds::new(&name).domain();
+            let to = actions
+                .iter()
+                .filter(|a| a.resource == domain && matches!(a.action.as_str(), "migrate" | "move"))
+                .find_map(|a| a.dest.clone())?;
+            (to != from).then_some(PlannedMove { name, from, to })
         })
         .collect())
 }

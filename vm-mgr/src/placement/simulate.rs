@@ -50,6 +50,26 @@ pub fn simulate(tree: &Element) -> Result<Simulation> {
     Ok(Simulation { actions, after })
 }
 
+/// The actions Pacemaker would take on the CIB `tree`, computed only (`crm_simulate --run`):
+/// what a plan over many resources needs, at the cost of one scheduler run.
+pub fn actions(tree: &Element) -> Result<Vec<SimAction>> {
+    let deadline = Instant::now() + SIMULATE_TIMEOUT;
+    let temp_err = |path: PathBuf| move |source| PlacementError::TempFile { path, source };
+    let dir = PrivateDir::new("vmmgr-sim").map_err(temp_err(std::env::temp_dir()))?;
+    let input = dir
+        .write("in.xml", &tree.to_xml())
+        .map_err(temp_err(dir.path().join("in.xml")))?;
+    Tools::live()
+        .crm_simulate_run(&input, deadline)
+        .map_err(|e| match e {
+            PacemakerError::Parse { .. } => PlacementError::Simulate {
+                detail: e.to_string(),
+            }
+            .into(),
+            other => crate::error::Error::from(other),
+        })
+}
+
 impl Simulation {
     /// The nodes where VM `name`'s domain would be active afterwards.
     pub fn vm_nodes(&self, name: &str) -> Vec<String> {
