@@ -28,6 +28,7 @@
 pub mod ceph;
 pub mod clock;
 pub mod cmd;
+pub mod corosync;
 pub mod drbd;
 pub mod fsread;
 pub mod journal;

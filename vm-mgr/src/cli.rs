@@ -278,6 +278,18 @@ pub enum Command {
     ///
     /// Example: vm-mgr restore -n web1 && vm-mgr enable -n web1
     Restore(NameArg),
+    // Issue 17: load-aware placement (argument types in `cli_balance`).
+    /// Place VMs by load: write every node's capacity (CPU threads and memory from libvirt,
+    /// minus a reserve for the host) and placement-strategy=balanced; --disable goes back,
+    /// --refresh re-reads the capacities.
+    ///
+    /// Example: vm-mgr balance --enable --reserve-memory 2G --reserve-cpus 1
+    Balance(crate::cli_balance::BalanceArgs),
+    /// Live-migrate auto VMs to where Pacemaker would place them by load, one at a time, as
+    /// migrate does; failover and pinned VMs never move.
+    ///
+    /// Example: vm-mgr rebalance --dry-run
+    Rebalance(crate::cli_balance::RebalanceArgs),
 }
 
 impl Command {
@@ -323,6 +335,8 @@ impl Command {
             Command::SetOptions(_) => "set-options",
             Command::AddDisk(_) => "add-disk",
             Command::Restore(_) => "restore",
+            Command::Balance(_) => "balance",
+            Command::Rebalance(_) => "rebalance",
         }
     }
 }
@@ -549,6 +563,7 @@ impl Cli {
             Command::Edit(a) => Some(&a.name),
             Command::Console(a) => Some(&a.name),
             Command::History(a) => Some(&a.name),
+            Command::Balance(_) | Command::Rebalance(_) => None,
         }
     }
 }

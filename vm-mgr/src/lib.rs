@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod checks;
 pub mod cli;
+pub mod cli_balance;
 pub mod cli_change;
 pub mod cli_create;
 mod cli_ctx;

@@ -342,30 +342,66 @@ fn node_findings(mon: &ClusterStatus, vms: &BTreeMap<String, Vec<String>>) -> Ve
 }
 
 /// A `placement-strategy` that places by utilization while some cluster node that may run VMs
-/// has no capacity: Pacemaker then runs no resource with utilization there.
-fn capacity_findings(cib: &Cib) -> Vec<Finding> {
+/// has no capacity, or lacks a utilization name the VMs use: Pacemaker counts a missing name as
+/// a capacity of 0, so those VMs cannot run there (used by `info` too).
+pub fn capacity_findings(cib: &Cib) -> Vec<Finding> {
     let strategy = cib.property("placement-strategy").unwrap_or("default");
     if !matches!(strategy, "utilization" | "minimal" | "balanced") {
         return Vec::new();
     }
-    let missing: Vec<&str> = cib
+    let vm_nodes: Vec<_> = cib
         .nodes
         .iter()
         .filter(|n| n.node_type.as_deref().is_none_or(|t| t == "member"))
         .filter(|n| n.attributes.get(ROLE_ATTRIBUTE).map(String::as_str) != Some(OBSERVER))
+        .collect();
+    let missing: Vec<&str> = vm_nodes
+        .iter()
         .filter(|n| n.utilization.is_empty())
         .map(|n| n.uname.as_str())
         .collect();
-    if missing.is_empty() {
+    let vms = vm_resource_ids(cib);
+    let members: Vec<&String> = vms.values().flatten().collect();
+    let mut used: Vec<&str> = cib
+        .primitives()
+        .into_iter()
+        .filter(|p| members.contains(&&p.id))
+        .flat_map(|p| p.utilization.keys().map(String::as_str))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let partial: Vec<String> = vm_nodes
+        .iter()
+        .filter(|n| !n.utilization.is_empty())
+        .filter_map(|n| {
+            let lacks: Vec<&str> = used
+                .iter()
+                .copied()
+                .filter(|k| !n.utilization.contains_key(*k))
+                .collect();
+            (!lacks.is_empty()).then(|| format!("{} has no {}", n.uname, lacks.join(", ")))
+        })
+        .collect();
+    if missing.is_empty() && partial.is_empty() {
         return Vec::new();
     }
-    let detail = format!(
-        "placement-strategy={strategy} but node{} {} ha{} no capacity (utilization): VMs with utilization cannot run there",
-        if missing.len() == 1 { "" } else { "s" },
-        missing.join(", "),
-        if missing.len() == 1 { "s" } else { "ve" },
-    );
-    let fix = "give every node its capacity (crm_attribute -z -N NODE -n cpu/hv_memory -v ...) or set placement-strategy=default".to_owned();
+    let mut detail = format!("placement-strategy={strategy} but ");
+    if !missing.is_empty() {
+        detail.push_str(&format!(
+            "node{} {} ha{} no capacity (utilization)",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "s" } else { "ve" },
+        ));
+    }
+    if !partial.is_empty() {
+        if !missing.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str(&format!("node {} (used by VMs)", partial.join(", node ")));
+    }
+    detail.push_str(": VMs with utilization cannot run there");
+    let fix = "vm-mgr balance --enable (or --refresh) gives every node its capacity; vm-mgr balance --disable sets the default strategy".to_owned();
     vec![Finding::new(
         Kind::PlacementCapacity,
         None,

@@ -144,6 +144,47 @@ fn a_node_in_maintenance_running_a_vm_and_a_strategy_without_capacities() {
 }
 
 #[test]
+fn a_node_without_a_name_the_vms_use_counts_as_without_capacity() {
+    let strategy = |xml: &str, value: &str| {
+        xml.replace(
+            "</cluster_property_set>",
+            &format!(
+                "<nvpair id=\"o-ps\" name=\"placement-strategy\" value=\"{value}\"/></cluster_property_set>"
+            ),
+        )
+    };
+    let util = |id: u8, pairs: &[(&str, &str)]| {
+        let nv: String = pairs
+            .iter()
+            .map(|(k, v)| format!("<nvpair id=\"n{id}-{k}\" name=\"{k}\" value=\"{v}\"/>"))
+            .collect();
+        format!("<node id=\"{id}\" uname=\"sim{id}\"><utilization id=\"n{id}-u\">{nv}</utilization></node>")
+    };
+    let all = [("cpu", "2"), ("hv_memory", "900"), ("host_memory", "900")];
+    let xml = T1
+        .replace("<node id=\"1\" uname=\"sim1\"/>", &util(1, &all))
+        .replace("<node id=\"2\" uname=\"sim2\"/>", &util(2, &all[..1]))
+        .replace("<node id=\"3\" uname=\"sim3\"/>", &util(3, &all));
+    // t1 (cpu, hv_memory, host_memory) cannot run on sim2, which has only cpu.
+    let (cib, mon) = read(&strategy(&xml, "balanced"));
+    let found = capacity_findings(&cib);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .detail
+            .contains("node sim2 has no host_memory, hv_memory (used by VMs)"),
+        "{found:?}"
+    );
+    assert!(!found[0].detail.contains("have no capacity"), "{found:?}");
+    assert_eq!(kinds(&cib_findings(&cib, &mon, NOW)).len(), 1);
+    // Every node with every name, or the default strategy: nothing to say.
+    let full = xml.replace(&util(2, &all[..1]), &util(2, &all));
+    assert!(capacity_findings(&read(&strategy(&full, "balanced")).0).is_empty());
+    assert!(capacity_findings(&read(&strategy(&xml, "default")).0).is_empty());
+    assert!(capacity_findings(&read(&xml).0).is_empty());
+}
+
+#[test]
 fn names_of_vm_mgr_constraints_and_images() {
     assert_eq!(constraint_vm("vmmgr-prefer-web1"), Some("web1"));
     assert_eq!(constraint_vm("vmmgr-pin-web1"), Some("web1"));

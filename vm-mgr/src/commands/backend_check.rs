@@ -41,6 +41,8 @@ pub fn supported_on_dir(command: &Command) -> bool {
             | Command::Console(_)
             | Command::History(_)
             | Command::Import(_)
+            | Command::Balance(_)
+            | Command::Rebalance(_)
     ) || snapshots_or_copies(command)
 }
 

@@ -258,7 +258,8 @@ fn every_other_verb_is_refused_with_exit_6_and_changes_nothing() {
             continue;
         }
         let rest: &[&str] = match name {
-            "list" | "info" => &[],
+            "list" | "info" | "rebalance" => &[],
+            "balance" => &["--enable"],
             "create" => &["-n", "d3", "--xml", "x", "-i", "y"],
             "migrate" => &["-n", "d3", "--node", "sim2"],
             "add-colocation" => &["-n", "d3", "other"],

@@ -1,18 +1,49 @@
 //! `info`: the cluster at a glance — nodes and their state, quorum, DC, which VMs run where,
-//! node utilization (capacity) — from one crm_mon and one CIB query. A guest node (a VM running
-//! pacemaker-remote, `add-pacemaker-remote`) is listed as a node of type `remote`, with the VM
-//! it is (`guest_of`; in the table's ROLE column, `guest of VM`).
+//! each node's address (corosync's node list) and load (capacity, used, free: see
+//! [`crate::placement::capacity`]), the placement strategy and a warning when it lacks
+//! capacities — from one crm_mon, one CIB query and one read of corosync.conf. A guest node (a
+//! VM running pacemaker-remote, `add-pacemaker-remote`) is listed as a node of type `remote`,
+//! with the VM it is (`guest_of`; in the table's ROLE column, `guest of VM`).
 
 use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::output::{table, Outcome};
+use crate::placement::capacity::{load_of, NodeLoad};
 use crate::state::{cib_vms, status_of};
+
+/// Each node's first ring address, from corosync's configuration (none when unreadable).
+fn addresses() -> std::collections::BTreeMap<String, String> {
+    shared::corosync::read_nodelist(std::path::Path::new(shared::corosync::CONF))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| Some((n.name, n.addrs.into_iter().next()?)))
+        .collect()
+}
+
+/// "cpu 1/2 hv_memory 64/1000" (used/capacity), or what is used where there is no capacity.
+fn load_text(load: &NodeLoad) -> String {
+    let mut keys: Vec<&String> = load.capacity.keys().chain(load.used.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter()
+        .filter(|k| k.as_str() != "host_memory" || !load.capacity.contains_key("hv_memory"))
+        .map(|k| {
+            let used = load.used.get(*k).copied().unwrap_or(0);
+            match load.capacity.get(*k) {
+                Some(c) => format!("{k} {used}/{c}"),
+                None => format!("{k} {used}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Runs `info`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let (cib, mon) = crate::cluster::read_cluster(ctx)?;
+    let addresses = addresses();
     let vms: Vec<_> = cib_vms(&cib)
         .iter()
         .map(|n| status_of(n, &cib, &mon, None))
@@ -52,6 +83,8 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             .iter()
             .find(|(g, _)| *g == n.name)
             .map(|(_, vm)| vm.as_str());
+        let load = load_of(&cib, &mon, &n.name);
+        let address = addresses.get(&n.name);
         nodes.push(json!({
             "name": n.name,
             "state": state,
@@ -61,11 +94,12 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             "guest_of": guest_of,
             "vms": on_node,
             "utilization": utilization,
+            "capacity": load.capacity,
+            "used": load.used,
+            "free": load.free,
+            "vm_count": on_node.len(),
+            "address": address,
         }));
-        let util: Vec<String> = utilization
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         rows.push(vec![
             n.name.clone(),
             state.to_owned(),
@@ -79,25 +113,46 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
                 (None, Some(vm)) => format!("guest of {vm}"),
                 (None, None) => String::new(),
             },
+            address.cloned().unwrap_or_default(),
+            on_node.len().to_string(),
+            load_text(&load),
             on_node.join(","),
-            util.join(","),
         ]);
     }
     let quorate = mon.is_quorate();
+    let strategy = cib.property("placement-strategy").unwrap_or("default");
+    let warnings: Vec<String> = crate::checks::capacity_findings(&cib)
+        .into_iter()
+        .map(|f| format!("{}; {}", f.detail, f.fix))
+        .collect();
     let json = json!({
         "quorum": quorate,
         "dc": dc,
+        "placement_strategy": strategy,
+        "warnings": warnings,
         "nodes": nodes,
         "vms": vms.iter().map(|v| json!({"name": v.name, "state": v.state, "node": v.node})).collect::<Vec<_>>(),
     });
     let mut text = format!(
-        "Quorum: {}   DC: {}\n",
+        "Quorum: {}   DC: {}   Placement: {strategy}\n",
         if quorate { "yes" } else { "NO" },
         dc.as_deref().unwrap_or("none")
     );
     text.push_str(&table(
-        &["NODE", "STATE", "DC", "ROLE", "VMS", "UTILIZATION"],
+        &[
+            "NODE",
+            "STATE",
+            "DC",
+            "ROLE",
+            "ADDRESS",
+            "#VMS",
+            "USED/CAPACITY",
+            "VMS",
+        ],
         &rows,
     ));
+    for w in &warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
     Ok(Outcome::new(json, text))
 }

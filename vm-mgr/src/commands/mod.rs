@@ -43,6 +43,9 @@ pub mod pacemaker_remote;
 pub mod restore;
 pub mod set_options;
 pub mod set_resources;
+// Issue 17: load-aware placement.
+pub mod balance;
+pub mod rebalance;
 // Issue 14: what the dir backend does not do yet.
 pub mod backend_check;
 
@@ -93,6 +96,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::SetOptions(a) => set_options::run(ctx, a),
         Command::AddDisk(a) => add_disk::run(ctx, a),
         Command::Restore(a) => restore::run(ctx, &a.name),
+        Command::Balance(a) => balance::run(ctx, a),
+        Command::Rebalance(a) => rebalance::run(ctx, a),
     }
 }
 
@@ -133,3 +138,6 @@ mod trash_tests;
 
 #[cfg(test)]
 mod dir_snap_tests;
+
+#[cfg(test)]
+mod balance_tests;

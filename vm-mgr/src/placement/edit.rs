@@ -234,3 +234,50 @@ pub fn set_node_attribute(
 pub fn node_attribute(tree: &Element, uname: &str, key: &str) -> Option<String> {
     tree::node_attribute(tree, uname, key).map(str::to_owned)
 }
+
+/// Sets (or with `None` removes) utilization `key` of node `uname` (its capacity).
+pub fn set_node_capacity(
+    tree: &mut Element,
+    uname: &str,
+    key: &str,
+    value: Option<&str>,
+) -> Result<bool, FragmentError> {
+    match tree::set_node_nvpair(tree, uname, SetKind::Utilization, key, value) {
+        NodeEdit::Done(changed) => Ok(changed),
+        NodeEdit::NoSection => Err(no_section(Section::Nodes)),
+        NodeEdit::UnknownNode => Err(FragmentError::UnknownNode {
+            node: uname.to_owned(),
+        }),
+    }
+}
+
+/// Sets (or with `None` removes) the cluster property `name`.
+pub fn set_property(
+    tree: &mut Element,
+    name: &str,
+    value: Option<&str>,
+) -> Result<bool, FragmentError> {
+    tree::set_property(tree, name, value).ok_or(no_section(Section::CrmConfig))
+}
+
+/// Sets utilization `key` of the VM's domain primitive (where the agent writes it; the set
+/// `vmmgr-domain-VM-utilization`, the id `crm_resource -z` gives, when there is none yet).
+pub fn set_vm_utilization(
+    tree: &mut Element,
+    vm: &str,
+    key: &str,
+    value: &str,
+) -> Result<bool, FragmentError> {
+    let domain = VmIds::new(vm).domain();
+    let prim = tree::primitive_mut(tree, &domain).ok_or_else(|| FragmentError::NotInCib {
+        name: vm.to_owned(),
+    })?;
+    Ok(tree::set_nvpair(
+        prim,
+        SetKind::Utilization,
+        &format!("{domain}-utilization"),
+        NvpairId::Dash,
+        key,
+        Some(value),
+    ))
+}

@@ -23,11 +23,13 @@ use shared::xml::Element;
 
 use crate::vm::VmIds;
 
+pub mod capacity;
 pub mod edit;
 pub mod moving;
 pub mod nodes;
 pub mod preflight;
 pub mod probe;
+pub mod rebalance;
 pub mod simulate;
 
 #[cfg(test)]
@@ -114,6 +116,21 @@ pub enum PlacementError {
     /// `crm_simulate` failed or printed something unreadable.
     #[error("crm_simulate could not preview the change: {detail}.")]
     Simulate { detail: String },
+    /// `balance`: some node's capacity cannot be known (libvirt does not answer, or the
+    /// reserve leaves nothing); nothing was changed.
+    #[error(
+        "Cannot compute every node's capacity: {}. Nothing was changed (--node-info gives the \
+         figures of a node libvirt cannot tell).",
+        .errors.join("; ")
+    )]
+    NoCapacity { errors: Vec<String> },
+    /// `balance`: VMs without utilization whose stored XML cannot give it; nothing was changed.
+    #[error(
+        "These VMs have no utilization yet and it cannot be read from their stored XML: {}. \
+         Nothing was changed.",
+        .vms.join(", ")
+    )]
+    NoUtilization { vms: Vec<String> },
     /// A temporary file.
     #[error("Cannot write the temporary file {path}.")]
     TempFile {
@@ -127,9 +144,9 @@ impl PlacementError {
     /// Exit code (see [`crate::error`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            PlacementError::Blocked { .. } | PlacementError::Unmovable { .. } => {
-                crate::error::EXIT_REFUSED
-            }
+            PlacementError::Blocked { .. }
+            | PlacementError::Unmovable { .. }
+            | PlacementError::NoUtilization { .. } => crate::error::EXIT_REFUSED,
             PlacementError::Interrupted { .. } => crate::error::EXIT_INTERRUPTED,
             PlacementError::Timeout { .. } | PlacementError::NoShutdown { .. } => {
                 crate::error::EXIT_TIMEOUT

@@ -369,21 +369,7 @@ fn utilization(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, p: &mut
         .node(target)
         .map(|n| n.utilization.clone())
         .unwrap_or_default();
-    let mut used: BTreeMap<String, i64> = BTreeMap::new();
-    for r in mon
-        .resources
-        .iter()
-        .filter(|r| r.active && r.nodes.iter().any(|n| n == target))
-    {
-        if r.parent.as_deref() == Some(name) {
-            continue;
-        }
-        if let Some(prim) = cib.primitive(shared::pacemaker::status::base_id(&r.id)) {
-            for (k, v) in &prim.utilization {
-                *used.entry(k.clone()).or_default() += v.parse::<i64>().unwrap_or(0);
-            }
-        }
-    }
+    let used = super::capacity::used_on(cib, mon, target, Some(name));
     for (k, n) in need.iter().filter(|(_, n)| **n > 0) {
         let cap = capacity
             .get(k)
@@ -408,20 +394,27 @@ pub fn remote_uri(cib: &Cib, name: &str, target: &str) -> String {
     if let Some(r) = params.get("remoteuri") {
         return r.replace("%n", target);
     }
-    let hv = params
-        .get("hypervisor")
-        .map_or("qemu:///system", String::as_str);
+    node_uri(
+        params
+            .get("hypervisor")
+            .map_or("qemu:///system", String::as_str),
+        params.get("migration_transport").map(String::as_str),
+        params.get("migration_user").map(String::as_str),
+        target,
+    )
+}
+
+/// The libvirt URI of node `target` from the hypervisor URI `hv` with a migration
+/// `transport` (`qemu:///system`, `tcp`: `qemu+tcp://target/system`) and `user`.
+pub fn node_uri(hv: &str, transport: Option<&str>, user: Option<&str>, target: &str) -> String {
     let (scheme, rest) = hv.split_once("://").unwrap_or(("qemu", "/system"));
     let path = rest.find('/').map_or("/system", |i| &rest[i..]);
     let driver = scheme.split('+').next().unwrap_or(scheme);
-    let scheme = match params.get("migration_transport") {
+    let scheme = match transport {
         Some(t) => format!("{driver}+{t}"),
         None => scheme.to_owned(),
     };
-    let user = params
-        .get("migration_user")
-        .map(|u| format!("{u}@"))
-        .unwrap_or_default();
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
     format!("{scheme}://{user}{target}{path}")
 }
 

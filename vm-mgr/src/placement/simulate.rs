@@ -27,27 +27,47 @@ pub struct Simulation {
     pub after: ClusterStatus,
 }
 
-/// Simulates the cluster's reaction to the CIB `tree` (the whole CIB, status included).
-pub fn simulate(tree: &Element) -> Result<Simulation> {
-    let deadline = Instant::now() + SIMULATE_TIMEOUT;
+/// `tree` written to `in.xml` of a new private directory (removed when it is dropped).
+fn write_input(tree: &Element) -> Result<(PrivateDir, PathBuf)> {
     let temp_err = |path: PathBuf| move |source| PlacementError::TempFile { path, source };
     let dir = PrivateDir::new("vmmgr-sim").map_err(temp_err(std::env::temp_dir()))?;
     let input = dir
         .write("in.xml", &tree.to_xml())
         .map_err(temp_err(dir.path().join("in.xml")))?;
+    Ok((dir, input))
+}
+
+/// A `crm_simulate` error: output it should not print is said to be the simulation's.
+fn simulate_error(e: PacemakerError) -> crate::error::Error {
+    match e {
+        PacemakerError::Parse { .. } => PlacementError::Simulate {
+            detail: e.to_string(),
+        }
+        .into(),
+        other => crate::error::Error::from(other),
+    }
+}
+
+/// Simulates the cluster's reaction to the CIB `tree` (the whole CIB, status included).
+pub fn simulate(tree: &Element) -> Result<Simulation> {
+    let deadline = Instant::now() + SIMULATE_TIMEOUT;
+    let (dir, input) = write_input(tree)?;
     let output = dir.path().join("out.xml");
     let actions = Tools::live()
         .crm_simulate(&input, &output, deadline)
-        .map_err(|e| match e {
-            // What crm_simulate printed is not what it should: say it is the simulation.
-            PacemakerError::Parse { .. } => PlacementError::Simulate {
-                detail: e.to_string(),
-            }
-            .into(),
-            other => crate::error::Error::from(other),
-        })?;
+        .map_err(simulate_error)?;
     let after = Tools::new(Target::File(output)).crm_mon_xml(deadline)?;
     Ok(Simulation { actions, after })
+}
+
+/// The actions Pacemaker would take on the CIB `tree`, computed only (`crm_simulate --run`):
+/// what a plan over many resources needs, at the cost of one scheduler run.
+pub fn actions(tree: &Element) -> Result<Vec<SimAction>> {
+    let deadline = Instant::now() + SIMULATE_TIMEOUT;
+    let (_dir, input) = write_input(tree)?;
+    Tools::live()
+        .crm_simulate_run(&input, deadline)
+        .map_err(simulate_error)
 }
 
 impl Simulation {

@@ -117,7 +117,7 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
     for k in user_meta.keys() {
         vm::validate_user_key(k)?;
     }
-    let settings = settings_of(ctx, a)?;
+    let mut settings = settings_of(ctx, a)?;
     let base_xml =
         shared::fsread::read_text(&a.xml, shared::fsread::XML_CAP).map_err(|source| {
             Error::ReadFile {
@@ -130,6 +130,16 @@ fn check(ctx: &Ctx, a: &CreateArgs) -> Result<Plan> {
         what: what.clone(),
         detail: e.to_string(),
     })?;
+    // The utilization the agent will write, known from the first placement on (a cluster
+    // that places by load needs it then); what --pacemaker-utilization says wins.
+    if let Some(u) = shared::libvirt::DomainXml::parse(&base_xml)
+        .ok()
+        .and_then(|d| crate::placement::capacity::utilization_of(&d))
+    {
+        for (k, v) in u {
+            settings.pacemaker_utilization.entry(k).or_insert(v);
+        }
+    }
     if !ctx.storage.available() {
         return Err(StorageError::Disabled.into());
     }

@@ -398,21 +398,96 @@ pub fn set_node_attribute(
     name: &str,
     value: Option<&str>,
 ) -> NodeEdit {
+    set_node_nvpair(tree, uname, SetKind::Instance, name, value)
+}
+
+/// Sets (or with `None` removes) nvpair `name` in the first `kind` set of node `uname`: a
+/// permanent attribute ([`SetKind::Instance`], set `nodes-ID`) or the node's capacity
+/// ([`SetKind::Utilization`], set `nodes-ID-utilization`), with Pacemaker's own ids (as
+/// `crm_attribute` and `crm_attribute -z` make them). A removal takes the name out of every
+/// such set of the node.
+pub fn set_node_nvpair(
+    tree: &mut Element,
+    uname: &str,
+    kind: SetKind,
+    name: &str,
+    value: Option<&str>,
+) -> NodeEdit {
     if section(tree, Section::Nodes).is_none() {
         return NodeEdit::NoSection;
     }
     let Some(node) = node_mut(tree, uname) else {
         return NodeEdit::UnknownNode;
     };
-    let set_id = format!("nodes-{}", node.attr("id").unwrap_or(uname));
-    NodeEdit::Done(set_nvpair(
-        node,
-        SetKind::Instance,
-        &set_id,
-        NvpairId::Dash,
-        name,
-        value,
-    ))
+    let id = node.attr("id").unwrap_or(uname).to_owned();
+    let set_id = match kind {
+        SetKind::Instance => format!("nodes-{id}"),
+        other => format!("nodes-{id}-{}", other.name()),
+    };
+    if value.is_none() {
+        return NodeEdit::Done(remove_nvpair_everywhere(node, kind, name));
+    }
+    NodeEdit::Done(set_nvpair(node, kind, &set_id, NvpairId::Dash, name, value))
+}
+
+/// The element of a set of cluster properties.
+const PROPERTY_SET: &str = "cluster_property_set";
+
+/// Sets (or with `None` removes) the cluster property `name`: in the `cluster_property_set`
+/// that holds it, else in the first one (Pacemaker reads the first value in document order),
+/// else in a new `cib-bootstrap-options`. A removal takes it out of every set. `None` when the
+/// CIB has no `<crm_config>`; else whether it changed.
+pub fn set_property(tree: &mut Element, name: &str, value: Option<&str>) -> Option<bool> {
+    let config = section_mut(tree, Section::CrmConfig)?;
+    let Some(v) = value else {
+        let mut removed = false;
+        for set in config
+            .children
+            .iter_mut()
+            .filter(|c| c.name == PROPERTY_SET)
+        {
+            let before = set.children.len();
+            set.children
+                .retain(|nv| !(nv.name == "nvpair" && nv.attr("name") == Some(name)));
+            removed |= set.children.len() != before;
+        }
+        return Some(removed);
+    };
+    let holder = config.children.iter().position(|c| {
+        c.name == PROPERTY_SET
+            && c.children
+                .iter()
+                .any(|nv| nv.name == "nvpair" && nv.attr("name") == Some(name))
+    });
+    let index = match holder.or_else(|| config.children.iter().position(|c| c.name == PROPERTY_SET))
+    {
+        Some(i) => i,
+        None => {
+            let mut set = Element::new(PROPERTY_SET);
+            set.set_attr("id", "cib-bootstrap-options");
+            config.children.push(set);
+            config.children.len() - 1
+        }
+    };
+    let set = &mut config.children[index];
+    let set_id = set.attr("id").unwrap_or("cib-bootstrap-options").to_owned();
+    if let Some(nv) = set
+        .children
+        .iter_mut()
+        .find(|nv| nv.name == "nvpair" && nv.attr("name") == Some(name))
+    {
+        if nv.attr("value") == Some(v) {
+            return Some(false);
+        }
+        nv.set_attr("value", v);
+        return Some(true);
+    }
+    let mut nv = Element::new("nvpair");
+    nv.set_attr("id", NvpairId::Dash.make(&set_id, name));
+    nv.set_attr("name", name);
+    nv.set_attr("value", v);
+    set.children.push(nv);
+    Some(true)
 }
 
 /// The children of `root`'s first section element `s` (`root` being a document that holds

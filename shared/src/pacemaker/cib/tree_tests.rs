@@ -249,6 +249,76 @@ fn node_attributes_are_read_and_set() {
 }
 
 #[test]
+fn node_capacities_and_properties_are_set_with_pacemaker_ids() {
+    let mut t = tree();
+    let u = SetKind::Utilization;
+    assert_eq!(
+        set_node_nvpair(&mut t, "sim3", u, "cpu", Some("4")),
+        NodeEdit::Done(true)
+    );
+    assert_eq!(
+        set_node_nvpair(&mut t, "sim3", u, "cpu", Some("4")),
+        NodeEdit::Done(false)
+    );
+    let sim3 = node(&t, "sim3").unwrap();
+    let set = sim3.child("utilization").unwrap();
+    assert_eq!(set.attr("id"), Some("nodes-3-utilization"));
+    assert_eq!(set.children[0].attr("id"), Some("nodes-3-utilization-cpu"));
+    assert_eq!(nvpair(sim3, u, "cpu"), Some("4"));
+    // A second set (made by hand) loses the name too on removal.
+    let mut extra = Element::new("utilization");
+    extra.set_attr("id", "more");
+    let mut nv = Element::new("nvpair");
+    nv.set_attr("id", "more-cpu");
+    nv.set_attr("name", "cpu");
+    nv.set_attr("value", "9");
+    extra.children.push(nv);
+    node_mut(&mut t, "sim3").unwrap().children.push(extra);
+    assert_eq!(
+        set_node_nvpair(&mut t, "sim3", u, "cpu", None),
+        NodeEdit::Done(true)
+    );
+    assert!(!has_nvpair(node(&t, "sim3").unwrap(), u, "cpu"));
+    assert_eq!(
+        set_node_nvpair(&mut t, "sim3", u, "cpu", None),
+        NodeEdit::Done(false)
+    );
+    assert_eq!(
+        set_node_nvpair(&mut t, "sim9", u, "cpu", Some("1")),
+        NodeEdit::UnknownNode
+    );
+
+    let cib = |t: &Element| Cib::parse(&t.to_xml()).unwrap();
+    assert_eq!(
+        set_property(&mut t, "placement-strategy", Some("balanced")),
+        Some(true)
+    );
+    assert_eq!(
+        set_property(&mut t, "placement-strategy", Some("balanced")),
+        Some(false)
+    );
+    assert_eq!(cib(&t).property("placement-strategy"), Some("balanced"));
+    assert_eq!(set_property(&mut t, "placement-strategy", None), Some(true));
+    assert_eq!(cib(&t).property("placement-strategy"), None);
+    assert_eq!(
+        set_property(&mut t, "placement-strategy", None),
+        Some(false)
+    );
+    // A CIB without a property set gets Pacemaker's own.
+    let mut bare = Element::parse(
+        "<cib><configuration><crm_config/></configuration></cib>",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(set_property(&mut bare, "x", Some("1")), Some(true));
+    let set = section(&bare, Section::CrmConfig).unwrap().children[0].clone();
+    assert_eq!(set.attr("id"), Some("cib-bootstrap-options"));
+    assert_eq!(set.children[0].attr("id"), Some("cib-bootstrap-options-x"));
+    let mut none = Element::parse("<cib><configuration/></cib>", "t").unwrap();
+    assert_eq!(set_property(&mut none, "x", Some("1")), None);
+}
+
+#[test]
 fn operation_history_by_node_and_resource() {
     let mut t = tree();
     let all = histories(&t);
