@@ -1,7 +1,7 @@
 //! Section 7 man pages of the OCF agents (`ocf_vmmgr_VirtualDomain.7`, ...), written from the
 //! XML the agent binary prints for `meta-data` (the same document Pacemaker, `crm ra info` and
 //! `pcs resource describe` read), laid out like Debian's resource-agents pages: NAME, SYNOPSIS,
-//! DESCRIPTION, SUPPORTED PARAMETERS, SUPPORTED ACTIONS, EXAMPLE CRM SHELL, SEE ALSO.
+//! DESCRIPTION, SUPPORTED PARAMETERS, SUPPORTED ACTIONS, EXAMPLE CRM SHELL, EXAMPLE PCS, SEE ALSO.
 
 use std::path::Path;
 use std::time::Duration;
@@ -223,23 +223,19 @@ impl AgentDoc {
 
         logging_section(&mut r, &self.name);
 
-        r.control("SH", ["EXAMPLE CRM SHELL"]);
-        r.text([
-            roman("A resource of this agent, configured with "),
-            bold("crm"),
-            roman("(8):"),
-        ]);
-        r.control("PP", []);
-        r.control("nf", []);
-        r.control("RS", ["4"]);
-        for line in self.crm_example() {
-            r.text([roman(line)]);
-        }
-        r.control("RE", []);
-        r.control("fi", []);
+        let crm = self.crm_example();
+        example_section(
+            &mut r,
+            "EXAMPLE CRM SHELL",
+            "A resource of this agent",
+            "crm",
+            &crm,
+        );
+        let pcs = self.pcs_example();
+        example_section(&mut r, "EXAMPLE PCS", "The same resource", "pcs", &pcs);
 
         r.control("SH", ["SEE ALSO"]);
-        r.text([roman("vm-mgr(1), crm(8), crm_resource(8)")]);
+        r.text([roman("vm-mgr(1), crm(8), pcs(8), crm_resource(8)")]);
         r.render()
     }
 
@@ -287,30 +283,23 @@ impl AgentDoc {
         r.text(line);
     }
 
-    /// A `crm configure` example: the required parameters, the first monitor of each role,
-    /// live migration if the agent supports it, a promotable clone if it can be promoted.
-    pub fn crm_example(&self) -> Vec<String> {
-        let id = format!("p_{}", self.name);
-        let mut lines = vec![format!("primitive {id} {} \\", self.agent_spec())];
-        let required: Vec<String> = self
+    /// What the shell examples configure: the required parameters, the first monitor of each
+    /// role, live migration if the agent supports it, a promotable clone if it can be promoted.
+    fn example(&self) -> Example {
+        let required = self
             .params
             .iter()
             .filter(|p| p.required)
             .map(|p| format!("{}={}", p.name, p.default.as_deref().unwrap_or(&p.ty)))
             .collect();
-        if !required.is_empty() {
-            lines.push(format!("  params {} \\", required.join(" ")));
-        }
-        if self.has_action("migrate_to") && self.has_action("migrate_from") {
-            lines.push("  meta allow-migrate=true \\".into());
-        }
         let mut roles_seen: Vec<Option<&str>> = Vec::new();
+        let mut monitors = Vec::new();
         for a in self.actions.iter().filter(|a| a.name == "monitor") {
             if roles_seen.contains(&a.role.as_deref()) {
                 continue;
             }
             roles_seen.push(a.role.as_deref());
-            let mut op = format!("  op monitor timeout={}", a.timeout);
+            let mut op = format!("timeout={}", a.timeout);
             if let Some(i) = &a.interval {
                 op.push_str(&format!(" interval={i}"));
             }
@@ -320,22 +309,66 @@ impl AgentDoc {
             if let Some(d) = a.depth.as_deref().filter(|d| *d != "0") {
                 op.push_str(&format!(" OCF_CHECK_LEVEL={d}"));
             }
-            lines.push(op + " \\");
+            monitors.push(op);
         }
-        if let Some(last) = lines.last_mut() {
-            last.truncate(last.trim_end_matches(" \\").len());
+        Example {
+            id: format!("p_{}", self.name),
+            required,
+            migrate: self.has_action("migrate_to") && self.has_action("migrate_from"),
+            monitors,
+            promotable: self
+                .has_action("promote")
+                .then(|| self.has_action("notify")),
         }
-        if self.has_action("promote") {
-            let notify = if self.has_action("notify") {
-                " notify=true"
-            } else {
-                ""
-            };
+    }
+
+    /// A `crm configure` example: the required parameters, the first monitor of each role, live
+    /// migration if the agent supports it, a promotable clone if it can be promoted.
+    pub fn crm_example(&self) -> Vec<String> {
+        let e = self.example();
+        let id = &e.id;
+        let mut lines = vec![format!("primitive {id} {} \\", self.agent_spec())];
+        if !e.required.is_empty() {
+            lines.push(format!("  params {} \\", e.required.join(" ")));
+        }
+        if e.migrate {
+            lines.push("  meta allow-migrate=true \\".into());
+        }
+        lines.extend(e.monitors.iter().map(|m| format!("  op monitor {m} \\")));
+        strip_last_continuation(&mut lines);
+        if let Some(notify) = e.promotable {
+            let notify = if notify { " notify=true" } else { "" };
             lines.push(format!(
                 "clone c_{} {id} meta promotable=true{notify}",
                 self.name
             ));
         }
+        lines
+    }
+
+    /// The same resource created with `pcs`(8), RHEL's cluster shell.
+    pub fn pcs_example(&self) -> Vec<String> {
+        let e = self.example();
+        let mut lines = vec![format!(
+            "pcs resource create {} {} \\",
+            e.id,
+            self.agent_spec()
+        )];
+        if !e.required.is_empty() {
+            lines.push(format!("  {} \\", e.required.join(" ")));
+        }
+        for (i, m) in e.monitors.iter().enumerate() {
+            let keyword = if i == 0 { "op " } else { "" };
+            lines.push(format!("  {keyword}monitor {m} \\"));
+        }
+        if e.migrate {
+            lines.push("  meta allow-migrate=true \\".into());
+        }
+        if let Some(notify) = e.promotable {
+            let notify = if notify { " notify=true" } else { "" };
+            lines.push(format!("  promotable{notify}"));
+        }
+        strip_last_continuation(&mut lines);
         lines
     }
 }
@@ -400,6 +433,47 @@ fn paragraphs_in_item(r: &mut Roff, text: &str) {
             r.control("IP", []);
         }
         r.text([roman(p)]);
+    }
+}
+
+/// What the shell examples of an agent's page configure ([`AgentDoc::crm_example`],
+/// [`AgentDoc::pcs_example`]).
+struct Example {
+    /// The resource id, `p_AGENT`.
+    id: String,
+    /// `name=value` of each required parameter (its default, else its type).
+    required: Vec<String>,
+    /// The agent supports live migration (`allow-migrate=true`).
+    migrate: bool,
+    /// The options of the first monitor of each role (`timeout=… interval=… role=…`).
+    monitors: Vec<String>,
+    /// A promotable clone, with `notify=true` if the agent has notify.
+    promotable: Option<bool>,
+}
+
+/// A section `title`: "`what`, configured with **`shell`**(8):" and the example `lines`,
+/// unfilled and indented.
+fn example_section(r: &mut Roff, title: &str, what: &str, shell: &str, lines: &[String]) {
+    r.control("SH", [title]);
+    r.text([
+        roman(format!("{what}, configured with ")),
+        bold(shell),
+        roman("(8):"),
+    ]);
+    r.control("PP", []);
+    r.control("nf", []);
+    r.control("RS", ["4"]);
+    for line in lines {
+        r.text([roman(line.as_str())]);
+    }
+    r.control("RE", []);
+    r.control("fi", []);
+}
+
+/// Removes the trailing ` \` continuation of the last line.
+fn strip_last_continuation(lines: &mut [String]) {
+    if let Some(last) = lines.last_mut() {
+        last.truncate(last.trim_end_matches(" \\").len());
     }
 }
 

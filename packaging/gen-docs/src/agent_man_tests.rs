@@ -162,6 +162,43 @@ fn man_page_has_every_parameter_and_action_escaped_for_roff() {
     assert!(page.contains("\\fB/usr/lib/ocf/resource.d/vmmgr/Sample\\fR [start | monitor | promote | notify | migrate_to | migrate_from | meta\\-data]"), "{page}");
 }
 
+/// The sample without required parameters, promotion, migration and role monitors.
+fn plain_doc() -> AgentDoc {
+    let mut plain = sample();
+    plain.params.retain(|p| p.name != "config");
+    plain
+        .actions
+        .retain(|a| !["promote", "migrate_to"].contains(&a.name));
+    plain.actions.retain(|a| a.role.is_none());
+    AgentDoc::parse(&plain.to_xml()).unwrap()
+}
+
+#[test]
+fn pcs_example_creates_the_same_resource_as_the_crm_one() {
+    assert_eq!(
+        doc().pcs_example(),
+        [
+            "pcs resource create p_Sample ocf:vmmgr:Sample \\",
+            "  config=string \\",
+            "  op monitor timeout=30s interval=10s \\",
+            "  monitor timeout=25s interval=9s role=Promoted \\",
+            "  meta allow-migrate=true \\",
+            "  promotable notify=true",
+        ]
+    );
+    let d = plain_doc();
+    assert_eq!(
+        d.pcs_example(),
+        [
+            "pcs resource create p_Sample ocf:vmmgr:Sample \\",
+            "  op monitor timeout=30s interval=10s"
+        ]
+    );
+    let page = doc().man_page("2024-01-01", "vm-mgr 9.8.7");
+    assert!(page.contains(".SH \"EXAMPLE PCS\""), "{page}");
+    assert!(page.contains("pcs(8)"), "{page}");
+}
+
 #[test]
 fn crm_example_uses_required_params_monitors_migration_and_promotion() {
     assert_eq!(
@@ -175,13 +212,7 @@ fn crm_example_uses_required_params_monitors_migration_and_promotion() {
             "clone c_Sample p_Sample meta promotable=true notify=true",
         ]
     );
-    let mut plain = sample();
-    plain.params.retain(|p| p.name != "config");
-    plain
-        .actions
-        .retain(|a| !["promote", "migrate_to"].contains(&a.name));
-    plain.actions.retain(|a| a.role.is_none());
-    let d = AgentDoc::parse(&plain.to_xml()).unwrap();
+    let d = plain_doc();
     assert_eq!(
         d.crm_example(),
         [
