@@ -9,7 +9,7 @@
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test vm_mgr_change -- --ignored
 //! --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
 
-use vmmgr_tests::{create_argv, unique_name, vm_mgr, vm_mgr_ok, Sandbox};
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -166,6 +166,31 @@ fn set_resources_set_options_and_add_disk_apply_at_once_and_survive_disable_enab
     assert!(out.contains("applies at next start: 3 vCPUs"), "{out}");
     assert_eq!(dominfo(&sb, &name), want);
     assert_eq!(utilization(&sb, &name, "cpu"), "3");
+
+    // remove-disk: out of the guest, the stored XML and the group, into the RBD trash. The
+    // sandbox guest boots no OS, which a live unplug needs: if the guest keeps the disk, the
+    // verb says so and changes nothing, and works once the VM is stopped.
+    let live = vm_mgr(&sb, "sim1", &["remove-disk", "-n", &name, "--disk", &data]);
+    if !live.status.success() {
+        assert_eq!(live.code(), Some(2), "{}", describe(&live));
+        assert!(
+            String::from_utf8_lossy(&live.stderr).contains("did not release"),
+            "{}",
+            describe(&live)
+        );
+        let group = sb.exec_ok("sim1", &["rbd", "group", "image", "list", &name]);
+        assert!(group.contains(&data), "refused, nothing changed: {group}");
+        vm_mgr_ok(&sb, "sim1", &["stop", "-n", &name]);
+        vm_mgr_ok(&sb, "sim1", &["remove-disk", "-n", &name, "--disk", &data]);
+        vm_mgr_ok(&sb, "sim1", &["start", "-n", &name]);
+    }
+    let disks = virsh(&sb, "domblklist", &name);
+    assert!(!has_vdb(&disks), "{disks}");
+    let group = sb.exec_ok("sim1", &["rbd", "group", "image", "list", &name]);
+    assert!(!group.contains(&data), "{group}");
+    let trash = rbd_trash(&sb);
+    assert!(trash.contains(&format!("\"{data}\"")), "{trash}");
+    purge_trash_of(&sb, &name);
 
     remove_and_check_gone(&sb, "sim1", &name);
 }

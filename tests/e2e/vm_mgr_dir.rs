@@ -125,8 +125,9 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     assert!(tasks.iter().any(|t| t == "migrate_from"), "{tasks:?}");
     assert!(!tasks.iter().any(|t| t == "start"), "restarted: {tasks:?}");
 
-    // a second start of the same disk on the old node, the agent called directly: QEMU cannot
-    // take the image's write lock, the start fails, and the VM runs on untouched
+    // a second start of the same disk on the old node, the agent called directly: the agent
+    // sees the running QEMU's image lock and refuses before starting anything (QEMU itself
+    // would refuse the write lock next), and the VM runs on untouched
     let config = format!("{}/{name}/domain.xml", s.mnt);
     let second = sb
         .exec(
@@ -145,11 +146,14 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
         .expect("the agent runs");
     assert_eq!(second.code(), Some(1), "{}", describe(&second));
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains(r#"Failed to get "write" lock"#), "{err}");
+    assert!(
+        err.contains("ocf-exit-reason:") && err.contains("is open for writing by another QEMU"),
+        "{err}"
+    );
     let state = sb.exec(&src, &["virsh", "domstate", &name]).unwrap();
     assert!(
-        !state.status.success() || !state.stdout_str().contains("running"),
-        "{}",
+        !state.status.success(),
+        "nothing started: {}",
         describe(&state)
     );
     assert_eq!(sb.running_on(&domain, &[]), [dst]);

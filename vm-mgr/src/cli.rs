@@ -271,6 +271,14 @@ pub enum Command {
     /// Example: vm-mgr add-disk -n web1 --size 20G
     #[command(alias = "add_disk")]
     AddDisk(crate::cli_change::AddDiskArgs),
+    /// Remove a data disk: detached from the running guest and taken out of its stored XML and
+    /// settings, then its image out of the VM's RBD group and into the RBD trash (trash-days;
+    /// --purge deletes it). The system disk is refused, and so is a disk of a VM with
+    /// snapshots (they hold the disk; remove them first).
+    ///
+    /// Example: vm-mgr remove-disk -n web1 --disk data_web1_0
+    #[command(alias = "remove_disk")]
+    RemoveDisk(crate::cli_change::RemoveDiskArgs),
     /// Bring a VM removed by `remove` back from the RBD trash, disabled: its images (back in its
     /// RBD group), XML, settings, CIB fragment and metadata as they were (its group snapshots
     /// are not kept). Refused if a VM of that name exists; `enable` then starts it. The most
@@ -334,6 +342,7 @@ impl Command {
             Command::SetResources(_) => "set-resources",
             Command::SetOptions(_) => "set-options",
             Command::AddDisk(_) => "add-disk",
+            Command::RemoveDisk(_) => "remove-disk",
             Command::Restore(_) => "restore",
             Command::Balance(_) => "balance",
             Command::Rebalance(_) => "rebalance",
@@ -558,6 +567,7 @@ impl Cli {
             Command::SetResources(a) => Some(&a.name),
             Command::SetOptions(a) => Some(&a.name),
             Command::AddDisk(a) => Some(&a.name),
+            Command::RemoveDisk(a) => Some(&a.name),
             Command::Drain(_) | Command::Undrain(_) | Command::Doctor(_) => None,
             Command::SetXml(a) => Some(&a.name),
             Command::Edit(a) => Some(&a.name),

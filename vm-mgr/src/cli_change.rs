@@ -80,3 +80,17 @@ pub struct AddDiskArgs {
     #[arg(long, default_value = "virtio", value_parser = ["virtio", "scsi", "sata"])]
     pub bus: String,
 }
+
+/// `remove-disk`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoveDiskArgs {
+    /// The VM name.
+    #[arg(short, long)]
+    pub name: String,
+    /// The data disk: its image (data_NAME_N) or its device in the guest (vdb, sdb ...).
+    #[arg(long, value_name = "DISK")]
+    pub disk: String,
+    /// Delete the image at once instead of moving it to the RBD trash.
+    #[arg(long)]
+    pub purge: bool,
+}

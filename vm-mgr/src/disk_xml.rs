@@ -91,6 +91,67 @@ pub fn add_rbd_disk(xml: &str, spec: &str, bus: &str) -> Result<Added> {
     })
 }
 
+/// A data disk taken out of a domain XML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The whole domain XML without the disk.
+    pub xml: String,
+    /// The `<disk>` alone (for `virsh detach-device`).
+    pub disk: String,
+    /// Its target device.
+    pub dev: String,
+    /// Its RBD image (without the pool).
+    pub image: String,
+}
+
+/// Takes the RBD disk `wanted` (its image, `POOL/IMAGE`, or its target device) out of domain
+/// `xml`; the system disk `system` is refused, as is a disk that is not there.
+pub fn take_rbd_disk(xml: &str, wanted: &str, system: &str) -> Result<Taken> {
+    let what = "the VM's stored domain XML";
+    let bad = |detail: String| Error::DomainXml {
+        what: what.to_owned(),
+        detail,
+    };
+    let mut root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
+    let devices = root
+        .child_mut("devices")
+        .ok_or_else(|| bad("it has no <devices>".into()))?;
+    let image_of = |d: &Element| -> Option<String> {
+        let spec = d.child("source")?.attr("name")?;
+        Some(spec.rsplit('/').next().unwrap_or(spec).to_owned())
+    };
+    let dev_of = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("dev"))
+            .map(str::to_owned)
+    };
+    let at = devices
+        .children
+        .iter()
+        .position(|d| {
+            d.name == "disk"
+                && (image_of(d).as_deref() == Some(wanted.rsplit('/').next().unwrap_or(wanted))
+                    || dev_of(d).as_deref() == Some(wanted))
+        })
+        .ok_or_else(|| {
+            Error::invalid(format!("The VM has no disk {wanted}; nothing was changed."))
+        })?;
+    let disk = devices.children.remove(at);
+    let image = image_of(&disk).ok_or_else(|| bad(format!("disk {wanted} is not an RBD disk")))?;
+    if image == system {
+        return Err(Error::invalid(format!(
+            "{wanted} is the VM's system disk, which remove-disk does not take (remove the VM \
+             instead); nothing was changed."
+        )));
+    }
+    Ok(Taken {
+        xml: root.to_xml(),
+        disk: disk.to_xml(),
+        dev: dev_of(&disk).unwrap_or_default(),
+        image,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,7 @@ fn extra_args(verb: &str) -> Option<&'static [&'static str]> {
         "set-resources" => &["--vcpus", "2"],
         "set-options" => &["--stop-timeout", "60"],
         "add-disk" => &["--size", "16M"],
+        "remove-disk" => &["--disk", "vdb"],
         _ => return None,
     })
 }

@@ -133,6 +133,22 @@ pub fn wait_until_up(vd: &Vd<'_>, name: &str, what: &str) -> Result<OcfRc, OcfEr
     }
 }
 
+/// Refuses to start a second copy of a guest: a disk file of it that some QEMU holds open for
+/// writing (its image lock, seen across nodes on OCFS2, GFS2 and NFSv4) means it runs elsewhere.
+fn refuse_disks_in_use(dom: &shared::libvirt::DomainXml) -> Result<(), OcfError> {
+    for file in &dom.writable_files {
+        let path = std::path::Path::new(file);
+        if let Ok(true) = shared::libvirt::image_lock::open_for_writing(path) {
+            return Err(OcfError::generic(format!(
+                "disk {file} of domain {} is open for writing by another QEMU (its image lock is \
+                 held: the guest runs elsewhere?); not starting a second copy",
+                dom.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The start action.
 pub fn run(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
     if let Some(rbd) = &vd.s.rbd {
@@ -165,6 +181,7 @@ pub fn run(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         }
         Err(Ok(e)) => return Err(generic(&e, format!("cannot start domain {name}"))),
     }
+    refuse_disks_in_use(&dom)?;
     if !vd.instance().is_empty() {
         vd.state.clear_util_cache(vd.instance());
     }

@@ -52,6 +52,7 @@ mod conn;
 mod domain;
 #[cfg(feature = "libvirt-api")]
 mod error;
+pub mod image_lock;
 pub mod process;
 pub mod qmp;
 pub mod rpc;

@@ -67,6 +67,9 @@ pub struct DomainXml {
     pub pools: Vec<String>,
     /// Networks named by interfaces (`<source network=…>`), sorted, without duplicates.
     pub networks: Vec<String>,
+    /// The files of its writable file disks (`<disk type="file" device="disk">`, not
+    /// `<readonly/>` or `<shareable/>`), in document order.
+    pub writable_files: Vec<String>,
 }
 
 /// Checks that `name` can be a domain name and be used as a file name component: not empty,
@@ -147,6 +150,15 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, DomainXmlError> {
         .collect();
     networks.sort();
     networks.dedup();
+    let writable_files: Vec<String> = devices
+        .iter()
+        .flat_map(|d| d.children_named("disk"))
+        .filter(|d| {
+            d.attr("type") == Some("file") && matches!(d.attr("device"), None | Some("disk"))
+        })
+        .filter(|d| d.child("readonly").is_none() && d.child("shareable").is_none())
+        .filter_map(|d| d.child("source")?.attr("file").map(str::to_owned))
+        .collect();
     let emulator: String = devices.iter().map(|d| text_of(d, "emulator")).collect();
     let uuid = text_of(&root, "uuid");
     Ok(DomainXml {
@@ -158,6 +170,7 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXml, DomainXmlError> {
         emulator: Some(emulator.trim().to_owned()).filter(|e| !e.is_empty()),
         pools,
         networks,
+        writable_files,
     })
 }
 

@@ -157,6 +157,7 @@ fn unsupported(name: &str) -> Vec<Vec<String>> {
         vec!["set-resources", "-n", n, "--vcpus", "2"],
         vec!["set-options", "-n", n, "--stop-timeout", "60"],
         vec!["add-disk", "-n", n, "--size", "16M"],
+        vec!["remove-disk", "-n", n, "--disk", "vdb"],
         vec!["remove", "-n", n],
         vec!["restore", "-n", n],
     ]

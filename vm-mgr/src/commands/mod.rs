@@ -40,6 +40,7 @@ pub mod set_xml;
 pub mod add_disk;
 pub mod doctor;
 pub mod pacemaker_remote;
+pub mod remove_disk;
 pub mod restore;
 pub mod set_options;
 pub mod set_resources;
@@ -95,6 +96,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Outcome> {
         Command::SetResources(a) => set_resources::run(ctx, a),
         Command::SetOptions(a) => set_options::run(ctx, a),
         Command::AddDisk(a) => add_disk::run(ctx, a),
+        Command::RemoveDisk(a) => remove_disk::run(ctx, a),
         Command::Restore(a) => restore::run(ctx, &a.name),
         Command::Balance(a) => balance::run(ctx, a),
         Command::Rebalance(a) => rebalance::run(ctx, a),

@@ -194,3 +194,66 @@ fn restore_takes_the_latest_removal_of_a_name() {
     );
     assert_eq!(ctx.storage.trash_list().unwrap().len(), 1);
 }
+
+/// `remove-disk` on a stopped VM (in-memory storage, the recorded CIB with the real tools):
+/// a data disk added with `add-disk` leaves the stored XML and settings and goes to the trash
+/// (or is deleted with --purge); the system disk and a disk held by a snapshot are refused.
+#[test]
+fn remove_disk_takes_a_data_disk_to_the_trash_and_refuses_the_rest() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let mut ctx = f.ctx(crate::storage::mem::Memory::new(), false);
+    ctx.config.secret_uuid = Some("a1f0c3e2-5b1d-4c3a-9e8f-5a4db0c0ffee".into());
+    let mut a = super::tests::create_args(&f.dir, "rd1");
+    a.vm.disable = true;
+    super::create::run(&ctx, &a).unwrap();
+    let add = |size: &str| crate::cli_change::AddDiskArgs {
+        name: "rd1".into(),
+        size: Some(size.into()),
+        image: None,
+        bus: "virtio".into(),
+    };
+    super::add_disk::run(&ctx, &add("16M")).unwrap();
+    super::add_disk::run(&ctx, &add("8M")).unwrap();
+    let rm = |disk: &str, purge: bool| crate::cli_change::RemoveDiskArgs {
+        name: "rd1".into(),
+        disk: disk.into(),
+        purge,
+    };
+    let e = super::remove_disk::run(&ctx, &rm("system_rd1", false)).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let e = super::remove_disk::run(&ctx, &rm("vdz", false)).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+
+    let out = super::remove_disk::run(&ctx, &rm("vdb", false)).unwrap();
+    assert_eq!(out.json["image"], "rbd/data_rd1_0", "{}", out.json);
+    let meta = ctx.storage.meta_list("system_rd1").unwrap();
+    assert!(!meta["xml"].contains("data_rd1_0") && meta["xml"].contains("data_rd1_1"));
+    assert!(
+        meta["_vmmgr_settings"].contains(r#""additional_disks":1"#),
+        "{}",
+        meta["_vmmgr_settings"]
+    );
+    assert_eq!(
+        ctx.storage.group_images("rd1").unwrap(),
+        ["system_rd1", "data_rd1_1"]
+    );
+    let trash = ctx.storage.trash_list().unwrap();
+    assert_eq!(
+        trash.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["data_rd1_0"]
+    );
+
+    // A group snapshot holds the other data disk: refused, nothing changed.
+    ctx.storage.group_snap_create("rd1", "s1").unwrap();
+    let e = super::remove_disk::run(&ctx, &rm("data_rd1_1", true)).unwrap_err();
+    assert_eq!(e.exit_code(), 7, "{e}");
+    assert_eq!(ctx.storage.group_images("rd1").unwrap().len(), 2);
+    ctx.storage.group_snap_remove("rd1", "s1").unwrap();
+    super::remove_disk::run(&ctx, &rm("data_rd1_1", true)).unwrap();
+    assert!(!ctx.storage.image_exists("data_rd1_1").unwrap());
+    assert_eq!(
+        ctx.storage.trash_list().unwrap().len(),
+        1,
+        "--purge deletes"
+    );
+}

@@ -225,12 +225,54 @@ pub fn virsh(uri: &str, args: &[&str], timeout: Duration) -> std::result::Result
 /// `virsh attach-device --live` of device `xml` to domain `name`, the XML given in a private
 /// file; the error is libvirt's message.
 pub fn attach(uri: &str, name: &str, xml: &str) -> std::result::Result<(), String> {
-    let dir = shared::tempdir::PrivateDir::new("vmmgr-attach").map_err(|e| e.to_string())?;
+    live_device(uri, "attach-device", name, xml)
+}
+
+/// `virsh detach-device --live` of device `xml` from domain `name` (libvirt waits for the
+/// guest to release it); the error is libvirt's message.
+pub fn detach(uri: &str, name: &str, xml: &str) -> std::result::Result<(), String> {
+    live_device(uri, "detach-device", name, xml)
+}
+
+/// The target devices of domain `name`'s disks (`virsh -q domblklist`), to see a detach done:
+/// libvirt returns once the guest was asked, and a guest without an OS answering the unplug
+/// keeps the disk.
+pub fn disk_targets(uri: &str, name: &str) -> std::result::Result<Vec<String>, String> {
+    let out = Cmd::new("virsh")
+        .args(["-q", "-c", uri, "domblklist", "--", name])
+        .timeout(LIVE_TIMEOUT)
+        .run()
+        .map_err(|e| e.to_string())?;
+    Ok(targets_of(&out.stdout_str()))
+}
+
+/// The first column of `virsh -q domblklist` (` vda      rbd/system_web1`).
+pub fn targets_of(domblklist: &str) -> Vec<String> {
+    domblklist
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn live_device(uri: &str, verb: &str, name: &str, xml: &str) -> std::result::Result<(), String> {
+    let dir = shared::tempdir::PrivateDir::new("vmmgr-device").map_err(|e| e.to_string())?;
     let path = dir.write("device.xml", xml).map_err(|e| e.to_string())?;
     let file = path.to_string_lossy();
     virsh(
         uri,
-        &["attach-device", "--live", "--file", &file, "--", name],
+        &[verb, "--live", "--file", &file, "--", name],
         LIVE_TIMEOUT,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn domblklist_targets() {
+        // `virsh -q domblklist` of the sandbox guest with a data disk (libvirt 9).
+        let out = " vda      rbd/system_ch1\n vdb      rbd/data_ch1_0\n";
+        assert_eq!(super::targets_of(out), ["vda", "vdb"]);
+        assert!(super::targets_of("").is_empty());
+    }
 }
