@@ -18,6 +18,25 @@ pub fn next_data_index(name: &str, images: &[String]) -> usize {
         .unwrap_or(0)
 }
 
+/// What the errors call the XML these functions edit.
+const WHAT: &str = "the VM's stored domain XML";
+
+fn bad(detail: String) -> Error {
+    Error::DomainXml {
+        what: WHAT.to_owned(),
+        detail,
+    }
+}
+
+fn parse(xml: &str) -> Result<Element> {
+    Element::parse(xml, WHAT).map_err(|e| bad(e.to_string()))
+}
+
+fn devices_mut(root: &mut Element) -> Result<&mut Element> {
+    root.child_mut("devices")
+        .ok_or_else(|| bad("it has no <devices>".into()))
+}
+
 /// A disk added to a domain XML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Added {
@@ -31,15 +50,8 @@ pub struct Added {
 
 /// Adds RBD image `spec` (`POOL/IMAGE`) on `bus` to domain `xml`.
 pub fn add_rbd_disk(xml: &str, spec: &str, bus: &str) -> Result<Added> {
-    let what = "the VM's stored domain XML";
-    let bad = |detail: String| Error::DomainXml {
-        what: what.to_owned(),
-        detail,
-    };
-    let mut root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
-    let devices = root
-        .child_mut("devices")
-        .ok_or_else(|| bad("it has no <devices>".into()))?;
+    let mut root = parse(xml)?;
+    let devices = devices_mut(&mut root)?;
     let model = devices
         .children_named("disk")
         .find(|d| {
@@ -107,15 +119,8 @@ pub struct Taken {
 /// Takes the RBD disk `wanted` (its image, `POOL/IMAGE`, or its target device) out of domain
 /// `xml`; the system disk `system` is refused, as is a disk that is not there.
 pub fn take_rbd_disk(xml: &str, wanted: &str, system: &str) -> Result<Taken> {
-    let what = "the VM's stored domain XML";
-    let bad = |detail: String| Error::DomainXml {
-        what: what.to_owned(),
-        detail,
-    };
-    let mut root = Element::parse(xml, what).map_err(|e| bad(e.to_string()))?;
-    let devices = root
-        .child_mut("devices")
-        .ok_or_else(|| bad("it has no <devices>".into()))?;
+    let mut root = parse(xml)?;
+    let devices = devices_mut(&mut root)?;
     let image_of = |d: &Element| -> Option<String> {
         let spec = d.child("source")?.attr("name")?;
         Some(spec.rsplit('/').next().unwrap_or(spec).to_owned())
@@ -222,5 +227,26 @@ mod tests {
             4
         );
         assert_eq!(next_data_index("a", &imgs(&["data_ab_7", "data_a_x"])), 0);
+    }
+
+    #[test]
+    fn a_data_disk_is_taken_by_image_or_device_and_the_system_disk_is_refused() {
+        let two = add_rbd_disk(STORED, "rbd/data_rs1_0", "virtio")
+            .unwrap()
+            .xml;
+        for wanted in ["data_rs1_0", "rbd/data_rs1_0", "vdb"] {
+            let t = take_rbd_disk(&two, wanted, "system_rs1").unwrap();
+            assert_eq!(
+                (t.image.as_str(), t.dev.as_str()),
+                ("data_rs1_0", "vdb"),
+                "{wanted}"
+            );
+            assert!(!t.xml.contains("data_rs1_0") && t.xml.contains("system_rs1"));
+            assert!(t.disk.contains(r#"name="rbd/data_rs1_0""#), "{}", t.disk);
+        }
+        for wanted in ["vda", "system_rs1", "vdz"] {
+            let e = take_rbd_disk(&two, wanted, "system_rs1").unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{wanted}: {e}");
+        }
     }
 }
