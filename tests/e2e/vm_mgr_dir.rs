@@ -178,7 +178,14 @@ fn dir_vm_on_a_filesystem_clone_create_migrate_double_start_remove() {
     );
     let tasks = sb.history_tasks(&now[0], &domain);
     assert!(tasks.iter().any(|t| t == "migrate_from"), "{tasks:?}");
+    // undrain waits for the mount clone to start on the node again before the VM may follow
+    // (a move before that is refused by the VM's colocation with the clone)
     s.vm_mgr_ok("sim1", &["undrain", "--node", &on[0]]);
+    assert_eq!(
+        sb.running_on(&domain, &[]),
+        on,
+        "back where it was drained from"
+    );
     let cons = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "constraints"]);
     assert!(
         !cons.contains("cli-") && !cons.contains("vmmgr-move-"),

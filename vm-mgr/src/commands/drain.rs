@@ -18,11 +18,13 @@ use shared::pacemaker::{Cib, Edit};
 
 use crate::cli_placement::{DrainArgs, UndrainArgs};
 use crate::cluster::budget::drain_budget;
+use crate::cluster::wait::{poll, Look};
+use crate::cluster::Waited;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{table, Outcome};
 use crate::placement::moving::{move_vm, MoveOptions};
-use crate::placement::preflight::allows_migration;
+use crate::placement::preflight::{allows_migration, clone_partners};
 use crate::placement::simulate::Simulation;
 use crate::placement::{edit, placement_of, simulate, PlacementError, Strategy, DRAINED_ATTRIBUTE};
 use crate::state::{cib_vms, status_of, VmState};
@@ -337,6 +339,11 @@ fn return_vm(ctx: &Ctx, v: &str, node: &str) -> VmMove {
         ));
         return m;
     }
+    if let Err(why) = wait_partners(ctx, &cib, v, node) {
+        m.how = "failed".into();
+        m.detail = Some(why);
+        return m;
+    }
     let opts = MoveOptions {
         offline: false,
         wait_for_shutdown: false,
@@ -356,4 +363,49 @@ fn return_vm(ctx: &Ctx, v: &str, node: &str) -> VmMove {
         }
     }
     m
+}
+
+/// Waits (within the VM's start budget) until the clones `v` must run with, such as a shared
+/// directory's mount, run on `node` again: they start there only once it left standby, and the
+/// move is refused until they do. Errs with why the VM cannot return.
+fn wait_partners(ctx: &Ctx, cib: &Cib, v: &str, node: &str) -> std::result::Result<(), String> {
+    let partners = clone_partners(cib, v);
+    if partners.is_empty() {
+        return Ok(());
+    }
+    let budget = crate::cluster::wait_budget(cib, v, "start").map_err(|e| e.to_string())?;
+    let missing = |mon: &shared::pacemaker::ClusterStatus| -> Vec<String> {
+        partners
+            .iter()
+            .filter(|p| !mon.where_running(p).contains(&node))
+            .cloned()
+            .collect()
+    };
+    let mut told = false;
+    let waited = poll(ctx, budget, Duration::from_millis(500), |_cib, mon| {
+        let left = missing(mon);
+        if left.is_empty() || ctx.offline {
+            return Ok(Look::Done(()));
+        }
+        if !told {
+            ctx.progress.say(&format!(
+                "{v}: waiting for {} to start on {node}",
+                left.join(", ")
+            ));
+            told = true;
+        }
+        Ok(Look::NotYet(Err(Waited::Timeout {
+            state: format!("{} not started on {node}", left.join(", ")),
+            node: None,
+        })))
+    });
+    match waited {
+        Ok(()) => Ok(()),
+        Err(Waited::Timeout { state, .. }) => Err(format!(
+            "{state} within {}s; the VM stays where it is",
+            budget.as_secs()
+        )),
+        Err(Waited::Interrupted) => Err("interrupted; the VM stays where it is".into()),
+        Err(Waited::Failed(e)) => Err(e.to_string()),
+    }
 }

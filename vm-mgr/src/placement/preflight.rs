@@ -296,6 +296,36 @@ fn locations(
     }
 }
 
+/// The clones `name` must run with (an INFINITY colocation from the group or a member): such a
+/// clone can start on a node that just came back, and the VM may only follow once it has.
+pub fn clone_partners(cib: &Cib, name: &str) -> Vec<String> {
+    let mut members: Vec<String> = cib
+        .resource(name)
+        .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
+        .unwrap_or_default();
+    members.push(name.to_owned());
+    let mut out: Vec<String> = Vec::new();
+    for c in &cib.constraints.colocations {
+        let (Some(rsc), Some(with), Some(score)) = (&c.rsc, &c.with_rsc, c.score) else {
+            continue;
+        };
+        let is_clone = |id: &str| {
+            cib.resources
+                .iter()
+                .any(|r| matches!(r, shared::pacemaker::cib::CibResource::Clone(_)) && r.id() == id)
+        };
+        if score.is_infinity()
+            && members.contains(rsc)
+            && !members.contains(with)
+            && is_clone(with)
+            && !out.contains(with)
+        {
+            out.push(with.clone());
+        }
+    }
+    out
+}
+
 /// Colocations with other resources, in both directions.
 fn colocations(
     p: &mut Preflight,

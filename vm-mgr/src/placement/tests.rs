@@ -324,3 +324,32 @@ fn remote_uri_follows_the_agent() {
     assert_eq!(remote_uri(&cib, "p1", "sim3"), "qemu+tcp://sim3/system");
     assert_eq!(remote_uri(&cib, "p3", "sim1"), "qemu://sim1/system");
 }
+
+#[test]
+fn clone_partners_are_the_clones_a_vm_must_run_with() {
+    let mut t = tree();
+    // p1 must run with p2 (a VM, not a clone: not waited for) and with a mount clone.
+    edit::add_colocation(&mut t, "p1", "p2", false, "INFINITY").unwrap();
+    let conf = t.child_mut("configuration").unwrap();
+    conf.child_mut("resources").unwrap().children.push(
+        Element::parse(
+            r#"<clone id="store-clone"><primitive id="store" class="ocf" provider="heartbeat" type="Filesystem"/></clone>"#,
+            "t",
+        )
+        .unwrap(),
+    );
+    for c in [
+        r#"<rsc_colocation id="vmmgr-with-p1" rsc="p1" with-rsc="store-clone" score="INFINITY"/>"#,
+        r#"<rsc_colocation id="soft-p3" rsc="p3" with-rsc="store-clone" score="100"/>"#,
+    ] {
+        conf.child_mut("constraints")
+            .unwrap()
+            .children
+            .push(Element::parse(c, "t").unwrap());
+    }
+    let cib = cib_of(&t);
+    assert_eq!(preflight::clone_partners(&cib, "p1"), ["store-clone"]);
+    // a score below INFINITY does not hold the VM back; p2 is on the other side
+    assert!(preflight::clone_partners(&cib, "p3").is_empty());
+    assert!(preflight::clone_partners(&cib, "p2").is_empty());
+}
