@@ -79,7 +79,7 @@ mod tests {
     use super::*;
 
     /// Written by hand in `journalctl -o json`'s documented format (systemd.journal-fields(7),
-    /// journalctl(1)): this machine and the sandbox run no journald to record from.
+    /// journalctl(1)), before the sandbox nodes ran journald; `RECORDED` is the real output.
     const LINES: &str = include_str!("../../tests/fixtures/journal/vm-mgr-json.txt");
 
     #[test]
@@ -96,5 +96,24 @@ mod tests {
         // A message that is not UTF-8 comes as bytes.
         assert_eq!(e[2].message, "vm=web1 verb=stop \u{fffd}");
         assert!(parse_json_lines("not json\n{}\n").is_empty());
+    }
+
+    /// Recorded with `journalctl --output=json --identifier=vm-mgr` on a sandbox node (each
+    /// runs its own journald); the last line was sent with `logger` and a byte 0xff.
+    const RECORDED: &str = include_str!("../../tests/fixtures/journal/vm-mgr-json-sandbox.txt");
+
+    #[test]
+    fn recorded_journal_lines_parse() {
+        let e = parse_json_lines(RECORDED);
+        assert_eq!(e.len(), 7, "{e:?}");
+        assert!(e.iter().all(|e| e.host.as_deref() == Some("sim1")));
+        assert!(e.windows(2).all(|w| w[0].micros <= w[1].micros));
+        assert!(
+            e[0].message
+                .starts_with("NOTICE: vm=hi8145x0 verb=create user=\"root\""),
+            "{}",
+            e[0].message
+        );
+        assert_eq!(e[6].message, "NOTICE: vm=bad verb=stop \u{fffd}");
     }
 }

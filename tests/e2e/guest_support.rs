@@ -16,9 +16,6 @@ use vmmgr_tests::{create_argv, describe, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 pub const BOOT_KVM: Duration = Duration::from_secs(30);
 pub const BOOT_TCG: Duration = Duration::from_secs(240);
 
-/// The pacemaker log of a node, relative to its state directory.
-pub const PACEMAKER_LOG: &str = "var-log-pacemaker/pacemaker.log";
-
 /// Creates VM `name` from the sandbox's Debian 12 image, run from sim1 (live migration on,
 /// libvirt between nodes over TCP, `stop` through the ACPI power button with 90 s for it),
 /// plus `extra` create flags; removes the input files again. Returns create's output and the
@@ -127,6 +124,23 @@ pub fn node_file(sb: &Sandbox, node: &str, rel: &str) -> PathBuf {
 pub fn node_text(sb: &Sandbox, node: &str, rel: &str, from: usize) -> String {
     let text = std::fs::read(node_file(sb, node, rel)).unwrap_or_default();
     String::from_utf8_lossy(text.get(from..).unwrap_or_default()).into_owned()
+}
+
+/// What `node`'s journal holds since `since` (seconds since the epoch): the agents' lines go
+/// there (each sandbox node runs its own journald, `/dev/log` its syslog socket), as
+/// `journalctl` prints them.
+pub fn journal_since(sb: &Sandbox, node: &str, since: u64) -> String {
+    sb.exec_ok(
+        node,
+        &["journalctl", "--no-pager", &format!("--since=@{since}")],
+    )
+}
+
+/// Seconds since the epoch, now.
+pub fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The node's serial console log of `dom` (virtlogd writes it under the node's /var/log/libvirt).

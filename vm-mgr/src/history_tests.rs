@@ -71,3 +71,34 @@ fn vm_mgr_lines_of_the_vm_from_the_journal() {
     let t = timeline(vec![pcmk, e[1].clone()], None);
     assert_eq!(t[0].source, "vm-mgr");
 }
+
+#[test]
+fn vm_mgr_lines_recorded_from_a_sandbox_nodes_journal() {
+    // Recorded on sandbox node sim1 after e2e vm_mgr_history (create, set-placement, migrate,
+    // a refused migrate, remove, and the scenario's cleanup removing it again).
+    let entries = shared::journal::parse_json_lines(include_str!(
+        "../../tests/fixtures/journal/vm-mgr-json-sandbox.txt"
+    ));
+    let e = vm_mgr_events("hi8145x0", &entries);
+    let verbs: Vec<&str> = e.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        verbs,
+        [
+            "create",
+            "set-placement",
+            "migrate",
+            "migrate",
+            "remove",
+            "remove"
+        ]
+    );
+    assert!(e.iter().all(|e| e.node.as_deref() == Some("sim1")));
+    assert!(e.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(
+        e[3].detail.contains("nosuch is not a node of the cluster"),
+        "{}",
+        e[3].detail
+    );
+    // the hand-made line with a byte that is not UTF-8 names another VM
+    assert!(vm_mgr_events("bad", &entries).len() == 1);
+}
