@@ -7,9 +7,17 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::error::EXIT_CODES_HELP;
 
+/// What `--version` prints: the package's version when the packages built it
+/// (`VMMGR_VERSION` set by `packaging/stage` from `packaging/version`, e.g.
+/// `0.1.0+git206.4efcf5c0`: the commit it came from), else Cargo's.
+pub const VERSION: &str = match option_env!("VMMGR_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 /// Manage highly available VMs on Pacemaker and Ceph RBD.
 #[derive(Debug, Parser)]
-#[command(name = "vm-mgr", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "vm-mgr", version = VERSION, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
