@@ -58,37 +58,6 @@ pub trait DomainStateSource {
     }
 }
 
-/// The full agent's connection while start or migrate_from wait for the domain to come up:
-/// the check leaves the CIB utilization to the first monitor (the action cleared this node's
-/// utilization cache, so that monitor compares and writes it). Reading and writing it costs
-/// up to three `crm_resource` runs, which would otherwise lengthen every start and every
-/// migration; Pacemaker's placement does not read it before the action ends anyway.
-pub struct Arriving<'c>(pub &'c mut Connection);
-
-impl DomainStateSource for Arriving<'_> {
-    type Error = LibvirtError;
-
-    fn status(
-        &mut self,
-        name: &str,
-        deadline: Instant,
-    ) -> Result<Option<DomainStatus>, LibvirtError> {
-        self.0.domain_status(name, deadline)
-    }
-
-    fn is_unreachable(e: &LibvirtError) -> bool {
-        e.is_unreachable()
-    }
-
-    fn active(&mut self, vd: &Vd<'_>, name: &str) {
-        save_config(vd, self.0, name);
-    }
-
-    fn updates_utilization(&self) -> bool {
-        false
-    }
-}
-
 impl DomainStateSource for Connection {
     type Error = LibvirtError;
 
@@ -106,6 +75,37 @@ impl DomainStateSource for Connection {
 
     fn active(&mut self, vd: &Vd<'_>, name: &str) {
         save_config(vd, self, name);
+    }
+}
+
+/// A source as start and migrate_from use it while they wait for the domain to come up: the
+/// check leaves the CIB utilization to the first monitor (the action cleared this node's
+/// utilization cache, so that monitor compares and writes it). Reading and writing it costs
+/// up to three `crm_resource` runs, which would otherwise lengthen every start and every
+/// migration; Pacemaker's placement does not read it before the action ends anyway.
+pub struct Arriving<'s, S>(pub &'s mut S);
+
+impl<S: DomainStateSource> DomainStateSource for Arriving<'_, S> {
+    type Error = S::Error;
+
+    fn status(&mut self, name: &str, deadline: Instant) -> Result<Option<DomainStatus>, S::Error> {
+        self.0.status(name, deadline)
+    }
+
+    fn is_unreachable(e: &S::Error) -> bool {
+        S::is_unreachable(e)
+    }
+
+    fn release(&mut self, deadline: Instant) {
+        self.0.release(deadline);
+    }
+
+    fn active(&mut self, vd: &Vd<'_>, name: &str) {
+        self.0.active(vd, name);
+    }
+
+    fn updates_utilization(&self) -> bool {
+        false
     }
 }
 

@@ -280,29 +280,6 @@ impl shared::record::Recorder for CommandsNaming {
     }
 }
 
-/// The FAKE source as start and migrate_from use it ([`Arriving`]): no utilization.
-struct ArrivingFake(FakeLibvirt);
-
-impl DomainStateSource for ArrivingFake {
-    type Error = FakeError;
-
-    fn status(&mut self, name: &str, deadline: Instant) -> Result<Option<DomainStatus>, FakeError> {
-        self.0.status(name, deadline)
-    }
-
-    fn is_unreachable(e: &FakeError) -> bool {
-        FakeLibvirt::is_unreachable(e)
-    }
-
-    fn active(&mut self, vd: &Vd<'_>, name: &str) {
-        self.0.active(vd, name);
-    }
-
-    fn updates_utilization(&self) -> bool {
-        false
-    }
-}
-
 #[test]
 fn arriving_checks_leave_the_utilization_to_the_first_monitor() {
     let instance = format!("vd-arriving-{}", std::process::id());
@@ -330,13 +307,11 @@ fn arriving_checks_leave_the_utilization_to_the_first_monitor() {
     let _registered = shared::record::register(seen.clone());
     let deadline = Instant::now() + Duration::from_secs(10);
 
-    let mut arriving = ArrivingFake(FakeLibvirt::state(DomainState::Running));
-    let r = check_with(&vd, NAME, &mut arriving, deadline).expect("answered");
+    let mut fake = FakeLibvirt::state(DomainState::Running);
+    let r = check_with(&vd, NAME, &mut Arriving(&mut fake), deadline).expect("answered");
     assert_eq!(rc(r), OcfRc::Success);
-    assert_eq!(
-        arriving.0.active_steps, 1,
-        "the source's last step still runs"
-    );
+    assert_eq!(fake.active_steps, 1, "the source's last step still runs");
+    assert!(fake.released, "the state is read: the source let go");
     assert!(
         seen.seen.lock().unwrap().is_empty(),
         "an arriving check ran: {:?}",
