@@ -75,6 +75,8 @@ struct Holders<'i> {
     dead_ips: BTreeSet<IpAddr>,
     to_break: Vec<(&'i Image, LockHolder)>,
     ours: Option<IpAddr>,
+    /// The indices of the images whose lock we hold already.
+    mine: BTreeSet<usize>,
 }
 
 /// The state of one image's guard lock, seen from this node.
@@ -232,20 +234,18 @@ impl<'a> Guard<'a> {
             .collect()
     }
 
-    /// Users of an image: watchers and `rbd_lock` holders.
-    fn users(&self, img: &Image) -> Result<Vec<ClientAddr>, CephError> {
-        let mut users: Vec<ClientAddr> = self
-            .ceph
-            .watchers(&img.spec)?
-            .into_iter()
-            .map(|w| w.address)
-            .collect();
-        users.extend(
-            self.ceph
-                .rbd_locks(&img.spec)?
-                .into_iter()
-                .map(|l| l.address),
-        );
+    /// Users of an image: watchers and `rbd_lock` holders (the two `rbd` runs side by side).
+    fn users(ceph: &Ceph, img: &Image) -> Result<Vec<ClientAddr>, CephError> {
+        let (watchers, locks) = std::thread::scope(|scope| {
+            let locks = scope.spawn(|| ceph.rbd_locks(&img.spec));
+            let watchers = ceph.watchers(&img.spec);
+            let locks = locks
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (watchers, locks)
+        });
+        let mut users: Vec<ClientAddr> = watchers?.into_iter().map(|w| w.address).collect();
+        users.extend(locks?.into_iter().map(|l| l.address));
         Ok(users)
     }
 
@@ -253,12 +253,25 @@ impl<'a> Guard<'a> {
     pub fn start(&self) -> Result<OcfRc, OcfError> {
         let images = self.existing("start")?;
         let err = |e: CephError| ceph_error("start", &e);
-        let mut h = self.holders(&images)?;
+        // The users (two `rbd` runs per image) are read while the locks are: neither depends
+        // on the other, and each run spends most of its time connecting to Ceph.
+        let (holders, users) = std::thread::scope(|scope| {
+            let ceph = &self.ceph;
+            let users = scope.spawn(|| {
+                images
+                    .iter()
+                    .map(|img| Guard::users(ceph, img))
+                    .collect::<Result<Vec<_>, CephError>>()
+            });
+            let holders = self.holders(&images);
+            let users = users
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (holders, users)
+        });
+        let mut h = holders?;
+        let users = users.map_err(err)?;
         // fence the departed node's clients, then break its locks
-        let mut users = Vec::new();
-        for img in &images {
-            users.push(self.users(img).map_err(err)?);
-        }
         self.fence_departed(&users, &h)?;
         for (img, holder) in &h.to_break {
             self.break_lock(img, holder).map_err(err)?;
@@ -267,7 +280,7 @@ impl<'a> Guard<'a> {
                 holder.cookie, img.spec
             ));
         }
-        let taken = self.take_all(&images)?;
+        let taken = self.take_all(&images, &h.mine)?;
         // any other live user?
         if users
             .iter()
@@ -301,11 +314,12 @@ impl<'a> Guard<'a> {
         let err = |e: CephError| ceph_error("start", &e);
         let mut status: Option<ClusterStatus> = None;
         let mut h = Holders::default();
-        for img in images {
+        for (i, img) in images.iter().enumerate() {
             let other = match held(&self.lock(img).map_err(err)?, &self.node) {
                 Held::Free => continue,
                 Held::Ours(o) => {
                     h.ours = Some(o.addr.ip);
+                    h.mine.insert(i);
                     continue;
                 }
                 Held::Other(other) => other,
@@ -364,12 +378,18 @@ impl<'a> Guard<'a> {
         Ok(())
     }
 
-    /// Takes our lock on every image not ours yet; on a failure releases those taken.
-    fn take_all<'i>(&self, images: &'i [Image]) -> Result<Vec<&'i Image>, OcfError> {
+    /// Takes our lock on every image not ours yet (`mine`: the indices of those that are, as
+    /// [`Guard::holders`] found them; the others were free or their departed holder's lock is
+    /// broken, and a node taking one meanwhile makes our exclusive take fail); on a failure
+    /// releases those taken.
+    fn take_all<'i>(
+        &self,
+        images: &'i [Image],
+        mine: &BTreeSet<usize>,
+    ) -> Result<Vec<&'i Image>, OcfError> {
         let mut taken = Vec::new();
-        for img in images {
-            let lock = self.lock(img).map_err(|e| ceph_error("start", &e))?;
-            if matches!(held(&lock, &self.node), Held::Ours(_)) {
+        for (i, img) in images.iter().enumerate() {
+            if mine.contains(&i) {
                 continue;
             }
             if let Err(e) = self.take(img) {

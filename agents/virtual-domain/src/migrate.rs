@@ -10,6 +10,7 @@
 //! migrate_from: waits until the domain runs here and the monitor scripts pass, no longer than
 //! its own deadline (heartbeat defect #3: unbounded loop).
 
+use std::thread;
 use std::time::{Duration, Instant};
 
 use shared::clock;
@@ -240,12 +241,28 @@ fn failed(
     ))
 }
 
-/// The migrate_from action.
+/// The migrate_from action. With `rbd_xml_source` and a config file that already names the
+/// domain, the XML is fetched from RBD while the domain arrives (a fetch costs an `rbd` run,
+/// as long as the rest of the action); its failure still fails the action, and a fetched XML
+/// that names another domain is waited for too. Without a usable config file the fetch comes
+/// first, as the name depends on it.
 pub fn migrate_from(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
     let source = node_meta(vd, "migrate_source")?;
-    if let Some(rbd) = &vd.s.rbd {
-        config::fetch_rbd_xml(rbd, &vd.s.config, vd.deadline_minus(vd.ctx.remaining() / 2))?;
-    }
+    let fetching = match &vd.s.rbd {
+        Some(rbd) => {
+            let deadline = vd.deadline_minus(vd.ctx.remaining() / 2);
+            if config::read_config(&vd.s.config).is_ok() {
+                let (rbd, path) = (rbd.clone(), vd.s.config.clone());
+                Some(thread::spawn(move || {
+                    config::fetch_rbd_xml(&rbd, &path, deadline)
+                }))
+            } else {
+                config::fetch_rbd_xml(rbd, &vd.s.config, deadline)?;
+                None
+            }
+        }
+        None => None,
+    };
     let name = known_name(vd)?;
     if let Some(w) = config::systemd_drop_ins(vd.ctx.deadline) {
         vd.warn(w);
@@ -253,7 +270,22 @@ pub fn migrate_from(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
     if !vd.instance().is_empty() {
         vd.state.clear_util_cache(vd.instance());
     }
-    start::wait_until_up(vd, &name, &format!("did not arrive from {source}"))?;
+    let what = format!("did not arrive from {source}");
+    let arrived = start::wait_until_up(vd, &name, &what);
+    if let Some(fetch) = fetching {
+        fetch.join().unwrap_or_else(|_| {
+            Err(OcfError::generic(
+                "fetching the domain XML from RBD failed: its thread panicked",
+            ))
+        })?;
+        let fetched = known_name(vd)?;
+        if fetched != name {
+            start::wait_until_up(vd, &fetched, &what)?;
+            vd.info(format!("{fetched}: live migration from {source} succeeded"));
+            return Ok(OcfRc::Success);
+        }
+    }
+    arrived?;
     vd.info(format!("{name}: live migration from {source} succeeded"));
     Ok(OcfRc::Success)
 }

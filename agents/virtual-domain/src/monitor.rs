@@ -50,6 +50,12 @@ pub trait DomainStateSource {
     /// The last step for an active domain whose scripts passed (the full agent saves the
     /// domain's configuration when `save_config_on_stop` is set). Nothing by default.
     fn active(&mut self, _vd: &Vd<'_>, _name: &str) {}
+
+    /// Whether the check brings the CIB utilization in line ([`utilization::update`]); true by
+    /// default. Off while start or migrate_from wait for the domain ([`Arriving`]).
+    fn updates_utilization(&self) -> bool {
+        true
+    }
 }
 
 impl DomainStateSource for Connection {
@@ -69,6 +75,37 @@ impl DomainStateSource for Connection {
 
     fn active(&mut self, vd: &Vd<'_>, name: &str) {
         save_config(vd, self, name);
+    }
+}
+
+/// A source as start and migrate_from use it while they wait for the domain to come up: the
+/// check leaves the CIB utilization to the first monitor (the action cleared this node's
+/// utilization cache, so that monitor compares and writes it). Reading and writing it costs
+/// up to three `crm_resource` runs, which would otherwise lengthen every start and every
+/// migration; Pacemaker's placement does not read it before the action ends anyway.
+pub struct Arriving<'s, S>(pub &'s mut S);
+
+impl<S: DomainStateSource> DomainStateSource for Arriving<'_, S> {
+    type Error = S::Error;
+
+    fn status(&mut self, name: &str, deadline: Instant) -> Result<Option<DomainStatus>, S::Error> {
+        self.0.status(name, deadline)
+    }
+
+    fn is_unreachable(e: &S::Error) -> bool {
+        S::is_unreachable(e)
+    }
+
+    fn release(&mut self, deadline: Instant) {
+        self.0.release(deadline);
+    }
+
+    fn active(&mut self, vd: &Vd<'_>, name: &str) {
+        self.0.active(vd, name);
+    }
+
+    fn updates_utilization(&self) -> bool {
+        false
     }
 }
 
@@ -217,12 +254,27 @@ pub fn save_config(vd: &Vd<'_>, conn: &Connection, name: &str) {
 /// Checks a known domain through the full agent's connection (see [`check_with`]); libvirt
 /// answering with an error is an `OCF_ERR_GENERIC`.
 pub fn check(vd: &Vd<'_>, name: &str) -> Result<OcfRc, OcfError> {
+    check_connected(vd, name, false)
+}
+
+/// [`check`] while start or migrate_from wait for the domain: the utilization is left to the
+/// first monitor ([`Arriving`]).
+pub fn check_arriving(vd: &Vd<'_>, name: &str) -> Result<OcfRc, OcfError> {
+    check_connected(vd, name, true)
+}
+
+fn check_connected(vd: &Vd<'_>, name: &str, arriving: bool) -> Result<OcfRc, OcfError> {
     let deadline = vd.deadline_minus(FALLBACK_RESERVE);
     let mut conn = match vd.connect(deadline) {
         Ok(c) => c,
         Err(e) => return libvirt_unavailable(vd, name, &e),
     };
-    check_with(vd, name, &mut conn, deadline).unwrap_or_else(|e| {
+    let checked = if arriving {
+        check_with(vd, name, &mut Arriving(&mut conn), deadline)
+    } else {
+        check_with(vd, name, &mut conn, deadline)
+    };
+    checked.unwrap_or_else(|e| {
         Err(generic(
             &e,
             format!("cannot determine the state of domain {name}"),
@@ -258,7 +310,9 @@ pub fn check_with<S: DomainStateSource>(
     if let Err(e) = run_scripts(vd, name) {
         return Ok(Err(e));
     }
-    utilization::update(vd, &st);
+    if source.updates_utilization() {
+        utilization::update(vd, &st);
+    }
     source.active(vd, name);
     Ok(Ok(OcfRc::Success))
 }

@@ -263,3 +263,75 @@ fn fake_source_monitor_scripts_run_for_an_active_domain_only() {
     assert_eq!(rc(got), OcfRc::Success);
     assert_eq!(fake.active_steps, 1);
 }
+
+/// Counts the commands whose line names `marker` (other tests run commands too).
+struct CommandsNaming {
+    marker: String,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl shared::record::Recorder for CommandsNaming {
+    fn record(&self, e: &shared::record::Event<'_>) {
+        if e.kind == shared::record::Kind::Command && e.what.contains(&self.marker) {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(e.what.to_owned());
+            }
+        }
+    }
+}
+
+#[test]
+fn arriving_checks_leave_the_utilization_to_the_first_monitor() {
+    let instance = format!("vd-arriving-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&instance);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rsctmp = dir.to_str().unwrap().to_owned();
+    let env = OcfEnv::from_vars(
+        [
+            ("OCF_RESKEY_config", "/nonexistent/fake-vm.xml"),
+            ("OCF_RESKEY_hypervisor", "qemu+ssh://fake-host/system"),
+            ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+            ("OCF_RESKEY_CRM_meta_interval", "10000"),
+            ("OCF_RESOURCE_INSTANCE", instance.as_str()),
+            ("HA_RSCTMP", rsctmp.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let ctx = Context::new(&VirtualDomain.meta(), Action::Monitor, env, Instant::now());
+    let vd = Vd::new(&ctx, Settings::from_params(&ctx.params).expect("settings"));
+    let seen = std::sync::Arc::new(CommandsNaming {
+        marker: instance.clone(),
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let _registered = shared::record::register(seen.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+
+    let mut fake = FakeLibvirt::state(DomainState::Running);
+    let r = check_with(&vd, NAME, &mut Arriving(&mut fake), deadline).expect("answered");
+    assert_eq!(rc(r), OcfRc::Success);
+    assert_eq!(fake.active_steps, 1, "the source's last step still runs");
+    assert!(fake.released, "the state is read: the source let go");
+    assert!(
+        seen.seen.lock().unwrap().is_empty(),
+        "an arriving check ran: {:?}",
+        seen.seen.lock().unwrap()
+    );
+    assert_eq!(vd.state.util_cache(&instance), None);
+
+    // The monitor's own check does bring it in line: crm_resource naming the instance runs
+    // (whatever it answers here, without a cluster).
+    let mut monitor = FakeLibvirt::state(DomainState::Running);
+    let r = check_with(&vd, NAME, &mut monitor, deadline).expect("answered");
+    assert_eq!(rc(r), OcfRc::Success);
+    assert!(
+        seen.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.contains("crm_resource")),
+        "the monitor did not look at the utilization: {:?}",
+        seen.seen.lock().unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

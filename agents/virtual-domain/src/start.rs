@@ -115,10 +115,11 @@ fn start_on_overlay(
         .map_err(|e| generic(&e, format!("failed to start virtual domain {name}")))
 }
 
-/// Waits until a full monitor (state and monitor scripts) succeeds, within the deadline.
+/// Waits until a full monitor (state and monitor scripts) succeeds, within the deadline. The
+/// CIB utilization is left to the first monitor ([`monitor::Arriving`]).
 pub fn wait_until_up(vd: &Vd<'_>, name: &str, what: &str) -> Result<OcfRc, OcfError> {
     loop {
-        let last = match monitor::check(vd, name) {
+        let last = match monitor::check_arriving(vd, name) {
             Ok(OcfRc::Success) => return Ok(OcfRc::Success),
             Ok(rc) => format!("monitor returned {rc}"),
             Err(e) => e.reason,

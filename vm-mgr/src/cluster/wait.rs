@@ -140,7 +140,7 @@ pub fn wait_for(
     let mut last: Option<String> = None;
     let mut failed_since: Option<Instant> = None;
     let mut told_unconfirmed = false;
-    poll(ctx, budget, Duration::from_millis(500), |cib, mon| {
+    poll(ctx, budget, Duration::from_millis(250), |cib, mon| {
         let st = status_of(name, cib, mon, Some(true));
         if ctx.offline && matches!(goal, Goal::State(_)) {
             return Ok(Look::Done(st));

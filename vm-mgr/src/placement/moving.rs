@@ -124,10 +124,6 @@ pub fn preflight(
     if pf.already_there {
         return Ok((pf, None));
     }
-    if live && pf.blockers.is_empty() && !ctx.offline {
-        pf.blockers
-            .extend(preflight::libvirt_check(cib, name, target));
-    }
     let mut sim = None;
     if pf.blockers.is_empty() {
         let mut tree = cib.element().clone();
@@ -142,7 +138,27 @@ pub fn preflight(
             crate::fragment::set_target_role(&mut tree, name, "Started")
                 .map_err(super::edit_error)?;
         }
-        let s = simulate::simulate(&tree)?;
+        // The target's libvirt is asked while crm_simulate runs: both take a process and
+        // most of a second on a busy node. A libvirt blocker wins over the simulation.
+        let probe = live && !ctx.offline;
+        let (unreachable, s) = std::thread::scope(|scope| {
+            let asked = probe.then(|| scope.spawn(|| preflight::libvirt_check(cib, name, target)));
+            let s = simulate::simulate(&tree);
+            let unreachable = asked.and_then(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Some(Finding {
+                        check: "libvirt-unreachable",
+                        message: format!("asking libvirt on {target} failed"),
+                    })
+                })
+            });
+            (unreachable, s)
+        });
+        if let Some(blocker) = unreachable {
+            pf.blockers.push(blocker);
+            return Err(blocked(name, target, &pf));
+        }
+        let s = s?;
         let nodes = s.vm_nodes(name);
         if opts.start_after && nodes != [target] {
             let end = if nodes.is_empty() {
@@ -161,14 +177,19 @@ pub fn preflight(
         sim = Some(s);
     }
     if !pf.blockers.is_empty() {
-        return Err(PlacementError::Blocked {
-            name: name.to_owned(),
-            node: target.to_owned(),
-            reasons: pf.blockers.iter().map(|b| b.message.clone()).collect(),
-        }
-        .into());
+        return Err(blocked(name, target, &pf));
     }
     Ok((pf, sim))
+}
+
+/// The error of a move the preflight blocks.
+fn blocked(name: &str, target: &str, pf: &Preflight) -> crate::error::Error {
+    PlacementError::Blocked {
+        name: name.to_owned(),
+        node: target.to_owned(),
+        reasons: pf.blockers.iter().map(|b| b.message.clone()).collect(),
+    }
+    .into()
 }
 
 /// Moves VM `name` to `target` (see the module documentation).
