@@ -144,11 +144,10 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     ];
     let out = s.vm_mgr_ok("sim2", &clone_argv);
     assert!(out.contains("Started on"), "{out}");
-    assert!(node_reads(
-        &sb,
-        "0x41",
-        &format!("{}/{cow}/system.qcow2", s.mnt)
-    ));
+    let cow_disk = format!("{}/{cow}/system.qcow2", s.mnt);
+    assert!(node_reads(&sb, "0x41", &cow_disk));
+    let st = s.vm_mgr_ok("sim1", &["--output", "json", "status", "-n", &cow]);
+    assert!(st.contains(&format!("{}/.bases/{name}@s1@", s.mnt)), "{st}");
     // a full clone of s1 boots from its own file with s1's data
     let copy = format!("{name}c");
     let _c = Extra {
@@ -191,11 +190,7 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     s.vm_mgr_ok("sim3", &["stop", "-n", &cow]);
     let out = s.vm_mgr_ok("sim3", &["start", "-n", &cow]);
     assert!(out.contains("Started on"), "{out}");
-    assert!(node_reads(
-        &sb,
-        "0x41",
-        &format!("{}/{cow}/system.qcow2", s.mnt)
-    ));
+    assert!(node_reads(&sb, "0x41", &cow_disk));
     let bases = format!("{}/.bases", s.store);
     assert_eq!(dir_entries(&bases).len(), 2, "the lock and s1's base");
     s.vm_mgr_ok("sim2", &["remove", "--purge", "-n", &cow]);

@@ -374,6 +374,9 @@ fn a_copy_on_write_clone_of_a_dir_vm_reads_its_base_and_the_base_goes_with_it() 
         "{xml}"
     );
     assert!(f.text().contains("vmmgr-after-w2"), "the storage order");
+    let bases = |n: &str| super::status::run(&ctx, n).unwrap().json["bases"].clone();
+    assert_eq!(bases("w2"), serde_json::json!([base.display().to_string()]));
+    assert_eq!(bases("w1"), serde_json::json!([]));
     // the source goes: the clone keeps its data; the clone goes: so does the base
     super::remove::run(&ctx, &purge_args("w1")).unwrap();
     assert_eq!(head(&f, &disk), b"not really qcow2");

@@ -47,7 +47,7 @@ impl Dir {
     }
 
     /// The exclusive lock of `.bases` (made if absent), held until the file is dropped;
-    /// `None` if another process held it for `wait`.
+    /// `None` if another process held it for `wait`, or an interrupt ended the wait.
     fn lock_bases(&self, wait: Duration) -> Result<Option<File>> {
         let dir = self.bases_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io_error(dir.display(), e))?;
@@ -62,7 +62,9 @@ impl Dir {
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(file)),
-                Err(TryLockError::WouldBlock) if Instant::now() < end => {
+                Err(TryLockError::WouldBlock)
+                    if Instant::now() < end && !shared::cmd::cancel::GLOBAL.stops_work() =>
+                {
                     std::thread::sleep(LOCK_POLL)
                 }
                 Err(TryLockError::WouldBlock) => return Ok(None),
@@ -105,7 +107,10 @@ impl Dir {
         let _lock = self
             .lock_bases(CLONE_LOCK_WAIT)?
             .ok_or_else(|| StorageError::Io {
-                what: format!("Locking {}", self.bases_dir().join(LOCK_FILE).display()),
+                what: format!(
+                    "Locking {} (another clone held it, or an interrupt came)",
+                    self.bases_dir().join(LOCK_FILE).display()
+                ),
                 source: std::io::Error::from(std::io::ErrorKind::TimedOut),
             })?;
         let written = !base.is_file();
@@ -126,6 +131,19 @@ impl Dir {
             .ok()
             .flatten()
             .filter(|b| b.starts_with(self.bases_dir()))
+    }
+
+    /// The bases VM `name`'s disks are overlays of (none for a VM that is no copy-on-write
+    /// clone, or has no directory here).
+    pub fn bases_of_vm(&self, name: &str) -> Result<Vec<PathBuf>> {
+        if !self.vm_dir(name).is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut bases = Vec::new();
+        for image in self.images_in(name)? {
+            bases.extend(self.base_of(&self.disk_path(&image)?));
+        }
+        Ok(bases)
     }
 
     /// Deletes `base` (and its directory when empty) unless a disk still names it; keeps it
@@ -183,10 +201,21 @@ fn write_base(src: &Path, snap: &str, base: &Path) -> Result<()> {
     written
 }
 
-/// Deletes `base` and its directory if that is then empty (a clean-up: errors are ignored).
+/// Deletes `base`, the part files left in its directory by a base writer that was killed
+/// (under the lock no writer runs), and the directory if that is then empty (a clean-up:
+/// errors are ignored).
 fn remove_base(base: &Path) {
     let _ = std::fs::remove_file(base);
-    if let Some(dir) = base.parent() {
-        let _ = std::fs::remove_dir(dir);
+    let Some(dir) = base.parent() else {
+        return;
+    };
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".part-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
+    let _ = std::fs::remove_dir(dir);
 }
