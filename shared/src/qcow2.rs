@@ -310,7 +310,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 
-    fn fixture(name: &str) -> String {
+    /// The recorded `qemu-img` output `name` (`tests/fixtures/qemu-img/`).
+    pub(super) fn fixture(name: &str) -> String {
         let p = format!(
             "{}/../tests/fixtures/qemu-img/{name}",
             env!("CARGO_MANIFEST_DIR")

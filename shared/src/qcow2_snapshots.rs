@@ -131,16 +131,9 @@ fn convert_snapshot(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::fixture;
     use super::super::PROBE_TIMEOUT;
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let p = format!(
-            "{}/../tests/fixtures/qemu-img/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-    }
 
     #[test]
     fn recorded_snapshot_lists_parse() {

@@ -10,6 +10,7 @@ use shared::qcow2::snapshots as qsnap;
 use super::testing::CibFile;
 use crate::ctx::Ctx;
 use crate::storage::dir::Dir;
+use crate::storage::testing::write_head;
 
 fn dir_ctx(f: &CibFile) -> Ctx {
     let vms = f.dir.join("vms");
@@ -44,16 +45,6 @@ fn head(f: &CibFile, disk: &Path) -> Vec<u8> {
         .run()
         .unwrap();
     std::fs::read(&raw).unwrap()[..16].to_vec()
-}
-
-/// Writes 512 bytes of `byte` at the start of qcow2 file `disk` (what a guest would write).
-fn write_head(disk: &Path, byte: u8) {
-    Cmd::new("qemu-io")
-        .args(["-f", "qcow2", "-c", &format!("write -P {byte} 0 512"), "--"])
-        .arg(disk)
-        .timeout(std::time::Duration::from_secs(30))
-        .run()
-        .unwrap();
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use shared::cmd::Cmd;
 
 use super::super::snapshots::{GroupSnap, SnapshotStore};
+use super::super::testing::write_head;
 use super::*;
 
 /// A private directory, removed on drop.
@@ -42,16 +43,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Writes `byte` over the first 512 bytes of qcow2 file `disk` (as a guest would).
-fn write_head(disk: &Path, byte: u8) {
-    Cmd::new("qemu-io")
-        .args(["-f", "qcow2", "-c", &format!("write -P {byte} 0 512"), "--"])
-        .arg(disk)
-        .timeout(std::time::Duration::from_secs(30))
-        .run()
-        .unwrap();
 }
 
 fn raw_bytes(qcow2: &Path, out: &Path) -> Vec<u8> {

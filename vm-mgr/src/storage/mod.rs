@@ -28,6 +28,8 @@ mod dir_snapshots;
 pub mod mem;
 pub mod rbd;
 pub mod snapshots;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
