@@ -6,6 +6,9 @@
 //! - [`convert_to_qcow2`]: `qemu-img convert -p -f FMT -O qcow2 -- SRC DST`, with the progress
 //!   read as it goes, under `setpriv --pdeathsig KILL` so that it dies with its caller.
 //!
+//! - [`backing_file`]: the backing file a qcow2 overlay names (`qemu-img info -U`), and
+//!   [`create_overlay`]: `qemu-img create -f qcow2 -F qcow2 -b BASE -- FILE`, a new overlay
+//!   whose unwritten clusters read from `BASE` (copy-on-write clones of the dir backend).
 //! - [`snapshots`]: internal snapshots of files no QEMU has open (`qemu-img snapshot`), their
 //!   list, and the export of one snapshot's content.
 //!
@@ -89,6 +92,65 @@ pub fn parse_qemu_img_format(text: &str) -> Result<String, String> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| "qemu-img info: no \"format\"".into())
+}
+
+/// Parses `qemu-img info --output=json`: the backing file (`full-backing-filename`, else
+/// `backing-filename`), `None` for an image without one. qemu-img 7.2 prints both the same
+/// for an absolute backing path, also when that file is gone (recorded in
+/// `tests/fixtures/qemu-img/info-overlay*.out`).
+pub fn parse_backing(text: &str) -> Result<Option<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("qemu-img info: {e}"))?;
+    if !v.is_object() {
+        return Err("qemu-img info: not a JSON object".into());
+    }
+    for key in ["full-backing-filename", "backing-filename"] {
+        match &v[key] {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => return Ok(Some(s.clone())),
+            _ => return Err(format!("qemu-img info: {key:?} is not a string")),
+        }
+    }
+    Ok(None)
+}
+
+/// `qemu-img info -U --output=json -- FILE` (`-U`: a file a QEMU has open can be read; only
+/// the image's header and tables are read, never its backing file).
+pub(crate) fn info_json(path: &Path) -> Result<(String, String), Qcow2Error> {
+    let cmd = Cmd::new("qemu-img")
+        .args(["info", "-U", "--output=json", "--"])
+        .arg(path)
+        .timeout(PROBE_TIMEOUT);
+    let out = cmd.run().map_err(|e| match e {
+        CmdError::Failed { stderr, .. } => unreadable(path, stderr.trim()),
+        other => other.into(),
+    })?;
+    Ok((out.stdout_str(), cmd.cmdline()))
+}
+
+/// The backing file of image `path` (`None` when it has none).
+pub fn backing_file(path: &Path) -> Result<Option<PathBuf>, Qcow2Error> {
+    let (text, cmdline) = info_json(path)?;
+    parse_backing(&text)
+        .map(|b| b.map(PathBuf::from))
+        .map_err(|reason| Qcow2Error::Parse { cmdline, reason })
+}
+
+/// `qemu-img create -f qcow2 -F qcow2 -b BASE -- DST`: the new qcow2 file `dst`, of `base`'s
+/// size, whose unwritten clusters read from the qcow2 file `base` (which must be an absolute
+/// path: it is stored in `dst` as given, and read from every node).
+pub fn create_overlay(base: &Path, dst: &Path) -> Result<(), Qcow2Error> {
+    if !base.is_absolute() {
+        return Err(unreadable(base, "a backing file must be an absolute path"));
+    }
+    Cmd::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+        .arg(base)
+        .arg("--")
+        .arg(dst)
+        .timeout(PROBE_TIMEOUT)
+        .run()?;
+    Ok(())
 }
 
 /// The fraction done (0.0 to 1.0) in what `qemu-img convert -p` has written so far: it rewrites
@@ -245,6 +307,80 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("qemu-img"), "{text}");
         assert!(text.contains("qcow2"), "{text}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The recorded `qemu-img` output `name` (`tests/fixtures/qemu-img/`).
+    pub(super) fn fixture(name: &str) -> String {
+        let p = format!(
+            "{}/../tests/fixtures/qemu-img/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    /// Recorded from qemu-img 7.2: an overlay names its base, also once the base is gone; an
+    /// image without one has no backing file.
+    #[test]
+    fn recorded_backing_files_parse() {
+        let base = "/tmp/h14rec/vms/.bases/d1@s1@1796307494.289770000/system.qcow2";
+        for f in ["info-overlay.out", "info-overlay-base-gone.out"] {
+            assert_eq!(
+                parse_backing(&fixture(f)).unwrap().as_deref(),
+                Some(base),
+                "{f}"
+            );
+        }
+        for f in ["info-no-snapshots.out", "info-snapshots.out"] {
+            assert_eq!(parse_backing(&fixture(f)).unwrap(), None, "{f}");
+        }
+        assert_eq!(
+            parse_backing(r#"{"backing-filename": "/b.qcow2"}"#).unwrap(),
+            Some("/b.qcow2".into())
+        );
+        for bad in ["qemu-img: x", "[]", r#"{"backing-filename": 3}"#] {
+            assert!(parse_backing(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Real `qemu-img`: an overlay reads its base's data, names it as its backing file, and
+    /// its own writes leave the base as it was; a relative base is refused.
+    #[test]
+    fn an_overlay_reads_its_base_and_writes_only_itself() {
+        let d = scratch("overlay");
+        let raw = d.join("base.raw");
+        std::fs::write(&raw, vec![b'A'; 1 << 16]).unwrap();
+        let base = d.join("base.qcow2");
+        convert_to_qcow2(&raw, "raw", &base, &mut |_| {}).unwrap();
+        let top = d.join("-top.qcow2");
+        create_overlay(&base, &top).unwrap();
+        assert_eq!(backing_file(&top).unwrap(), Some(base.clone()));
+        assert_eq!(backing_file(&base).unwrap(), None);
+        let read = |img: &Path| {
+            let out = d.join("out.raw");
+            Cmd::new("qemu-img")
+                .args(["convert", "-O", "raw", "--"])
+                .arg(img)
+                .arg(&out)
+                .timeout(PROBE_TIMEOUT)
+                .run()
+                .unwrap();
+            std::fs::read(&out).unwrap()
+        };
+        assert_eq!(read(&top), vec![b'A'; 1 << 16]);
+        Cmd::new("qemu-io")
+            .args(["-f", "qcow2", "-c", "write -P 0x42 0 4k", "--"])
+            .arg(&top)
+            .timeout(PROBE_TIMEOUT)
+            .run()
+            .unwrap();
+        assert_eq!(&read(&top)[..4096], &[b'B'; 4096][..]);
+        assert_eq!(read(&base), vec![b'A'; 1 << 16], "the base is unchanged");
+        let e = create_overlay(Path::new("base.qcow2"), &d.join("x.qcow2")).unwrap_err();
+        assert!(e.to_string().contains("absolute"), "{e}");
+        let e = create_overlay(&d.join("nosuch.qcow2"), &d.join("y.qcow2")).unwrap_err();
+        assert!(e.to_string().contains("nosuch"), "{e}");
+        assert!(!d.join("y.qcow2").exists());
         let _ = std::fs::remove_dir_all(&d);
     }
 

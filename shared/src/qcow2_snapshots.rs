@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{convert_prefix, run_local_convert, Qcow2Error, PROBE_TIMEOUT};
-use crate::cmd::{Cmd, CmdError};
+use super::{convert_prefix, info_json, run_local_convert, Qcow2Error};
+use crate::cmd::Cmd;
 
 /// Time limit of `qemu-img snapshot` (metadata only, but a large image on a slow filesystem).
 pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -37,6 +37,9 @@ pub struct Snapshot {
     /// When it was taken, seconds since the epoch.
     #[serde(rename = "date-sec")]
     pub date_sec: u64,
+    /// The nanoseconds of that second.
+    #[serde(rename = "date-nsec", default)]
+    pub date_nsec: u64,
     /// Bytes of saved guest state (0 for disk-only snapshots, which are all vm-mgr takes).
     #[serde(rename = "vm-state-size", default)]
     pub vm_state_size: u64,
@@ -56,21 +59,8 @@ pub fn parse_snapshots(text: &str) -> Result<Vec<Snapshot>, String> {
 
 /// The internal snapshots of qcow2 file `path`, oldest first.
 pub fn list(path: &Path) -> Result<Vec<Snapshot>, Qcow2Error> {
-    let cmd = Cmd::new("qemu-img")
-        .args(["info", "-U", "--output=json", "--"])
-        .arg(path)
-        .timeout(PROBE_TIMEOUT);
-    let out = cmd.run().map_err(|e| match e {
-        CmdError::Failed { stderr, .. } => Qcow2Error::Unreadable {
-            path: path.to_owned(),
-            detail: stderr.trim().to_owned(),
-        },
-        other => other.into(),
-    })?;
-    parse_snapshots(&out.stdout_str()).map_err(|reason| Qcow2Error::Parse {
-        cmdline: cmd.cmdline(),
-        reason,
-    })
+    let (text, cmdline) = info_json(path)?;
+    parse_snapshots(&text).map_err(|reason| Qcow2Error::Parse { cmdline, reason })
 }
 
 fn snapshot(op: &str, path: &Path, name: &str) -> Result<(), Qcow2Error> {
@@ -141,15 +131,9 @@ fn convert_snapshot(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::fixture;
+    use super::super::PROBE_TIMEOUT;
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let p = format!(
-            "{}/../tests/fixtures/qemu-img/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-    }
 
     #[test]
     fn recorded_snapshot_lists_parse() {
@@ -157,6 +141,7 @@ mod tests {
         let names: Vec<&str> = s.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["s1", "snap.two-2"]);
         assert_eq!(s[0].id, "1");
+        assert_eq!((s[0].date_nsec, s[1].date_nsec), (631_225_000, 748_588_000));
         assert!(s[0].date_sec < s[1].date_sec && s[0].date_sec > 1_700_000_000);
         // taken through QMP on a running VM: no icount, still parsed
         let s = parse_snapshots(&fixture("info-snapshots-running.out")).unwrap();

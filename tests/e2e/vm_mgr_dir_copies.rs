@@ -2,8 +2,9 @@
 //! stood in for by a host directory that a real `ocf:heartbeat:Filesystem` clone bind-mounts
 //! on every node (see `vm_mgr_dir.rs` for what that stand-in changes).
 //!
-//! Scenarios: snapshots of a running and a stopped VM, rollback, purge and a full clone (which
-//! boots); export of a running dir VM, imported into Ceph RBD, exported again and imported into
+//! Scenarios: snapshots of a running and a stopped VM, rollback, purge, a copy-on-write clone
+//! (which boots with the snapshot's data, and again once its source is removed; its base goes
+//! with it) and a full clone (which boots); export of a running dir VM, imported into Ceph RBD, exported again and imported into
 //! the dir backend.
 //!
 //! Disk content is checked with `qemu-io` patterns on the qcow2 files; data is changed
@@ -123,7 +124,31 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
         qemu_io("read", "0x41", &disk),
         "the snapshot's data is back"
     );
-    // a full clone of s1 boots from its own file with s1's data; copy-on-write is refused
+    // a copy-on-write clone of s1, the source's data changed since: it boots with s1's data
+    assert!(qemu_io("write", "0x43", &disk));
+    let cow = format!("{name}w");
+    let _w = Extra {
+        sb: &sb,
+        conf: Some(s.conf.clone()),
+        name: cow.clone(),
+        dirs: Vec::new(),
+    };
+    let clone_argv = [
+        "clone",
+        "-n",
+        &name,
+        "--dst-name",
+        &cow,
+        "--snap-name",
+        "s1",
+    ];
+    let out = s.vm_mgr_ok("sim2", &clone_argv);
+    assert!(out.contains("Started on"), "{out}");
+    let cow_disk = format!("{}/{cow}/system.qcow2", s.mnt);
+    assert!(node_reads(&sb, "0x41", &cow_disk));
+    let st = s.vm_mgr_ok("sim1", &["--output", "json", "status", "-n", &cow]);
+    assert!(st.contains(&format!("{}/.bases/{name}@s1@", s.mnt)), "{st}");
+    // a full clone of s1 boots from its own file with s1's data
     let copy = format!("{name}c");
     let _c = Extra {
         sb: &sb,
@@ -131,8 +156,6 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
         name: copy.clone(),
         dirs: Vec::new(),
     };
-    let cow = s.vm_mgr("sim1", &["clone", "-n", &name, "--dst-name", &copy]);
-    assert_eq!(cow.code(), Some(6), "{}", describe(&cow));
     let out = s.vm_mgr_ok(
         "sim3",
         &[
@@ -160,6 +183,41 @@ fn dir_snapshots_running_and_stopped_rollback_brings_the_data_back() {
     assert!(qcow2_snaps(&disk).is_empty());
     let out = s.vm_mgr("sim1", &["rollback", "-n", &name, "--snap-name", "s1"]);
     assert_eq!(out.code(), Some(2), "{}", describe(&out));
+
+    // the source removed, its copy-on-write clone still starts with s1's data; removed in its
+    // turn, it takes its base with it
+    s.vm_mgr_ok("sim1", &["remove", "--purge", "-n", &name]);
+    s.vm_mgr_ok("sim3", &["stop", "-n", &cow]);
+    let out = s.vm_mgr_ok("sim3", &["start", "-n", &cow]);
+    assert!(out.contains("Started on"), "{out}");
+    assert!(node_reads(&sb, "0x41", &cow_disk));
+    let bases = format!("{}/.bases", s.store);
+    assert_eq!(dir_entries(&bases).len(), 2, "the lock and s1's base");
+    s.vm_mgr_ok("sim2", &["remove", "--purge", "-n", &cow]);
+    assert_eq!(
+        dir_entries(&bases),
+        [".lock"],
+        "the base went with its clone"
+    );
+}
+
+/// The names in directory `dir`, sorted.
+fn dir_entries(dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `qemu-io` read-and-compare of pattern `byte` over the first 64 KiB of qcow2 file `file` on
+/// sim1 (a copy-on-write clone's base is named by its path on the nodes).
+fn node_reads(sb: &Sandbox, byte: &str, file: &str) -> bool {
+    let cmd = format!("read -P {byte} 0 64k");
+    let argv = ["qemu-io", "-f", "qcow2", "-r", "-U", "-c", &cmd, file];
+    let out = sb.exec("sim1", &argv).expect("qemu-io runs");
+    out.status.success() && !out.stdout_str().contains("Pattern verification failed")
 }
 
 /// What a scenario makes besides the dir store's VM: export directories and another VM (of

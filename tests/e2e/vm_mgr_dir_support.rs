@@ -120,6 +120,9 @@ impl Drop for DirStore<'_> {
             }));
         }
         let _ = std::fs::remove_dir(&self.mnt);
+        // what copy-on-write clones leave once their bases are gone: the bases' lock file
+        let _ = std::fs::remove_file(format!("{}/.bases/.lock", self.store));
+        let _ = std::fs::remove_dir(format!("{}/.bases", self.store));
         let _ = std::fs::remove_dir(&self.store);
         let _ = std::fs::remove_file(&self.conf);
         cleanup_inputs(&self.name);

@@ -154,7 +154,8 @@ pub enum Command {
     /// Make a new VM from this one: copy-on-write clones of its disks at a snapshot (taken now
     /// when none is named), or independent copies with --full; new name, UUID and MAC
     /// addresses; metadata copied. Enabled and started unless --disable / --nostart. On the
-    /// dir backend only --full (new qcow2 files); copy-on-write exits 6.
+    /// dir backend --full makes new qcow2 files; copy-on-write makes qcow2 overlays of a
+    /// read-only base of the snapshot in DIR/.bases/ (deleted with its last clone).
     ///
     /// Example: vm-mgr clone -n golden --dst-name web7 --snap-name v3
     Clone(CloneArgs),

@@ -1,4 +1,5 @@
-//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots, export/import, clone --full), and the check
+//! Which verbs the dir backend supports so far (issue 14's first slice, snapshots,
+//! export/import, clone with and without `--full`), and the check
 //! `commands::run` makes before any verb runs: a verb not supported there exits 6 ("not
 //! supported on the dir backend yet", nothing changed), and a verb on a VM's stored data run
 //! with the other backend than the VM's exits 2.
@@ -46,8 +47,8 @@ pub fn supported_on_dir(command: &Command) -> bool {
     ) || snapshots_or_copies(command)
 }
 
-/// The snapshot verbs, clone and export: on dir since issue 14's second slice; they work on the
-/// VM's stored data.
+/// The snapshot verbs, clone and export: on dir since issue 14's second slice (copy-on-write
+/// clones since its third); they work on the VM's stored data.
 fn snapshots_or_copies(command: &Command) -> bool {
     matches!(
         command,

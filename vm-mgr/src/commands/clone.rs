@@ -6,8 +6,10 @@
 //! (without pinned/preferred host with `--clear-constraint`), and is enabled unless
 //! `--disable`. A failure undoes everything made so far.
 //!
-//! On the dir backend only `--full` (each disk's snapshot converted into a new qcow2 file in
-//! the clone's directory); a copy-on-write clone is refused (exit 6), see `storage::dir`.
+//! On the dir backend `--full` converts each disk's snapshot into a new qcow2 file in the
+//! clone's directory; a copy-on-write clone's disks are qcow2 overlays of a read-only base of
+//! the snapshot, written once under `DIR/.bases/` and shared by that snapshot's clones, deleted
+//! with the last of them (see `storage::dir_bases`).
 
 use std::collections::BTreeMap;
 
@@ -85,11 +87,6 @@ pub fn run(ctx: &Ctx, a: &CloneArgs) -> Result<Outcome> {
 /// Checks the request and computes the clone; changes nothing.
 fn check(ctx: &Ctx, a: &CloneArgs) -> Result<Plan> {
     let (src, dst) = (a.name.as_str(), a.dst_name.as_str());
-    if ctx.storage.dir().is_some() && !a.full {
-        return Err(Error::NotOnDir {
-            verb: "clone without --full (copy-on-write)",
-        });
-    }
     vm::validate_name(dst)?;
     if src == dst {
         return Err(Error::invalid(
@@ -185,6 +182,13 @@ fn dry_run(ctx: &Ctx, a: &CloneArgs, plan: &Plan) -> Outcome {
         .iter()
         .map(|(s, d)| format!("{how} {pool}/{s} at {at} into {pool}/{d}"))
         .collect();
+    if let (Some(dir), false) = (ctx.storage.dir(), a.full) {
+        actions.push(format!(
+            "write the snapshot's read-only base under {} unless it exists (shared by its \
+             clones, deleted with the last)",
+            dir.bases_dir().display()
+        ));
+    }
     actions.push(match ctx.storage.dir() {
         Some(dir) => format!("create the VM directory {}", dir.vm_dir(dst).display()),
         None => format!("create RBD group {pool}/{dst} with those images"),

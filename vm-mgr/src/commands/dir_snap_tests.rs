@@ -10,6 +10,7 @@ use shared::qcow2::snapshots as qsnap;
 use super::testing::CibFile;
 use crate::ctx::Ctx;
 use crate::storage::dir::Dir;
+use crate::storage::testing::write_head;
 
 fn dir_ctx(f: &CibFile) -> Ctx {
     let vms = f.dir.join("vms");
@@ -17,6 +18,20 @@ fn dir_ctx(f: &CibFile) -> Ctx {
     let mut ctx = f.ctx(Dir::new(&vms).unwrap(), false);
     ctx.config.storage_resource = Some("sandbox-fence".into());
     ctx
+}
+
+fn dry_ctx(f: &CibFile) -> Ctx {
+    let mut dry = f.ctx(Dir::new(&f.dir.join("vms")).unwrap(), true);
+    dry.config.storage_resource = Some("sandbox-fence".into());
+    dry
+}
+
+fn purge_args(name: &str) -> crate::cli_trash::RemoveArgs {
+    crate::cli_trash::RemoveArgs {
+        name: name.into(),
+        purge: true,
+        yes: true,
+    }
 }
 
 /// The first 16 bytes of the current content of qcow2 file `disk`.
@@ -30,16 +45,6 @@ fn head(f: &CibFile, disk: &Path) -> Vec<u8> {
         .run()
         .unwrap();
     std::fs::read(&raw).unwrap()[..16].to_vec()
-}
-
-/// Writes 512 bytes of `byte` at the start of qcow2 file `disk` (what a guest would write).
-fn write_head(disk: &Path, byte: u8) {
-    Cmd::new("qemu-io")
-        .args(["-f", "qcow2", "-c", &format!("write -P {byte} 0 512"), "--"])
-        .arg(disk)
-        .timeout(std::time::Duration::from_secs(30))
-        .run()
-        .unwrap();
 }
 
 #[test]
@@ -267,10 +272,9 @@ fn clone_args(src: &str, dst: &str, snap: Option<&str>, full: bool) -> crate::cl
 }
 
 /// `clone --full` of a dir VM: new independent qcow2 files with the snapshot's data, the
-/// clone's own XML (name, UUID, its files) and fragment; copy-on-write is refused (exit 6)
-/// before anything changes.
+/// clone's own XML (name, UUID, its files) and fragment; its dry run changes nothing.
 #[test]
-fn a_full_clone_of_a_dir_vm_has_its_own_files_and_copy_on_write_is_refused() {
+fn a_full_clone_of_a_dir_vm_has_its_own_files() {
     let f = CibFile::new("cib-3nodes-idle.xml");
     let ctx = dir_ctx(&f);
     super::create::run(&ctx, &super::tests::create_args(&f.dir, "c1")).unwrap();
@@ -279,9 +283,13 @@ fn a_full_clone_of_a_dir_vm_has_its_own_files_and_copy_on_write_is_refused() {
     write_head(&src_disk, b'N');
 
     let cib = f.text();
-    let e = super::clone::run(&ctx, &clone_args("c1", "c2", None, false)).unwrap_err();
-    assert_eq!(e.exit_code(), 6, "{e}");
-    assert!(e.to_string().contains("copy-on-write"), "{e}");
+    let dry = dry_ctx(&f);
+    let out = super::clone::run(&dry, &clone_args("c1", "c2", Some("gold"), true)).unwrap();
+    let actions = out.json.to_string();
+    assert!(
+        actions.contains("copy ") && !actions.contains(".bases"),
+        "{actions}"
+    );
     assert_eq!(f.text(), cib);
     assert!(!f.dir.join("vms/c2").exists());
 
@@ -312,4 +320,59 @@ fn a_full_clone_of_a_dir_vm_has_its_own_files_and_copy_on_write_is_refused() {
         .map(|s| s.name)
         .collect();
     assert_eq!(left, ["gold"]);
+}
+
+/// A copy-on-write clone of a dir VM, the verb and output as on RBD: a dry run writes nothing;
+/// the clone's disk is an overlay of the snapshot's base, with the snapshot's data, its own XML
+/// and fragment; removing the source leaves it whole; removing the clone deletes the base.
+#[test]
+fn a_copy_on_write_clone_of_a_dir_vm_reads_its_base_and_the_base_goes_with_it() {
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let ctx = dir_ctx(&f);
+    super::create::run(&ctx, &super::tests::create_args(&f.dir, "w1")).unwrap();
+    super::snapshot::create(&ctx, "w1", "gold").unwrap();
+    write_head(&f.dir.join("vms/w1/system.qcow2"), b'N');
+    let cib = f.text();
+    let out = super::clone::run(&dry_ctx(&f), &clone_args("w1", "w2", Some("gold"), false));
+    let actions = out.unwrap().json.to_string();
+    assert!(
+        actions.contains("clone (copy-on-write)") && actions.contains("/vms/.bases"),
+        "{actions}"
+    );
+    assert_eq!(f.text(), cib);
+    assert!(!f.dir.join("vms/w2").exists() && !f.dir.join("vms/.bases").exists());
+
+    let out = super::clone::run(&ctx, &clone_args("w1", "w2", Some("gold"), false)).unwrap();
+    assert_eq!(
+        (&out.json["full"], &out.json["source"]),
+        (&false.into(), &"w1".into())
+    );
+    let disk = f.dir.join("vms/w2/system.qcow2");
+    let base = shared::qcow2::backing_file(&disk)
+        .unwrap()
+        .expect("an overlay");
+    let prefix = f.dir.join("vms/.bases/w1@gold@").display().to_string();
+    assert!(
+        base.display().to_string().starts_with(&prefix),
+        "{}",
+        base.display()
+    );
+    assert_eq!(head(&f, &disk), b"not really qcow2", "gold's data");
+    let xml = std::fs::read_to_string(f.dir.join("vms/w2/domain.xml")).unwrap();
+    assert!(
+        xml.contains(&format!(r#"<source file="{}"/>"#, disk.display()))
+            && xml.contains("<name>w2</name>"),
+        "{xml}"
+    );
+    assert!(f.text().contains("vmmgr-after-w2"), "the storage order");
+    let bases = |n: &str| super::status::run(&ctx, n).unwrap().json["bases"].clone();
+    assert_eq!(bases("w2"), serde_json::json!([base.display().to_string()]));
+    assert_eq!(bases("w1"), serde_json::json!([]));
+    // the source goes: the clone keeps its data; the clone goes: so does the base
+    super::remove::run(&ctx, &purge_args("w1")).unwrap();
+    assert_eq!(head(&f, &disk), b"not really qcow2");
+    assert!(base.is_file());
+    super::remove::run(&ctx, &purge_args("w2")).unwrap();
+    assert!(!base.exists() && !base.parent().unwrap().exists());
+    assert!(!f.dir.join("vms/w2").exists());
 }

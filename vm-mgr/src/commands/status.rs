@@ -2,6 +2,7 @@
 //! line is the state word alone, as SEAPATH prints it (its Cockpit plugin shows the whole
 //! output as the State cell); the long layout (a terminal, `--long`) adds details after it.
 //! An unknown VM is an error (exit 3) that prints `Undefined` on stdout ([`undefined_text`]).
+//! A copy-on-write clone on the dir backend also shows the bases its disks read from.
 
 use serde_json::json;
 
@@ -25,9 +26,19 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     // Issue 20: the guest node the VM is, with its state.
     let guest = crate::fragment::guest_node_of(cib.element(), name)
         .map(|g| crate::guest_node::view(&g, &mon));
+    // Issue 14: a copy-on-write clone on the dir backend reads from these bases.
+    let bases: Vec<String> = match ctx.storage.dir() {
+        Some(dir) if storage == crate::storage::Backend::Dir => dir
+            .bases_of_vm(name)?
+            .iter()
+            .map(|b| b.display().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
     let json = json!({
         "name": st.name,
         "storage": storage,
+        "bases": bases,
         "state": st.state,
         "node": st.node,
         "nodes": st.nodes,
@@ -53,6 +64,9 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
             g["name"].as_str().unwrap_or(""),
             g["state"].as_str().unwrap_or("")
         ));
+    }
+    for b in &bases {
+        text.push_str(&format!("  base: {b}\n"));
     }
     if !st.constraints.is_empty() {
         text.push_str(&format!("  constraints: {}\n", st.constraints.join(", ")));

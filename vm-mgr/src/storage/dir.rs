@@ -16,9 +16,10 @@
 //! [`shared::qcow2`] (no command line here): an import converts into `.NAME.part` and renames it.
 //!
 //! Snapshots are internal qcow2 snapshots in the disk files (`dir_snapshots`; a running VM's
-//! through QEMU's monitor); `clone --full` converts a snapshot into new qcow2 files.
-//! Copy-on-write clones are not on this backend: vm-mgr refuses them before anything runs
-//! (exit 6), and [`super::snapshots::SnapshotStore::clone_image`] says so if reached.
+//! through QEMU's monitor); `clone --full` converts a snapshot into new qcow2 files. A
+//! copy-on-write clone's disks are qcow2 overlays of a read-only base shared by the clones of
+//! one snapshot, `ROOT/.bases/SRC@SNAP@STAMP/FILE`, deleted with its last clone
+//! (`dir_bases`): the one thing outside a VM's directory that a VM needs.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -94,7 +95,7 @@ impl Disk {
     }
 }
 
-fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> StorageError {
+pub(super) fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> StorageError {
     if e.kind() == std::io::ErrorKind::NotFound {
         return StorageError::NotFound {
             what: what.to_string(),
@@ -162,6 +163,11 @@ impl Dir {
         })
     }
 
+    /// The directory holding the VM directories.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The directory of VM `name`.
     pub fn vm_dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
@@ -195,7 +201,7 @@ impl Dir {
     }
 
     /// Names of the VM directories (subdirectories with a valid VM name).
-    fn vm_dirs(&self) -> Result<Vec<String>> {
+    pub(super) fn vm_dirs(&self) -> Result<Vec<String>> {
         let entries = std::fs::read_dir(&self.root)
             .map_err(|e| io_error(format!("VM directory {}", self.label), e))?;
         let mut names = Vec::new();
@@ -214,7 +220,7 @@ impl Dir {
     }
 
     /// The disk images of VM directory `name`.
-    fn images_in(&self, name: &str) -> Result<Vec<String>> {
+    pub(super) fn images_in(&self, name: &str) -> Result<Vec<String>> {
         let dir = self.vm_dir(name);
         let entries = std::fs::read_dir(&dir).map_err(|e| io_error(dir.display(), e))?;
         let mut images = Vec::new();
@@ -430,7 +436,12 @@ impl Storage for Dir {
 
     fn remove_image(&self, image: &str) -> Result<()> {
         let path = self.disk_path(image)?;
-        std::fs::remove_file(&path).map_err(|e| io_error(format!("Disk {}", path.display()), e))
+        let base = path.is_file().then(|| self.base_of(&path)).flatten();
+        std::fs::remove_file(&path).map_err(|e| io_error(format!("Disk {}", path.display()), e))?;
+        match base {
+            Some(b) => self.release_base(&b),
+            None => Ok(()),
+        }
     }
 
     fn meta_list(&self, image: &str) -> Result<BTreeMap<String, String>> {

@@ -14,11 +14,10 @@
 //!   disk has `S` (the group snapshot made it), [`SnapshotStore::snap_remove`] removes what is
 //!   left of `S`; qcow2 has no protection, so nothing is protected.
 //!
-//! A copy (`clone --full`) is a new independent qcow2 file converted from the snapshot.
-//! Copy-on-write clones are not on this backend (exit 6 before anything runs): a qcow2 backing
-//! file cannot point at an internal snapshot, so a clone would need a base file made from the
-//! snapshot that must never change and must outlive every clone, tying the source's directory
-//! to its clones (a VM directory would no longer be self-contained).
+//! A copy (`clone --full`) is a new independent qcow2 file converted from the snapshot. A
+//! copy-on-write clone is a qcow2 overlay of a base written once from the snapshot
+//! (`dir_bases`); a copy or export of such a clone reads through its base, so it is
+//! self-contained.
 
 use std::path::Path;
 
@@ -31,7 +30,7 @@ use crate::vm::VmIds;
 
 impl Dir {
     /// The snapshots of disk `image`.
-    fn qcow2_snaps(&self, image: &str) -> Result<Vec<Snapshot>> {
+    pub(super) fn qcow2_snaps(&self, image: &str) -> Result<Vec<Snapshot>> {
         let path = self.disk_path(image)?;
         if !path.is_file() {
             return Err(StorageError::NotFound {
@@ -42,7 +41,7 @@ impl Dir {
     }
 
     /// Whether disk `image` has snapshot `snap`.
-    fn has_snap(&self, image: &str, snap: &str) -> Result<bool> {
+    pub(super) fn has_snap(&self, image: &str, snap: &str) -> Result<bool> {
         Ok(self.qcow2_snaps(image)?.iter().any(|s| s.name == snap))
     }
 
@@ -171,10 +170,8 @@ impl SnapshotStore for Dir {
         self.delete_snap(image, snap)
     }
 
-    fn clone_image(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(StorageError::NotOnBackend {
-            what: "copy-on-write clones",
-        })
+    fn clone_image(&self, image: &str, snap: &str, dst: &str) -> Result<()> {
+        self.cow_clone(image, snap, dst)
     }
 
     fn copy_image(&self, image: &str, snap: &str, dst: &str) -> Result<()> {

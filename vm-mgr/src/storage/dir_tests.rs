@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use shared::cmd::Cmd;
 
 use super::super::snapshots::{GroupSnap, SnapshotStore};
+use super::super::testing::write_head;
 use super::*;
 
 /// A private directory, removed on drop.
@@ -254,17 +255,15 @@ fn a_failed_import_leaves_no_partial_disk() {
 }
 
 /// Snapshots are qcow2 snapshots in every disk file (real `qemu-img`); a copy is a new qcow2
-/// file of the snapshot's data; copy-on-write clones are not on the dir backend.
+/// file of the snapshot's data; a copy-on-write clone of a missing disk is not found.
 #[test]
-fn snapshots_are_in_every_disk_file_and_copy_on_write_clones_are_not_on_the_dir_backend() {
+fn snapshots_are_in_every_disk_file_and_a_copy_has_the_snapshot_s_data() {
     let d = Dir::new(Path::new("/srv/vms")).unwrap();
     let e = d.group_snap_create("a", "s").unwrap_err();
     assert!(e.is_not_found(), "{e}");
     let e = d.clone_image("system_a", "s", "system_b").unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "copy-on-write clones are not supported on the dir backend yet"
-    );
+    assert!(e.is_not_found(), "{e}");
+    assert!(!Path::new("/srv/vms/.bases").exists());
     assert!(d.copy_image("system_a", "s", "system_b").is_err());
 
     let s = Scratch::new("snap");
@@ -323,4 +322,137 @@ fn snapshots_are_in_every_disk_file_and_copy_on_write_clones_are_not_on_the_dir_
     d.group_snap_remove("a", "s").unwrap();
     assert!(d.group_snap_list("a").unwrap().is_empty());
     assert!(d.image_snaps("system_a").unwrap().is_empty());
+}
+
+/// A VM `a` with a system and a data disk holding `pattern`, at snapshot `s`, whose disks
+/// then change to `B`s.
+fn source_at_s(s: &Scratch, d: &Dir) {
+    d.create_group("a").unwrap();
+    let raw = s.image("a", b"snapshot data");
+    for i in ["system_a", "data_a_0"] {
+        d.import(&raw, "raw", i, &mut |_| {}).unwrap();
+    }
+    d.group_snap_create("a", "s").unwrap();
+    for f in ["system.qcow2", "data_1.qcow2"] {
+        write_head(&s.0.join("vms/a").join(f), b'B');
+    }
+}
+
+/// Copy-on-write clones (real `qemu-img`): overlays of one read-only base per snapshot, with
+/// the snapshot's data; the source removed, they keep it; snapshots, copies and exports of a
+/// clone are self-contained; the base goes with its last clone.
+#[test]
+fn copy_on_write_clones_share_a_base_that_outlives_the_source_and_goes_with_the_last_clone() {
+    let s = Scratch::new("cow");
+    let d = s.store();
+    source_at_s(&s, &d);
+    let raw = std::fs::read(s.0.join("a.raw")).unwrap();
+    for c in ["b", "c"] {
+        d.create_group(c).unwrap();
+        d.clone_image("system_a", "s", &format!("system_{c}"))
+            .unwrap();
+    }
+    d.clone_image("data_a_0", "s", "data_b_0").unwrap();
+    let base = d.base_path("system_a", "s").unwrap();
+    let dir = base.parent().unwrap();
+    assert!(dir.starts_with(s.0.join("vms/.bases")), "{}", dir.display());
+    assert!(dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("a@s@"));
+    let mut in_base: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    in_base.sort();
+    assert_eq!(
+        in_base,
+        ["data_1.qcow2", "system.qcow2"],
+        "one base per disk"
+    );
+    assert!(std::fs::metadata(&base).unwrap().permissions().readonly());
+    assert_eq!(d.base_users(&base).unwrap(), 2);
+    let disk_b = s.0.join("vms/b/system.qcow2");
+    assert_eq!(qcow2::backing_file(&disk_b).unwrap(), Some(base.clone()));
+    assert_eq!(
+        raw_bytes(&disk_b, &s.0.join("b.raw")),
+        raw,
+        "the snapshot's data"
+    );
+    assert_eq!(d.list_groups().unwrap(), ["a", "b", "c"], ".bases is no VM");
+
+    // the source's snapshot and the source itself go: the clones keep their data
+    d.group_snap_remove("a", "s").unwrap();
+    for i in ["system_a", "data_a_0"] {
+        d.remove_image(i).unwrap();
+    }
+    d.remove_group("a").unwrap();
+    assert_eq!(raw_bytes(&disk_b, &s.0.join("b.raw")), raw);
+    // a clone's own snapshot, rollback, copy and export; the latter two hold the whole data
+    d.group_snap_create("b", "t").unwrap();
+    write_head(&disk_b, b'C');
+    d.group_snap_rollback("b", "t").unwrap();
+    assert_eq!(raw_bytes(&disk_b, &s.0.join("b.raw")), raw, "rolled back");
+    write_head(&disk_b, b'D');
+    let out = s.0.join("b-t.raw");
+    d.export_image("system_b", "t", &out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), raw, "the export is flattened");
+    d.create_group("e").unwrap();
+    d.copy_image("system_b", "t", "system_e").unwrap();
+    let disk_e = s.0.join("vms/e/system.qcow2");
+    assert_eq!(qcow2::backing_file(&disk_e).unwrap(), None);
+    assert_eq!(raw_bytes(&disk_e, &s.0.join("e.raw")), raw);
+
+    // the base goes with its last clone, not before (with what a killed writer left there)
+    std::fs::write(dir.join(".system.qcow2.part-1"), b"half").unwrap();
+    d.remove_image("system_b").unwrap();
+    assert!(base.is_file(), "c still uses it");
+    d.remove_image("system_c").unwrap();
+    assert!(!base.exists());
+    assert!(dir.join("data_1.qcow2").is_file(), "data_b_0 still uses it");
+    d.remove_image("data_b_0").unwrap();
+    assert!(!dir.exists(), "the base directory is gone");
+}
+
+/// A snapshot taken again under the same name gets its own base (the new data); a clone that
+/// fails leaves no base behind; a clone of a snapshot that does not exist writes nothing.
+#[test]
+fn a_new_snapshot_of_the_same_name_gets_a_new_base_and_a_failed_clone_leaves_none() {
+    let s = Scratch::new("cow2");
+    let d = s.store();
+    source_at_s(&s, &d);
+    d.create_group("b").unwrap();
+    d.clone_image("system_a", "s", "system_b").unwrap();
+    let old = d.base_path("system_a", "s").unwrap();
+    d.group_snap_remove("a", "s").unwrap();
+    d.group_snap_create("a", "s").unwrap();
+    let new = d.base_path("system_a", "s").unwrap();
+    assert_ne!(old, new);
+    d.create_group("c").unwrap();
+    d.clone_image("system_a", "s", "system_c").unwrap();
+    let head = |c: &str| {
+        raw_bytes(
+            &s.0.join("vms").join(c).join("system.qcow2"),
+            &s.0.join("h.raw"),
+        )
+    };
+    assert_eq!(head("c")[..512], [b'B'; 512][..], "the new snapshot's data");
+    assert_eq!(&head("b")[65536..65549], b"snapshot data");
+    assert_ne!(head("b")[..512], [b'B'; 512][..]);
+
+    // onto an existing disk: refused, and the base it wrote is gone again
+    let e = d.clone_image("data_a_0", "s", "system_c").unwrap_err();
+    assert!(matches!(e, StorageError::Exists { .. }), "{e}");
+    assert!(!new.with_file_name("data_1.qcow2").exists());
+    assert!(new.is_file(), "the base in use stays");
+    let e = d.clone_image("system_a", "nosuch", "system_d").unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert!(!s.0.join("vms/d").exists());
+    let bases: Vec<_> = std::fs::read_dir(s.0.join("vms/.bases"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(bases.len(), 3, "the lock and two bases: {bases:?}");
 }

@@ -7,7 +7,8 @@
 //!   (command lines, names, error classification, parsers, per-call and connect timeouts all
 //!   live there; nothing here runs `rbd`, `ceph` or `qemu-img`).
 //! - [`dir::Dir`]: VMs on a directory every node sees (a cluster filesystem, NFS), one
-//!   directory per VM; `qemu-img` through [`shared::qcow2`].
+//!   directory per VM (copy-on-write clones share a read-only base in `.bases/`); `qemu-img`
+//!   through [`shared::qcow2`].
 //! - [`mem::Memory`]: an in-memory stand-in for unit tests; [`NoStorage`]: `--no-storage`.
 //!
 //! Errors of the Ceph layer come through as [`StorageError::Ceph`], classified once in
@@ -22,10 +23,13 @@ use shared::cmd::CmdError;
 pub use shared::ceph::{MonHost, TrashEntry};
 
 pub mod dir;
+mod dir_bases;
 mod dir_snapshots;
 pub mod mem;
 pub mod rbd;
 pub mod snapshots;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
