@@ -2,9 +2,11 @@
 //! pacemaker-remote) on the real sandbox cluster with Ceph: `vm-mgr create` from the image,
 //! boot to the login prompt with the guest agent answering, an address on the sandbox network
 //! that every node reaches, a live migration that keeps the guest running (a file in its tmpfs
-//! `/run` survives, its address still answers), a snapshot frozen through the guest agent, and
-//! a graceful `stop` answered by the OS (the ACPI power button: it powers itself off, the agent
-//! issues no destroy).
+//! `/run` survives, its address still answers), a snapshot frozen through the guest agent,
+//! `migrate --offline --wait-for-shutdown` with `shutdown -h now` run inside the guest, a
+//! rollback after which the guest (booted again) has the file it wrote just before the
+//! snapshot and not the one written after, and a graceful `stop` answered by the OS (the ACPI
+//! power button: it powers itself off, the agent issues no destroy). Two boots in all.
 //!
 //! The image is built once per machine and cached (`sandbox guest-image`), so other scenarios
 //! share it. Run: `VMMGR_SANDBOX_NAME=gos cargo test -p vmmgr-tests --test guest_os --
@@ -13,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vmmgr_tests::{unique_name, vm_mgr_ok, wait_for};
+use vmmgr_tests::{unique_name, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -22,8 +24,8 @@ use support::{cib_config, json_has, remove_and_check_gone, sandbox, status_json}
 #[path = "guest_support.rs"]
 mod guest;
 use guest::{
-    agent, create_os_vm, epoch_now, guest_address, guest_sh, journal_since, reachable_from_all,
-    serial_log, wait_agent, RemoveOnPanic, BOOT_KVM,
+    agent, create_os_vm, epoch_now, guest_address, guest_sh, journal_since, node_file, node_text,
+    reachable_from_all, serial_log, wait_agent, wait_unit, RemoveOnPanic, BOOT_KVM,
 };
 
 #[test]
@@ -98,7 +100,13 @@ fn debian_guest_boots_migrates_freezes_and_shuts_down_gracefully() {
     );
     reachable_from_all(&sb, &addr);
 
-    // A snapshot of the running guest is frozen through its agent (and thawed: it writes).
+    // A snapshot of the running guest is frozen through its agent (and thawed: it writes);
+    // what the guest wrote just before it is there after a rollback, what it wrote after is
+    // not (read inside the guest, after the offline migration below).
+    assert_eq!(
+        guest_sh(&sb, dst, dom, "echo before > /root/before-snap && sync"),
+        0
+    );
     let out = vm_mgr_ok(
         &sb,
         "sim1",
@@ -113,20 +121,53 @@ fn debian_guest_boots_migrates_freezes_and_shuts_down_gracefully() {
         ],
     );
     assert!(out.contains("\"consistency\": \"frozen\""), "{out}");
-    assert_eq!(guest_sh(&sb, dst, dom, "echo thawed > /root/after-snap"), 0);
+    assert_eq!(
+        guest_sh(&sb, dst, dom, "echo thawed > /root/after-snap && sync"),
+        0
+    );
+
+    // migrate --offline --wait-for-shutdown: the guest powers itself off (`shutdown -h now`
+    // run inside it), vm-mgr records it stopped; no destroy.
+    offline_migrate_on_guest_shutdown(&sb, &name, dst);
+
+    // rollback of the stopped VM; an offline migrate of a stopped VM starts it on its target,
+    // and the guest, booted again, has the file written before the snapshot, not the later one.
+    let out = vm_mgr_ok(&sb, "sim1", &["rollback", "-n", &name, "--snap-name", "s1"]);
+    assert!(out.contains("rolled back to s1; Stopped"), "{out}");
+    let out = vm_mgr_ok(
+        &sb,
+        "sim1",
+        &["migrate", "-n", &name, "--node", &src, "--offline"],
+    );
+    assert!(out.contains(&format!("Started on {src}")), "{out}");
+    assert_eq!(sb.running_on(&domain, &[]), [src.as_str()]);
+    let t = Instant::now();
+    wait_agent(&sb, &src, dom, budget);
+    eprintln!(
+        "second boot: agent answered after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        guest_sh(&sb, &src, dom, "test \"$(cat /root/before-snap)\" = before"),
+        0,
+        "the file written before the snapshot is there after the rollback"
+    );
+    assert_ne!(
+        guest_sh(&sb, &src, dom, "test -e /root/after-snap"),
+        0,
+        "the file written after the snapshot is gone"
+    );
 
     // stop: the OS powers itself off on the ACPI button, within the stop timeout, no destroy
-    // (the agent's lines are in the nodes' journals).
-    let since = epoch_now().saturating_sub(1);
+    // (the agent's lines are in the nodes' journals); pressed once logind, which handles the
+    // button, runs in the guest booted again.
+    wait_unit(&sb, &src, dom, "systemd-logind", Duration::from_secs(120));
+    let mark = log_mark(&sb, &src, dom);
     let t = Instant::now();
     let out = vm_mgr_ok(&sb, "sim1", &["stop", "-n", &name]);
     assert!(out.contains("Stopped"), "{out}");
     eprintln!("graceful stop took {:.1} s", t.elapsed().as_secs_f64());
-    let log: String = sb
-        .nodes()
-        .iter()
-        .map(|n| journal_since(&sb, n, since))
-        .collect();
+    let (log, console) = logs_since(&sb, &src, dom, mark);
     assert!(
         log.contains(&format!(
             "issuing graceful shutdown request for domain {dom}"
@@ -137,17 +178,110 @@ fn debian_guest_boots_migrates_freezes_and_shuts_down_gracefully() {
         !log.contains(&format!("forced shutdown (destroy) of domain {dom}")),
         "{log}"
     );
-    let console = serial_log(&sb, dst, dom);
     assert!(
         console.contains("reboot: Power down"),
         "the guest powered itself off: {}",
-        console
-            .get(console.len().saturating_sub(2000)..)
-            .unwrap_or("")
+        tail(&console)
     );
 
     let st = status_json(&sb, "sim1", &name);
     assert!(json_has(&st, "state", "Stopped"), "{st}");
     guard.name = None;
     remove_and_check_gone(&sb, "sim1", &name);
+}
+
+/// The last 2000 bytes of `text` (for messages).
+fn tail(text: &str) -> &str {
+    let mut from = text.len().saturating_sub(2000);
+    while !text.is_char_boundary(from) {
+        from = from.saturating_add(1);
+    }
+    text.get(from..).unwrap_or("")
+}
+
+/// Where the logs stand now: a second before now for the nodes' journals (the agents' lines go
+/// there), and the end of `dom`'s serial log on `node`.
+fn log_mark(sb: &Sandbox, node: &str, dom: &str) -> (u64, usize) {
+    let len = std::fs::metadata(node_file(sb, node, &serial_rel(dom))).map_or(0, |m| m.len());
+    (
+        epoch_now().saturating_sub(1),
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )
+}
+
+fn serial_rel(dom: &str) -> String {
+    format!("var-log-libvirt/qemu/{dom}-serial.log")
+}
+
+/// What the journals of all nodes, and the serial log of [`log_mark`], gained since the mark.
+fn logs_since(sb: &Sandbox, node: &str, dom: &str, mark: (u64, usize)) -> (String, String) {
+    let log = sb
+        .nodes()
+        .iter()
+        .map(|n| journal_since(sb, n, mark.0))
+        .collect();
+    (log, node_text(sb, node, &serial_rel(dom), mark.1))
+}
+
+/// `migrate --offline --wait-for-shutdown --start-after-migration=false` of the VM running on
+/// `node`, the guest shutting itself down (`shutdown -h now` through its agent) once vm-mgr has
+/// told Pacemaker not to restart it: vm-mgr records it stopped, the serial log shows the
+/// guest's own power-off, no agent destroyed it, and nothing is left unmanaged.
+fn offline_migrate_on_guest_shutdown(sb: &Sandbox, name: &str, node: &str) {
+    let dom = name;
+    let mark = log_mark(sb, node, dom);
+    let t = Instant::now();
+    let out = std::thread::scope(|s| {
+        let migrate = s.spawn(|| {
+            vm_mgr_ok(
+                sb,
+                "sim1",
+                &[
+                    "migrate",
+                    "-n",
+                    name,
+                    "--node",
+                    "sim1",
+                    "--offline",
+                    "--wait-for-shutdown",
+                    "--shutdown-timeout",
+                    "120",
+                    "--start-after-migration=false",
+                ],
+            )
+        });
+        wait_for(Duration::from_secs(60), "vm-mgr to unmanage the VM", || {
+            let res = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "resources"]);
+            res.contains(r#"name="is-managed" value="false""#)
+                .then_some(())
+        });
+        let cmd = json!({"execute": "guest-exec",
+            "arguments": {"path": "/sbin/shutdown", "arg": ["-h", "now"]}});
+        assert!(agent(sb, node, dom, &cmd).is_some(), "shutdown -h now runs");
+        migrate
+            .join()
+            .expect("migrate --offline --wait-for-shutdown")
+    });
+    eprintln!(
+        "offline migrate on the guest's own shutdown took {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(out.contains("Stopped"), "{out}");
+    let (log, console) = logs_since(sb, node, dom, mark);
+    assert!(
+        console.contains("reboot: Power down"),
+        "the guest powered itself off: {}",
+        tail(&console)
+    );
+    assert!(
+        !log.contains(&format!("forced shutdown (destroy) of domain {dom}"))
+            && !log.contains(&format!(
+                "issuing graceful shutdown request for domain {dom}"
+            )),
+        "no agent stopped the guest: {log}"
+    );
+    let st = status_json(sb, "sim1", name);
+    assert!(json_has(&st, "state", "Stopped"), "{st}");
+    let res = sb.exec_ok("sim1", &["cibadmin", "--query", "--scope", "resources"]);
+    assert!(!res.contains("is-managed"), "{res}");
 }

@@ -3,7 +3,8 @@
 //! pushed into the guest through its agent, `vm-mgr add-pacemaker-remote` makes the VM a guest
 //! node that crm_mon lists online, an `ocf:pacemaker:Dummy` kept on the guest node runs inside
 //! the guest (its state file is there), a live migration keeps the guest node and the Dummy,
-//! and `remove-pacemaker-remote` leaves a plain VM that still runs (not rebooted), with no
+//! a power failure of the VM's host (`kill-node`) restarts the VM on a survivor where the guest
+//! node comes back online and the Dummy runs again, and `remove-pacemaker-remote` leaves a plain VM that still runs (not rebooted), with no
 //! trace of the guest node in the CIB.
 //!
 //! The key: Pacemaker Remote connections are authenticated with `/etc/pacemaker/authkey`. The
@@ -43,7 +44,7 @@ fn install_key_script(key: &[u8]) -> String {
     let escaped: String = key.iter().map(|b| format!("\\{b:03o}")).collect();
     format!(
         "umask 077 && mkdir -p /etc/pacemaker && printf '{escaped}' > {AUTHKEY} && \
-         chown root:haclient {AUTHKEY} && chmod 0640 {AUTHKEY} && \
+         chown root:haclient {AUTHKEY} && chmod 0640 {AUTHKEY} && sync && \
          systemctl restart pacemaker_remote"
     )
 }
@@ -74,6 +75,21 @@ fn started_on(sb: &Sandbox, id: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Powers a killed node on again when the scenario fails before it does (the scenarios after
+/// it need every node).
+struct StartOnPanic<'a> {
+    sb: &'a Sandbox,
+    node: Option<String>,
+}
+
+impl Drop for StartOnPanic<'_> {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            let _ = std::panic::catch_unwind(|| self.sb.start_node(&node));
+        }
+    }
 }
 
 /// Deletes the Dummy and its location when the scenario ends, also half-way.
@@ -173,7 +189,10 @@ fn guest_node_runs_a_dummy_and_leaves_a_plain_vm() {
         &[
             &["--output", "json"][..],
             &add,
-            &["--remote-timeout", "120s"],
+            // after the kill below the connection starts with the VM, and must wait for a
+            // whole boot (up to BOOT_TCG under TCG); a timeout there would make Pacemaker
+            // move the VM again
+            &["--remote-timeout", "240s"],
         ]
         .concat(),
     ));
@@ -252,6 +271,56 @@ fn guest_node_runs_a_dummy_and_leaves_a_plain_vm() {
     assert_eq!(guest_sh(&sb, dst, dom, "test -e /run/vmmgr-e2e-marker"), 0);
     assert_eq!(guest_sh(&sb, dst, dom, &state_file), 0);
 
+    // kill-node of the VM's host: it is fenced, the VM boots again on a survivor (the marker
+    // in its tmpfs is gone), the guest node comes back online and the Dummy runs in it again.
+    sb.kill_node(dst);
+    let killed = Instant::now();
+    let mut node_guard = StartOnPanic {
+        sb: &sb,
+        node: Some(dst.to_owned()),
+    };
+    let first = wait_for(
+        Duration::from_secs(120),
+        "the VM restarted on a survivor",
+        || {
+            let on = sb.running_on(&domain, &[dst]);
+            (on.len() == 1 && on[0] != dst).then(|| on[0].clone())
+        },
+    );
+    let restarted = killed.elapsed();
+    // the killed node powers on again while the guest boots (it joins meanwhile)
+    sb.start_node(dst);
+    node_guard.node = None;
+    // crm_mon lists a guest node online as soon as its connection starts (with the VM, before
+    // the guest has booted): the Dummy running again is what shows the connection is up
+    wait_for(budget + GUEST_NODE, "the Dummy after the kill", dummy_runs);
+    let online = killed.elapsed();
+    assert!(guest_online(&sb, &node, &domain), "{node} online");
+    eprintln!(
+        "after kill-node {dst}: VM started on {first} at {:.1} s, the Dummy in it at {:.1} s",
+        restarted.as_secs_f64(),
+        online.as_secs_f64(),
+    );
+    let on = sb.running_on(&domain, &[dst]);
+    assert_eq!(on, [first.as_str()], "the VM stayed where it restarted");
+    let now = first.as_str();
+    wait_agent(&sb, now, dom, Duration::from_secs(30));
+    assert_ne!(
+        guest_sh(&sb, now, dom, "test -e /run/vmmgr-e2e-marker"),
+        0,
+        "the guest booted again"
+    );
+    assert_eq!(guest_sh(&sb, now, dom, &state_file), 0, "runs in the guest");
+    let t = Instant::now();
+    sb.wait_settled(Duration::from_secs(90));
+    eprintln!("{dst} rejoined, {:.1} s more", t.elapsed().as_secs_f64());
+    assert_eq!(sb.running_on(&domain, &[]), [now], "the VM stays put");
+    assert!(guest_online(&sb, &node, &domain));
+    assert_eq!(
+        guest_sh(&sb, now, dom, "echo up > /run/vmmgr-e2e-marker"),
+        0
+    );
+
     // remove-pacemaker-remote: the guest node leaves (the Dummy stops: it has nowhere else to
     // run), the VM runs on, not rebooted; the CIB keeps nothing of the node.
     let out = json(&vm_mgr_ok(
@@ -264,10 +333,10 @@ fn guest_node_runs_a_dummy_and_leaves_a_plain_vm() {
     let mon = sb.crm_mon("sim1").expect("crm_mon");
     assert!(mon.node(&node).is_none(), "{node} still listed");
     assert!(sb.running_on(&dummy, &[]).is_empty());
-    assert_eq!(sb.running_on(&domain, &[]), [dst]);
-    assert_eq!(guest_sh(&sb, dst, dom, "test -e /run/vmmgr-e2e-marker"), 0);
+    assert_eq!(sb.running_on(&domain, &[]), [now]);
+    assert_eq!(guest_sh(&sb, now, dom, "test -e /run/vmmgr-e2e-marker"), 0);
     assert_ne!(
-        guest_sh(&sb, dst, dom, &state_file),
+        guest_sh(&sb, now, dom, &state_file),
         0,
         "stopped in the guest"
     );

@@ -112,6 +112,15 @@ pub fn guest_sh(sb: &Sandbox, node: &str, dom: &str, script: &str) -> i64 {
     })
 }
 
+/// Waits until systemd unit `unit` of the guest is active (within `budget`). The power button
+/// is handled by systemd-logind: pressed before it runs, the guest ignores it.
+pub fn wait_unit(sb: &Sandbox, node: &str, dom: &str, unit: &str, budget: Duration) {
+    let script = format!("systemctl is-active --quiet {unit}");
+    wait_for(budget, &format!("{unit} active in the guest"), || {
+        (guest_sh(sb, node, dom, &script) == 0).then_some(())
+    });
+}
+
 /// A file of `node`'s own state (its bind-mounted /var/log/... directories), as the host sees it.
 pub fn node_file(sb: &Sandbox, node: &str, rel: &str) -> PathBuf {
     PathBuf::from(sb.env_var("SANDBOX_BASE"))

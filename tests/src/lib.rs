@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use shared::cmd::{Cmd, CmdError, Output};
 use shared::pacemaker::output::{self, Outcome};
+use shared::pacemaker::status::NodeType;
 use shared::pacemaker::{argv, ClusterStatus};
 
 /// The sandbox cluster, as seen by a test.
@@ -126,7 +127,13 @@ impl Sandbox {
             let mut views = Vec::new();
             for n in &self.nodes {
                 let st = self.crm_mon(n).ok()?;
-                let joined = st.is_quorate() && st.online_nodes().count() == self.nodes.len();
+                // cluster members only: a guest node online (a VM running pacemaker-remote)
+                // is not one of the sandbox's nodes
+                let members = st
+                    .online_nodes()
+                    .filter(|n| n.node_type == NodeType::Member)
+                    .count();
+                let joined = st.is_quorate() && members == self.nodes.len();
                 joined.then_some(())?;
                 views.push(st);
             }
