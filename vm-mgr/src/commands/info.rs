@@ -11,7 +11,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::output::{table, Outcome};
 use crate::placement::capacity::{load_of, NodeLoad};
-use crate::state::{cib_vms, status_of};
+use crate::state::{cib_vms, Lookup};
 
 /// Each node's first ring address, from corosync's configuration (none when unreadable).
 fn addresses() -> std::collections::BTreeMap<String, String> {
@@ -44,9 +44,10 @@ fn load_text(load: &NodeLoad) -> String {
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let (cib, mon) = crate::cluster::read_cluster(ctx)?;
     let addresses = addresses();
+    let lookup = Lookup::new(&cib, &mon);
     let vms: Vec<_> = cib_vms(&cib)
         .iter()
-        .map(|n| status_of(n, &cib, &mon, None))
+        .map(|n| lookup.status_of(n, None))
         .collect();
     // Issue 20: guest nodes (VMs running pacemaker-remote), by node name.
     let guests: Vec<(String, String)> = vms

@@ -13,7 +13,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::fragment::{guest_node_of, storage_of};
 use crate::output::{table, Outcome};
-use crate::state::{cib_vms, status_of};
+use crate::state::{cib_vms, Lookup};
 use crate::vm::validate_name;
 
 /// Runs `list --removed`: the removed VMs in the RBD trash (see `steps::trash`), oldest
@@ -66,11 +66,12 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     }
     names.sort();
     let stored = ctx.storage.available();
+    let lookup = Lookup::new(&cib, &mon);
     let all: Vec<_> = names
         .iter()
         .map(|n| {
             let in_storage = stored.then(|| images.contains(&format!("system_{n}")));
-            status_of(n, &cib, &mon, in_storage)
+            lookup.status_of(n, in_storage)
         })
         .collect();
     // Issue 20: the guest node each VM is, with its state.

@@ -1,5 +1,7 @@
 //! The `<constraints>` section.
 
+use std::collections::HashMap;
+
 use crate::pacemaker::error::PacemakerError;
 use crate::pacemaker::types::{opt_flag, opt_score, opt_string, required, Role, Score};
 use crate::xml::Element;
@@ -204,6 +206,58 @@ impl Constraints {
             .chain(orders)
             .chain(other)
             .collect()
+    }
+
+    /// [`referring_to`](Self::referring_to) for every resource at once, by resource id, each
+    /// list in the same order: what a caller asking it of every VM needs (one walk instead of
+    /// one per question).
+    pub fn by_resource(&self) -> HashMap<&str, Vec<&str>> {
+        fn add<'a>(out: &mut HashMap<&'a str, Vec<&'a str>>, id: &'a str, named: Vec<&'a str>) {
+            let mut seen: Vec<&str> = Vec::new();
+            for r in named {
+                if !seen.contains(&r) {
+                    seen.push(r);
+                    out.entry(r).or_default().push(id);
+                }
+            }
+        }
+        fn in_sets(sets: &[ResourceSet]) -> impl Iterator<Item = &str> {
+            sets.iter()
+                .flat_map(|s| s.resources.iter().map(String::as_str))
+        }
+        let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in &self.locations {
+            let named = c
+                .rsc
+                .as_deref()
+                .into_iter()
+                .chain(in_sets(&c.resource_sets));
+            add(&mut out, &c.id, named.collect());
+        }
+        for c in &self.colocations {
+            let named = c.rsc.iter().chain(&c.with_rsc).map(String::as_str);
+            add(
+                &mut out,
+                &c.id,
+                named.chain(in_sets(&c.resource_sets)).collect(),
+            );
+        }
+        for c in &self.orders {
+            let named = c.first.iter().chain(&c.then).map(String::as_str);
+            add(
+                &mut out,
+                &c.id,
+                named.chain(in_sets(&c.resource_sets)).collect(),
+            );
+        }
+        for c in &self.other {
+            add(
+                &mut out,
+                &c.id,
+                c.resources.iter().map(String::as_str).collect(),
+            );
+        }
+        out
     }
 
     /// The location constraint called `id`.

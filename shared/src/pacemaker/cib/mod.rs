@@ -250,6 +250,16 @@ impl CibResource {
         }
     }
 
+    /// The primitive called `id` in this subtree (bundles included), without collecting.
+    pub fn find_primitive(&self, id: &str) -> Option<&Primitive> {
+        match self {
+            CibResource::Primitive(p) => (p.id == id).then_some(p),
+            CibResource::Bundle(b) => b.primitive.as_ref().filter(|p| p.id == id),
+            CibResource::Group(g) => g.members.iter().find_map(|m| m.find_primitive(id)),
+            CibResource::Clone(c) => c.child.find_primitive(id),
+        }
+    }
+
     /// The resource called `id` in this subtree.
     pub fn find(&self, id: &str) -> Option<&CibResource> {
         if self.id() == id {
@@ -300,9 +310,11 @@ impl Cib {
         self.resources.iter().find_map(|r| r.find(id))
     }
 
-    /// The primitive (at any depth, bundles included) called `id`.
+    /// The primitive (at any depth, bundles included) called `id`: a walk that allocates
+    /// nothing (`info` asks for each active resource's; on 1,000 VMs, collecting every
+    /// primitive for each question was a fifth of its own time).
     pub fn primitive(&self, id: &str) -> Option<&Primitive> {
-        self.primitives().into_iter().find(|p| p.id == id)
+        self.resources.iter().find_map(|r| r.find_primitive(id))
     }
 
     /// Every primitive, in document order.

@@ -238,6 +238,30 @@ fn constraints() {
     assert!(cib.constraints_for("d-g1").is_empty());
 }
 
+/// `by_resource` answers `referring_to` for every resource at once, in the same order.
+#[test]
+fn constraints_by_resource_agree_with_referring_to() {
+    for xml in [
+        fixture!("cib-query.xml"),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/vm-mgr/cib-doctor-planted.xml"
+        )),
+    ] {
+        let cib = parse(xml);
+        let index = cib.constraints.by_resource();
+        assert!(!index.is_empty());
+        let mut named: Vec<&str> = index.keys().copied().collect();
+        named.extend(cib.primitives().iter().map(|p| p.id.as_str()));
+        named.extend(cib.resources.iter().map(|r| r.id()));
+        named.push("nosuch");
+        for rsc in named {
+            let by_index = index.get(rsc).cloned().unwrap_or_default();
+            assert_eq!(by_index, cib.constraints_for(rsc), "{rsc}");
+        }
+    }
+}
+
 #[test]
 fn scope_queries_match_the_full_cib() {
     let cib = parse(fixture!("cib-query.xml"));
