@@ -1,6 +1,6 @@
 //! The short chaos run of CI (issue 16): 3 minutes of faults and vm-mgr work on 3 VMs with a
-//! fixed seed (about 5 minutes in all); every invariant must hold (see `vmmgr_tests::chaos`). The long run is
-//! `tests/chaos --minutes 30`.
+//! fixed seed (about 5 minutes in all); every invariant must hold (see `vmmgr_tests::chaos`).
+//! The long run is `tests/chaos --minutes 30`.
 //!
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test chaos -- --ignored
 //! --nocapture` (after `cargo build`, so that the nodes see the current binaries).
