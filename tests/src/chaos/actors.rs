@@ -187,9 +187,18 @@ fn runs_again(w: &World, vm: &str, avoid: Option<&str>) -> bool {
     w.sb.running_on(&format!("vmmgr-domain-{vm}"), &[]) == [node]
 }
 
-/// Every node online in the quorate view (waits up to 180 s).
+/// Every node online in the quorate view (waits up to 180 s). A node the cluster fenced (after
+/// a libvirtd fault whose stop failed, or late, after our own power-on) stays off in the
+/// sandbox, whose switch does not power nodes on: it is powered on, as an operator would.
 fn all_online(w: &World) -> bool {
     poll_until(Duration::from_secs(180), || {
+        for n in w.sb.nodes() {
+            if !w.state().faulted.contains(n) && !w.sb.node_running(n) {
+                w.journal
+                    .note(format!("{n} is off (fenced): powering it on"));
+                sandbox_script(w, &["start-node", n]);
+            }
+        }
         w.sb.quorate_view(&[])
             .is_some_and(|s| s.online_nodes().count() == w.sb.nodes().len())
     })
