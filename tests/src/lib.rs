@@ -6,6 +6,8 @@
 //! `tests/run-all` runs them with `--ignored --test-threads=1`. The cluster is brought up once
 //! and reused by every scenario ([`Sandbox::up`] is idempotent); `tests/run-all` tears it down.
 
+pub mod chaos;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
