@@ -9,7 +9,9 @@
 //! Run: `VMMGR_SANDBOX_NAME=vmm cargo test -p vmmgr-tests --test vm_mgr_change -- --ignored
 //! --test-threads=1` (after `cargo build`, so that the nodes see the current `vm-mgr`).
 
-use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, Sandbox};
+use std::time::Duration;
+
+use vmmgr_tests::{create_argv, describe, unique_name, vm_mgr, vm_mgr_ok, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
 mod support;
@@ -146,6 +148,23 @@ fn set_resources_set_options_and_add_disk_apply_at_once_and_survive_disable_enab
     assert!(has_vdb(&disks), "{disks}");
     let group = sb.exec_ok("sim1", &["rbd", "group", "image", "list", &name]);
     assert!(group.contains(&format!("rbd/{data}")), "{group}");
+    // the running disk guard takes the new image's lock at its next monitor (every 10 s)
+    // instead of reporting the guard lost, which made Pacemaker restart the VM (and once fence
+    // its node when that stop failed): its line is in the node's journal, and no failure
+    let on = sb.running_on(&format!("vmmgr-domain-{name}"), &[]);
+    assert_eq!(on.len(), 1, "{on:?}");
+    let took = format!("took the guard lock on rbd/{data}");
+    wait_for(
+        Duration::from_secs(40),
+        "the guard to lock the new disk",
+        || {
+            let log = sb.exec_ok(&on[0], &["journalctl", "--no-pager", "--since=-5min"]);
+            log.contains(&took).then_some(())
+        },
+    );
+    let st = status_json(&sb, "sim1", &name);
+    assert!(st.contains("\"failures\": []"), "{st}");
+    assert_eq!(sb.running_on(&format!("vmmgr-domain-{name}"), &[]), on);
 
     // the stored XML: after stop/start and after disable/enable
     vm_mgr_ok(&sb, "sim1", &["stop", "-n", &name]);

@@ -90,6 +90,22 @@ pub enum Held {
     Other(LockHolder),
 }
 
+/// Whether a recurring monitor takes the guard lock of the free images (pure): an image added
+/// to the guarded group while the guard runs (`vm-mgr add-disk` on a running VM) is free, and
+/// when this node holds the lock of every other image, nobody else holds one and none is gone,
+/// the guard covers the new one at once instead of reporting the guard lost (which made
+/// Pacemaker restart the VM). A probe never takes anything; an exclusive take that another
+/// node beat fails the monitor.
+pub fn adopts_new_images(
+    probe: bool,
+    mine: usize,
+    others: usize,
+    gone: usize,
+    free: usize,
+) -> bool {
+    !probe && mine > 0 && others == 0 && gone == 0 && free > 0
+}
+
 /// Reads a lock from this node's point of view (pure).
 pub fn held(lock: &ObjectLock, local: &str) -> Held {
     if let Some(h) = lock.lockers.iter().find(|h| h.cookie == local) {
@@ -447,7 +463,7 @@ impl<'a> Guard<'a> {
             Err(e) if e.is_not_found() && probe => return Ok(OcfRc::NotRunning),
             Err(e) => return Err(ceph_error("monitor", &e)),
         };
-        let (mut mine, mut missing) = (Vec::new(), Vec::new());
+        let (mut mine, mut missing, mut free) = (Vec::new(), Vec::new(), Vec::new());
         let mut others = Vec::new();
         for (spec, img) in &images {
             let Some(img) = img else {
@@ -459,13 +475,24 @@ impl<'a> Guard<'a> {
                 &self.node,
             ) {
                 Held::Ours(_) => mine.push(spec.to_string()),
-                Held::Free => missing.push(spec.to_string()),
+                Held::Free => free.push(img),
                 Held::Other(h) => others.push(format!("{spec} (held by node '{}')", h.cookie)),
             }
         }
         if !images.is_empty() && mine.len() == images.len() {
             return Ok(OcfRc::Success);
         }
+        if adopts_new_images(probe, mine.len(), others.len(), missing.len(), free.len()) {
+            for img in &free {
+                self.take(img).map_err(|e| ceph_error("monitor", &e))?;
+                self.ctx.logger.notice(format!(
+                    "took the guard lock on {}, new in the guarded group",
+                    img.spec
+                ));
+            }
+            return Ok(OcfRc::Success);
+        }
+        missing.extend(free.iter().map(|img| img.spec.to_string()));
         if mine.is_empty() && (probe || others.is_empty()) {
             return Err(OcfError::not_running(if others.is_empty() {
                 format!("no guard lock of this node on {}", missing.join(", "))

@@ -53,3 +53,17 @@ fn users_are_sorted_by_address() {
     assert!(fence.is_empty());
     assert_eq!(foreign.len(), 3);
 }
+
+#[test]
+fn a_monitor_takes_only_images_new_in_a_group_it_holds() {
+    // add-disk on a running VM: one image ours, the new one free
+    assert!(adopts_new_images(false, 1, 0, 0, 1));
+    // a probe never takes; nothing of ours (stopped, or another node's guard): no
+    assert!(!adopts_new_images(true, 1, 0, 0, 1));
+    assert!(!adopts_new_images(false, 0, 0, 0, 2));
+    // another node holds one, or an image is gone: the guard is lost, nothing taken
+    assert!(!adopts_new_images(false, 1, 1, 0, 1));
+    assert!(!adopts_new_images(false, 1, 0, 1, 1));
+    // nothing free: nothing to take
+    assert!(!adopts_new_images(false, 2, 0, 0, 0));
+}
