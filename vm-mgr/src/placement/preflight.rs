@@ -152,11 +152,7 @@ pub fn check(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str, live: boo
             format!("the disk guard {guard} has failed or is blocked"),
         );
     }
-    let mut members: Vec<String> = cib
-        .resource(name)
-        .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
-        .unwrap_or_default();
-    members.push(name.to_owned());
+    let members = members(cib, name);
     locations(&mut p, cib, mon, name, target, &members);
     colocations(&mut p, cib, mon, name, target, &members);
     utilization(cib, mon, name, target, &mut p);
@@ -296,14 +292,20 @@ fn locations(
     }
 }
 
-/// The clones `name` must run with (an INFINITY colocation from the group or a member): such a
-/// clone can start on a node that just came back, and the VM may only follow once it has.
-pub fn clone_partners(cib: &Cib, name: &str) -> Vec<String> {
+/// The ids a constraint may name for VM `name`: its members and the group itself.
+fn members(cib: &Cib, name: &str) -> Vec<String> {
     let mut members: Vec<String> = cib
         .resource(name)
         .map(|g| g.primitives().iter().map(|p| p.id.clone()).collect())
         .unwrap_or_default();
     members.push(name.to_owned());
+    members
+}
+
+/// The clones `name` must run with (an INFINITY colocation from the group or a member): such a
+/// clone can start on a node that just came back, and the VM may only follow once it has.
+pub fn clone_partners(cib: &Cib, name: &str) -> Vec<String> {
+    let members = members(cib, name);
     let mut out: Vec<String> = Vec::new();
     for c in &cib.constraints.colocations {
         let (Some(rsc), Some(with), Some(score)) = (&c.rsc, &c.with_rsc, c.score) else {
