@@ -21,6 +21,7 @@ pub mod checks;
 pub mod cli;
 pub mod cli_balance;
 pub mod cli_change;
+pub mod cli_copies;
 pub mod cli_create;
 mod cli_ctx;
 pub mod cli_guest;
