@@ -9,7 +9,7 @@
 //!
 //! - `VirtualDomain` (installed as `/usr/lib/ocf/resource.d/vmmgr/VirtualDomain`, what
 //!   Pacemaker runs): does not link libvirt. It prints the meta-data and answers `monitor` /
-//!   `status` itself through libvirt's RPC protocol on the local daemon's socket
+//!   `status` and `migrate_from` itself through libvirt's RPC protocol on the local daemon's socket
 //!   ([`light`], [`shared::libvirt::rpc`]); for every other action, and for the monitor cases it
 //!   cannot decide, it `exec`s the full agent.
 //! - `VirtualDomain-libvirt` (installed hidden, as `.VirtualDomain-libvirt` next to it): the

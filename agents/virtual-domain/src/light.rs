@@ -9,7 +9,8 @@
 //! |---|---|
 //! | `meta-data`, `usage`, no action | this binary (same [`VirtualDomain::meta`] as the full agent) |
 //! | `monitor` / `status`, `qemu:///system` (or no `hypervisor`), no `save_config_on_stop`, domain name known (config or state directory) | this binary, through libvirt's RPC protocol on the daemon's socket ([`shared::libvirt::rpc`]), with the full monitor's check ([`crate::monitor::check_with`], the RPC client as its state source): same codes, same `/proc` fallback when libvirtd is down or hung, same utilization cache and `monitor_scripts` |
-//! | any other action, or a monitor this binary cannot decide (other URI, name unknown, libvirt answering with an error, authentication required, protocol surprise) | the full agent, by `exec` (same arguments and environment, the operation timeout reduced by the time already spent) |
+//! | `migrate_from`, on the same conditions as the monitor | this binary: [`crate::migrate::migrate_from_with`], its check through the RPC client (as start and migrate_from wait: no utilization written); a daemon this client cannot talk to hands it over before anything is done |
+//! | any other action, or a monitor (or migrate_from) this binary cannot decide (other URI, name unknown, libvirt answering with an error, authentication required, protocol surprise) | the full agent, by `exec` (same arguments and environment, the operation timeout reduced by the time already spent) |
 //!
 //! The full agent is looked up next to this binary as invoked (`argv[0]`'s directory) and as
 //! resolved (`/proc/self/exe`'s directory), as `.VirtualDomain-libvirt` (the installed,
@@ -29,7 +30,8 @@ use shared::ocf::{Action, Agent, AgentMeta, Context, OcfError, OcfRc};
 
 use crate::agent::VirtualDomain;
 use crate::libvirt_ops::{Name, Vd, FALLBACK_RESERVE};
-use crate::monitor::{self, DomainStateSource};
+use crate::migrate;
+use crate::monitor::{self, Arriving, DomainStateSource};
 use crate::params::Settings;
 
 /// The full agent's installed (hidden) file name.
@@ -145,6 +147,10 @@ impl Agent for Light {
                 Ok(rc) => return rc,
                 Err(Delegate(why)) => why,
             },
+            Action::MigrateFrom => match migrate_from(ctx) {
+                Ok(rc) => return rc,
+                Err(Delegate(why)) => why,
+            },
             other => format!("action {other}"),
         };
         ctx.logger
@@ -160,7 +166,7 @@ impl Agent for Light {
 pub fn main() -> ExitCode {
     let action = std::env::args_os().nth(1);
     match action.as_deref().and_then(OsStr::to_str) {
-        None | Some("monitor" | "status" | "meta-data" | "usage" | "help") => {
+        None | Some("monitor" | "status" | "migrate_from" | "meta-data" | "usage" | "help") => {
             shared::ocf::main(Light)
         }
         Some(_) => {
@@ -188,7 +194,10 @@ fn default_uri_is_system() -> bool {
         .all(|v| v == URI)
 }
 
-fn monitor(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
+/// The settings, when this binary can act on them: `Ok(Err)` for invalid parameters (reported
+/// as the full agent would), `Err` for what only the full agent handles (another URI,
+/// `save_config_on_stop`, which dumps the domain's XML through libvirt's client library).
+fn light_settings(ctx: &Context) -> Result<Result<Settings, OcfError>, Delegate> {
     let settings = match Settings::from_params(&ctx.params) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
@@ -202,6 +211,14 @@ fn monitor(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
     if settings.save_config_on_stop {
         return Err(Delegate("save_config_on_stop".into()));
     }
+    Ok(Ok(settings))
+}
+
+fn monitor(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
+    let settings = match light_settings(ctx)? {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
     let vd = Vd::new(ctx, settings);
     let name = match vd.resolve(false) {
         Name::Known { name } => name,
@@ -210,7 +227,41 @@ fn monitor(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
     for w in &vd.s.warnings {
         ctx.logger.warn(w);
     }
-    check(&vd, &name)
+    check(&vd, &name, false)
+}
+
+/// migrate_from ([`migrate::migrate_from_with`]) with the RPC client's check: it runs once
+/// libvirt has handed the domain over, so starting the full agent (loading libvirt's client
+/// library) would be most of its time. The RPC path is tried first: a daemon this client
+/// cannot talk to (authentication, protocol surprise) hands the action over before it does
+/// anything; a later libvirt error fails that check, which is retried as the full agent does.
+fn migrate_from(ctx: &Context) -> Result<Result<OcfRc, OcfError>, Delegate> {
+    let settings = match light_settings(ctx)? {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let vd = Vd::new(ctx, settings);
+    let deadline = vd.deadline_minus(FALLBACK_RESERVE);
+    match connect(&vd, deadline) {
+        Ok(client) => client.close(deadline),
+        Err(e) if e.is_unreachable() => {}
+        Err(e) => return Err(Delegate(shared::ocf::error_chain(&e))),
+    }
+    for w in &vd.s.warnings {
+        ctx.logger.warn(w);
+    }
+    Ok(migrate::migrate_from_with(&vd, &|vd, name| {
+        check(vd, name, true).unwrap_or_else(|Delegate(why)| {
+            Err(OcfError::generic(format!(
+                "cannot determine the state of domain {name}: {why}"
+            )))
+        })
+    }))
+}
+
+fn connect(vd: &Vd<'_>, deadline: Instant) -> Result<Client, RpcError> {
+    let trace = vd.ctx.env.var(TRACE_VAR).map(PathBuf::from);
+    Client::connect_traced(&rpc::system_socket(), URI, deadline, trace.as_deref())
 }
 
 /// The RPC client as the monitor's state source; released (closed) once the state is read.
@@ -240,19 +291,23 @@ impl DomainStateSource for RpcSource {
     }
 }
 
-/// [`monitor::check_with`] through the RPC client; libvirt answering with an error (or
-/// anything this client does not handle) hands the monitor over to the full agent.
-fn check(vd: &Vd<'_>, name: &str) -> Result<Result<OcfRc, OcfError>, Delegate> {
+/// [`monitor::check_with`] through the RPC client (`arriving`: as start and migrate_from wait,
+/// [`Arriving`]); libvirt answering with an error (or anything this client does not handle)
+/// hands the monitor over to the full agent.
+fn check(vd: &Vd<'_>, name: &str, arriving: bool) -> Result<Result<OcfRc, OcfError>, Delegate> {
     let deadline = vd.deadline_minus(FALLBACK_RESERVE);
-    let trace = vd.ctx.env.var(TRACE_VAR).map(PathBuf::from);
-    let socket = rpc::system_socket();
-    let client = match Client::connect_traced(&socket, URI, deadline, trace.as_deref()) {
+    let client = match connect(vd, deadline) {
         Ok(c) => c,
         Err(e) if e.is_unreachable() => return Ok(monitor::libvirt_unavailable(vd, name, &e)),
         Err(e) => return Err(Delegate(shared::ocf::error_chain(&e))),
     };
-    monitor::check_with(vd, name, &mut RpcSource(Some(client)), deadline)
-        .map_err(|e| Delegate(shared::ocf::error_chain(&e)))
+    let mut source = RpcSource(Some(client));
+    let checked = if arriving {
+        monitor::check_with(vd, name, &mut Arriving(&mut source), deadline)
+    } else {
+        monitor::check_with(vd, name, &mut source, deadline)
+    };
+    checked.map_err(|e| Delegate(shared::ocf::error_chain(&e)))
 }
 
 #[cfg(test)]

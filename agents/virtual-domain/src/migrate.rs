@@ -1,21 +1,24 @@
 //! migrate_to / migrate_from.
 //!
 //! migrate_to: the domain must be active here; the remote and data URIs are built as in
-//! [`crate::uri`]; a live migration runs through `virDomainMigrate3` (or
+//! [`crate::uri`]; the destination's connection opens while this node's is opened and checked
+//! ([`Destination`]); a live migration runs through `virDomainMigrate3` (or
 //! `virDomainMigrateToURI3` with `--p2p`), bounded by the deadline (on expiry the job is aborted
 //! with `virsh domjobabort` and the domain keeps running here). A target that cannot be reached
 //! fails at once with the libvirt reason. If libvirt reports an error but the domain has left
 //! this node and runs on the target (heartbeat defect #7), the migration counts as done.
 //!
 //! migrate_from: waits until the domain runs here and the monitor scripts pass, no longer than
-//! its own deadline (heartbeat defect #3: unbounded loop).
+//! its own deadline (heartbeat defect #3: unbounded loop). On `qemu:///system` the light
+//! binary answers it through libvirt's RPC protocol ([`crate::light`]): by then libvirt has
+//! handed the domain over, and loading libvirt's client library would be most of its time.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use shared::clock;
 use shared::cmd::Cmd;
-use shared::libvirt::{Connection, MigrateFlag, MigrateRequest, MigrateTarget};
+use shared::libvirt::{Connection, Destination, MigrateFlag, MigrateRequest, MigrateTarget};
 use shared::ocf::{OcfError, OcfRc};
 
 use crate::config;
@@ -78,6 +81,16 @@ pub fn migrate_to(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
     let target = node_meta(vd, "migrate_target")?;
     let name = known_name(vd)?;
     let deadline = vd.deadline_minus(Duration::from_secs(3));
+    // A managed migration's destination connection opens while this node's is checked.
+    let early = match vd.uri() {
+        Some(h) if !vd.s.migrate_options.p2p => {
+            let remote = remote_uri(vd, h, &target)?;
+            let dest = Destination::open(&remote)
+                .map_err(|e| generic(&e, format!("{name}: cannot migrate to {target}")))?;
+            Some((remote, dest))
+        }
+        _ => None,
+    };
     let conn = vd
         .connect(deadline)
         .map_err(|e| generic(&e, format!("{name}: cannot migrate to {target}")))?;
@@ -94,14 +107,16 @@ pub fn migrate_to(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
     let (remote, data) = uris(vd, &conn, &name, &target, deadline)?;
     prepare(vd, &conn, &name, &target, &remote, deadline)?;
     let req = request(vd, data.clone());
-    let mig_target = if vd.s.migrate_options.p2p {
-        MigrateTarget::PeerToPeer {
-            dest_uri: remote.clone(),
+    let mig_target = match early {
+        Some((early_remote, dest)) if early_remote == remote => {
+            MigrateTarget::ManagedOpened { dest }
         }
-    } else {
-        MigrateTarget::Managed {
+        _ if vd.s.migrate_options.p2p => MigrateTarget::PeerToPeer {
             dest_uri: remote.clone(),
-        }
+        },
+        _ => MigrateTarget::Managed {
+            dest_uri: remote.clone(),
+        },
     };
     vd.info(format!(
         "{name}: starting live migration to {target} (remote URI {remote}, data URI {}, flags \
@@ -109,13 +124,26 @@ pub fn migrate_to(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         data.as_deref().unwrap_or("chosen by libvirt"),
         req.flag_bits()
     ));
-    match conn.migrate(&name, &mig_target, &req, deadline) {
+    match conn.migrate(&name, mig_target, &req, deadline) {
         Ok(()) => {
             vd.info(format!("{name}: live migration to {target} succeeded"));
             Ok(OcfRc::Success)
         }
         Err(err) => failed(vd, &conn, &name, &target, &remote, &err, deadline),
     }
+}
+
+/// The remote (control) URI of the target.
+fn remote_uri(vd: &Vd<'_>, hypervisor: &str, target: &str) -> Result<String, OcfError> {
+    uri::remote_uri(&RemoteUriInput {
+        hypervisor,
+        target,
+        remoteuri: vd.s.remoteuri.as_deref(),
+        transport: vd.s.migration_transport.as_deref(),
+        user: vd.s.migration_user.as_deref(),
+        suffix: vd.s.migration_network_suffix.as_deref(),
+    })
+    .map_err(OcfError::configured)
 }
 
 /// The remote (control) URI of the target, and the data URI (`None`: libvirt chooses).
@@ -132,15 +160,7 @@ fn uris(
             .actual_uri(deadline)
             .map_err(|e| generic(&e, format!("{name}: migrate_to")))?,
     };
-    let remote = uri::remote_uri(&RemoteUriInput {
-        hypervisor: &hypervisor,
-        target,
-        remoteuri: vd.s.remoteuri.as_deref(),
-        transport: vd.s.migration_transport.as_deref(),
-        user: vd.s.migration_user.as_deref(),
-        suffix: vd.s.migration_network_suffix.as_deref(),
-    })
-    .map_err(OcfError::configured)?;
+    let remote = remote_uri(vd, &hypervisor, target)?;
     let data = uri::data_uri(&DataUriInput {
         hypervisor: &hypervisor,
         target,
@@ -247,6 +267,12 @@ fn failed(
 /// that names another domain is waited for too. Without a usable config file the fetch comes
 /// first, as the name depends on it.
 pub fn migrate_from(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
+    migrate_from_with(vd, &monitor::check_arriving)
+}
+
+/// [`migrate_from`] with another check of the arriving domain (the light agent answers
+/// migrate_from through libvirt's RPC protocol, without loading libvirt's client library).
+pub fn migrate_from_with(vd: &Vd<'_>, check: &start::ArrivingCheck) -> Result<OcfRc, OcfError> {
     let source = node_meta(vd, "migrate_source")?;
     let fetching = match &vd.s.rbd {
         Some(rbd) => {
@@ -271,7 +297,7 @@ pub fn migrate_from(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         vd.state.clear_util_cache(vd.instance());
     }
     let what = format!("did not arrive from {source}");
-    let arrived = start::wait_until_up(vd, &name, &what);
+    let arrived = start::wait_until_up_with(vd, &name, &what, check);
     if let Some(fetch) = fetching {
         fetch.join().unwrap_or_else(|_| {
             Err(OcfError::generic(
@@ -280,7 +306,7 @@ pub fn migrate_from(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
         })?;
         let fetched = known_name(vd)?;
         if fetched != name {
-            start::wait_until_up(vd, &fetched, &what)?;
+            start::wait_until_up_with(vd, &fetched, &what, check)?;
             vd.info(format!("{fetched}: live migration from {source} succeeded"));
             return Ok(OcfRc::Success);
         }

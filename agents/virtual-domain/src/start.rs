@@ -115,11 +115,25 @@ fn start_on_overlay(
         .map_err(|e| generic(&e, format!("failed to start virtual domain {name}")))
 }
 
+/// A monitor's check of a domain that is arriving ([`monitor::check_arriving`]).
+pub type ArrivingCheck = dyn Fn(&Vd<'_>, &str) -> Result<OcfRc, OcfError>;
+
 /// Waits until a full monitor (state and monitor scripts) succeeds, within the deadline. The
 /// CIB utilization is left to the first monitor ([`monitor::Arriving`]).
 pub fn wait_until_up(vd: &Vd<'_>, name: &str, what: &str) -> Result<OcfRc, OcfError> {
+    wait_until_up_with(vd, name, what, &monitor::check_arriving)
+}
+
+/// [`wait_until_up`] with another check of the arriving domain (the light agent's goes
+/// through libvirt's RPC protocol instead of its client library).
+pub fn wait_until_up_with(
+    vd: &Vd<'_>,
+    name: &str,
+    what: &str,
+    check: &ArrivingCheck,
+) -> Result<OcfRc, OcfError> {
     loop {
-        let last = match monitor::check_arriving(vd, name) {
+        let last = match check(vd, name) {
             Ok(OcfRc::Success) => return Ok(OcfRc::Success),
             Ok(rc) => format!("monitor returned {rc}"),
             Err(e) => e.reason,

@@ -59,9 +59,23 @@ fn other_actions_are_the_full_agents() {
 
 #[test]
 fn a_monitor_on_another_hypervisor_is_handed_over() {
+    handed_over_on_the_test_driver("monitor", &[]);
+}
+
+#[test]
+fn a_migrate_from_on_another_hypervisor_is_handed_over() {
+    // The light binary answers migrate_from on qemu:///system itself (through RPC); on any
+    // other URI the full agent does, and finds the domain arrived.
+    handed_over_on_the_test_driver(
+        "migrate_from",
+        &[("OCF_RESKEY_CRM_meta_migrate_source", "n1")],
+    );
+}
+
+fn handed_over_on_the_test_driver(action: &str, extra: &[(&str, &str)]) {
     // libvirt's in-process test driver, where domain "test" runs: only the full agent can
     // open it, so a 0 proves the hand-over (and the light path's debug line says so).
-    let dir = std::env::temp_dir().join(format!("vd-light-bin-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("vd-light-bin-{action}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("test.xml");
     std::fs::write(
@@ -69,21 +83,19 @@ fn a_monitor_on_another_hypervisor_is_handed_over() {
         "<domain type='test'><name>test</name><memory>8192</memory></domain>",
     )
     .unwrap();
-    let (rc, _, err) = run(
-        LIGHT,
-        "monitor",
-        &[
-            ("OCF_RESKEY_config", cfg.to_str().unwrap()),
-            ("OCF_RESKEY_hypervisor", "test:///default"),
-            ("OCF_RESOURCE_INSTANCE", "t1"),
-            ("HA_RSCTMP", dir.to_str().unwrap()),
-            ("HA_debug", "1"),
-            ("OCF_RESKEY_CRM_meta_timeout", "20000"),
-            ("OCF_RESKEY_autoset_utilization_cpu", "false"),
-            ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
-            ("OCF_RESKEY_autoset_utilization_hv_memory", "false"),
-        ],
-    );
+    let mut env = vec![
+        ("OCF_RESKEY_config", cfg.to_str().unwrap()),
+        ("OCF_RESKEY_hypervisor", "test:///default"),
+        ("OCF_RESOURCE_INSTANCE", "t1"),
+        ("HA_RSCTMP", dir.to_str().unwrap()),
+        ("HA_debug", "1"),
+        ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+        ("OCF_RESKEY_autoset_utilization_cpu", "false"),
+        ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
+        ("OCF_RESKEY_autoset_utilization_hv_memory", "false"),
+    ];
+    env.extend_from_slice(extra);
+    let (rc, _, err) = run(LIGHT, action, &env);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(rc, 0, "{err}");
     assert!(

@@ -14,7 +14,7 @@ use super::state::{DomainState, DomainStatus, ShutdownMode};
 #[path = "domain_migrate.rs"]
 mod migrate;
 
-pub use migrate::{MigrateFlag, MigrateRequest, MigrateTarget};
+pub use migrate::{Destination, MigrateFlag, MigrateRequest, MigrateTarget};
 
 impl DomainState {
     /// Maps `virt`'s state enum.

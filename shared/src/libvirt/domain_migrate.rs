@@ -1,6 +1,8 @@
 //! Live migration of a domain: the `virsh migrate` flags and parameters, and the
 //! [`Connection`] calls that set the downtime and run the migration.
 
+use std::sync::mpsc;
+use std::thread;
 use std::time::Instant;
 
 use virt::connect::Connect;
@@ -75,14 +77,61 @@ impl MigrateFlag {
     }
 }
 
+/// The connection to a managed migration's destination, opened on a thread of its own from
+/// the moment it is asked for ([`Destination::open`]), so that opening it (a TCP or SSH
+/// connection, authentication, libvirt's handshake) overlaps what the source does before the
+/// migration; [`Connection::migrate`] waits for it, within its own deadline.
+#[derive(Debug)]
+pub struct Destination {
+    uri: String,
+    opened: mpsc::Receiver<Result<Connect, virt::error::Error>>,
+}
+
+impl Destination {
+    /// Starts opening `uri`.
+    pub fn open(uri: &str) -> Result<Destination, LibvirtError> {
+        virt::error::clear_error_callback();
+        let (tx, opened) = mpsc::channel();
+        let owned = uri.to_owned();
+        thread::Builder::new()
+            .name("libvirt-destination".into())
+            .spawn(move || {
+                let _ = tx.send(Connect::open(Some(&owned)));
+            })
+            .map_err(LibvirtError::Thread)?;
+        Ok(Destination {
+            uri: uri.to_owned(),
+            opened,
+        })
+    }
+
+    /// The destination URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The opened connection. Runs on the source connection's worker, inside
+    /// [`Connection::call`], whose deadline bounds the wait as it bounds any call.
+    fn wait(self) -> Result<Connect, virt::error::Error> {
+        self.opened
+            .recv()
+            .unwrap_or_else(|_| Err(virt::error::Error::last_error()))
+    }
+}
+
 /// Where a migration goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum MigrateTarget {
     /// Managed migration (`virsh migrate` without `--p2p`): this process opens the destination
     /// libvirt URI and calls `virDomainMigrate3`.
     Managed {
         /// The destination libvirt URI, e.g. `qemu+tcp://node2/system`.
         dest_uri: String,
+    },
+    /// Managed migration to a destination whose connection is being opened already.
+    ManagedOpened {
+        /// The destination.
+        dest: Destination,
     },
     /// Peer-to-peer (`--p2p`): the source libvirtd connects to `dest_uri` itself
     /// (`virDomainMigrateToURI3`).
@@ -152,18 +201,18 @@ impl Connection {
     pub fn migrate(
         &self,
         name: &str,
-        target: &MigrateTarget,
+        target: MigrateTarget,
         req: &MigrateRequest,
         deadline: Instant,
     ) -> Result<(), LibvirtError> {
         let n = owned(name);
         let params = req.parameters();
         let flags = req.flag_bits();
-        let target = target.clone();
         let dest = match &target {
             MigrateTarget::Managed { dest_uri } | MigrateTarget::PeerToPeer { dest_uri } => {
                 dest_uri.clone()
             }
+            MigrateTarget::ManagedOpened { dest } => dest.uri().to_owned(),
         };
         self.call(
             &format!("migrating domain {name} to {dest}"),
@@ -173,6 +222,10 @@ impl Connection {
                 match target {
                     MigrateTarget::Managed { dest_uri } => {
                         let dconn = Connect::open(Some(&dest_uri))?;
+                        dom.migrate3(&dconn, params, flags).map(drop)
+                    }
+                    MigrateTarget::ManagedOpened { dest } => {
+                        let dconn = dest.wait()?;
                         dom.migrate3(&dconn, params, flags).map(drop)
                     }
                     MigrateTarget::PeerToPeer { dest_uri } => dom.migrate_to_uri3(

@@ -62,7 +62,7 @@ pub mod xml;
 #[cfg(feature = "libvirt-api")]
 pub use conn::Connection;
 #[cfg(feature = "libvirt-api")]
-pub use domain::{MigrateFlag, MigrateRequest, MigrateTarget};
+pub use domain::{Destination, MigrateFlag, MigrateRequest, MigrateTarget};
 #[cfg(feature = "libvirt-api")]
 pub use error::{LibvirtError, VirtError};
 pub use state::{DomainState, DomainStatus, ShutdownMode};
