@@ -1,4 +1,4 @@
-//! [`Native`]: the agents' hot calls through librados/librbd (crate `ceph-ffi`, loaded at run
+//! `Native`: the agents' hot calls through librados/librbd (crate `ceph-ffi`, loaded at run
 //! time) over ONE cluster connection per process, instead of one `rbd`/`rados`/`ceph` run per
 //! call, each loading the libraries and connecting to the monitors anew.
 //!
@@ -11,7 +11,7 @@
 //!   process, which ends with the action's error.
 //! - Errors keep the tools' classification ([`error::classify`]: ENOENT, EBUSY, EEXIST,
 //!   ETIMEDOUT as unreachable), naming the C call, its arguments and its return code.
-//! - When the libraries cannot be loaded, [`Native::load`] says so and the caller uses the
+//! - When the libraries cannot be loaded, `Native::load` says so and the caller uses the
 //!   command-line tools (the same calls, the same results).
 //!
 //! One difference from the tools: `rados_lock_exclusive` takes no tag, so a guard lock taken
