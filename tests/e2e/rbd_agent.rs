@@ -388,3 +388,33 @@ fn the_guard_without_librados_falls_back_to_the_tools() {
     }
     remove_image(&sb, &img);
 }
+
+/// An OSD that stops answering in the middle of an action (monitors fine, so the connection
+/// is made and the OSD operation hangs): the action still ends at its deadline with
+/// `OCF_ERR_GENERIC` and a reason naming Ceph, even though the librados call is left running
+/// (the agent leaves without running librados' exit handlers).
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn a_hung_osd_is_an_error_at_the_deadline() {
+    let sb = Sandbox::up(3, true);
+    let img = image(&sb, "o");
+    let env = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "6000"),
+    ];
+    {
+        let _stopped = MonStopped::daemon(&sb, "osd.0");
+        let t = Instant::now();
+        let out = agent(&sb, "sim1", "start", &env);
+        let took = t.elapsed();
+        assert_rc(&out, 1, "start with the OSD stopped");
+        assert!(took < Duration::from_secs(8), "start took {took:?}");
+        let reason = stderr(&out);
+        assert!(
+            reason.contains("ocf-exit-reason:") && reason.contains("Ceph does not answer"),
+            "{reason}"
+        );
+    }
+    assert!(guard_holders(&sb, &img).is_empty(), "nothing was taken");
+    remove_image(&sb, &img);
+}

@@ -98,9 +98,14 @@ pub struct MonStopped(String);
 
 impl MonStopped {
     pub fn new(sb: &Sandbox) -> MonStopped {
+        MonStopped::daemon(sb, "mon.a")
+    }
+
+    /// SIGSTOPs another daemon of the sandbox's Ceph (`osd.0`).
+    pub fn daemon(sb: &Sandbox, daemon: &str) -> MonStopped {
         let base = sb.env_var("SANDBOX_BASE");
-        let pid = std::fs::read_to_string(format!("{base}/ceph/run/mon.a.pid"))
-            .expect("mon pid file")
+        let pid = std::fs::read_to_string(format!("{base}/ceph/run/{daemon}.pid"))
+            .expect("daemon pid file")
             .trim()
             .to_string();
         assert!(Command::new("kill")

@@ -19,6 +19,19 @@ fn check(call: &'static str, rc: c_int) -> Result<c_int, FfiError> {
     }
 }
 
+/// A copy of a string the library filled in; empty for null.
+///
+/// # Safety
+///
+/// `p` is null or points to a NUL-terminated string that stays valid during the call.
+unsafe fn owned(p: *const c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: not null, and NUL-terminated and valid as the caller guarantees.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
 /// A string for C; one holding a NUL is refused as EINVAL (the callers validate names first).
 fn cstr(call: &'static str, s: &str) -> Result<CString, FfiError> {
     CString::new(s).map_err(|_| FfiError { call, rc: -EINVAL })
@@ -350,15 +363,9 @@ impl IoCtx {
             let out = infos[..n]
                 .iter()
                 .map(|i| GroupImage {
-                    name: if i.name.is_null() {
-                        String::new()
-                    } else {
-                        // SAFETY: librbd filled `name` with a NUL-terminated string it owns
-                        // until the cleanup below.
-                        unsafe { CStr::from_ptr(i.name) }
-                            .to_string_lossy()
-                            .into_owned()
-                    },
+                    // SAFETY: librbd filled `name` with a NUL-terminated string (or null)
+                    // it owns until the cleanup below.
+                    name: unsafe { owned(i.name) },
                     pool: i.pool,
                     state: i.state,
                 })
@@ -472,15 +479,9 @@ impl Image {
             let out = list[..n]
                 .iter()
                 .map(|w| Watcher {
-                    addr: if w.addr.is_null() {
-                        String::new()
-                    } else {
-                        // SAFETY: librbd filled `addr` with a NUL-terminated string it owns
-                        // until the cleanup below.
-                        unsafe { CStr::from_ptr(w.addr) }
-                            .to_string_lossy()
-                            .into_owned()
-                    },
+                    // SAFETY: librbd filled `addr` with a NUL-terminated string (or null)
+                    // it owns until the cleanup below.
+                    addr: unsafe { owned(w.addr) },
                     id: w.id,
                     cookie: w.cookie,
                 })

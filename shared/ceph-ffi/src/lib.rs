@@ -55,6 +55,18 @@ impl std::fmt::Display for FfiError {
 
 impl std::error::Error for FfiError {}
 
+/// Ends the process at once with `code` (`_exit`), without running the exit handlers and
+/// static destructors of the loaded libraries: for a process that abandoned a librados call
+/// still running in another thread, where librados' destructors would race that thread (and
+/// could abort the process instead of letting it exit with its code). The caller flushes its
+/// output first.
+pub fn exit_now(code: u8) -> ! {
+    // SAFETY: `_exit` has no preconditions; it ends the process without unwinding or running
+    // destructors, which no invariant of this process relies on at this point (its output is
+    // flushed, and the operating system releases everything else).
+    unsafe { libc::_exit(i32::from(code)) }
+}
+
 /// Why the libraries could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError(pub String);

@@ -19,6 +19,7 @@
 //! tags, so both kinds exclude each other exactly as before.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -389,6 +390,27 @@ impl Native {
     }
 }
 
+/// Set when a call was abandoned at its deadline while still running.
+static ABANDONED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process abandoned a call still running in librados (`run_bounded`).
+pub fn abandoned() -> bool {
+    ABANDONED.load(Ordering::SeqCst)
+}
+
+/// Ends the process with `code` now when it abandoned a librados call ([`abandoned`]):
+/// librados' static destructors would otherwise run at exit beside that call's threads and
+/// could abort the process instead of letting it exit with its code. Flushes stdout and
+/// stderr first. Returns when nothing was abandoned.
+pub fn exit_if_abandoned(code: u8) {
+    if abandoned() {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        ceph_ffi::exit_now(code);
+    }
+}
+
 /// Runs `f` in a worker thread and waits for its answer until `deadline`: a call that hangs
 /// (monitors or OSDs gone mid-call) gives [`CephError::TimedOut`] at the deadline, its thread
 /// left behind (the agent process ends with the action's error); a deadline already passed
@@ -421,10 +443,13 @@ pub(super) fn run_bounded<T: Send + 'static>(
     }
     match rx.recv_timeout(left) {
         Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(CephError::TimedOut {
-            cmdline: call,
-            after: start.elapsed(),
-        }),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            ABANDONED.store(true, Ordering::SeqCst);
+            Err(CephError::TimedOut {
+                cmdline: call,
+                after: start.elapsed(),
+            })
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(CephError::Failed {
             cmdline: call,
             code: None,
@@ -545,6 +570,7 @@ mod tests {
             "{r:?}"
         );
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!abandoned(), "nothing was left running");
         // a call that hangs: the caller gets TimedOut at the deadline, not when it ends
         let t = Instant::now();
         let r = run_bounded(t + Duration::from_millis(200), "hang".into(), || {
