@@ -348,3 +348,73 @@ fn under_pacemaker_the_guard_live_migrates_and_fails_over_after_a_kill() {
     });
     remove_image(&sb, &img);
 }
+
+/// The guard goes through librados by default and through the `rbd`/`rados`/`ceph` tools
+/// when librados cannot be loaded (`VMMGR_LIBRADOS` naming a missing library): both take the
+/// same exclusive lock, and each sees, refuses and releases the other's. The tag tells which
+/// path took it: `rados lock get --lock-tag` sets the guard's, `rados_lock_exclusive` none.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn the_guard_without_librados_falls_back_to_the_tools() {
+    let sb = Sandbox::up(3, true);
+    let img = image(&sb, "f");
+    let missing = ("VMMGR_LIBRADOS", "/nonexistent/librados.so.2");
+    let interval = ("OCF_RESKEY_CRM_meta_interval", "10000");
+    let native = [("OCF_RESKEY_name", img.as_str())];
+    let tools = [("OCF_RESKEY_name", img.as_str()), missing];
+    let native_monitor = [("OCF_RESKEY_name", img.as_str()), interval];
+    let tools_monitor = [("OCF_RESKEY_name", img.as_str()), interval, missing];
+
+    for (taker, other, other_monitor, tag) in [
+        (&tools[..], &native[..], &native_monitor[..], "vmmgr-guard"),
+        (&native[..], &tools[..], &tools_monitor[..], ""),
+    ] {
+        assert_rc(&agent(&sb, "sim1", "start", taker), 0, "start");
+        let lock = guard_lock(&sb, &img);
+        let holders: Vec<&str> = lock.lockers.iter().map(|l| l.cookie.as_str()).collect();
+        assert_eq!(holders, ["sim1"]);
+        assert_eq!(lock.lock_type, "exclusive");
+        assert_eq!(lock.tag, tag, "which path took the lock");
+        assert_rc(&agent(&sb, "sim1", "monitor", other_monitor), 0, "monitor");
+        let refused = agent(&sb, "sim2", "start", other);
+        assert_rc(&refused, 1, "start on sim2 while sim1 holds the image");
+        let reason = stderr(&refused);
+        assert!(
+            reason.contains("'sim1'") && reason.contains("online"),
+            "{reason}"
+        );
+        assert_rc(&agent(&sb, "sim1", "stop", other), 0, "stop");
+        assert!(guard_holders(&sb, &img).is_empty(), "stop released it");
+    }
+    remove_image(&sb, &img);
+}
+
+/// An OSD that stops answering in the middle of an action (monitors fine, so the connection
+/// is made and the OSD operation hangs): the action still ends at its deadline with
+/// `OCF_ERR_GENERIC` and a reason naming Ceph, even though the librados call is left running
+/// (the agent leaves without running librados' exit handlers).
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn a_hung_osd_is_an_error_at_the_deadline() {
+    let sb = Sandbox::up(3, true);
+    let img = image(&sb, "o");
+    let env = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "6000"),
+    ];
+    {
+        let _stopped = MonStopped::daemon(&sb, "osd.0");
+        let t = Instant::now();
+        let out = agent(&sb, "sim1", "start", &env);
+        let took = t.elapsed();
+        assert_rc(&out, 1, "start with the OSD stopped");
+        assert!(took < Duration::from_secs(8), "start took {took:?}");
+        let reason = stderr(&out);
+        assert!(
+            reason.contains("ocf-exit-reason:") && reason.contains("Ceph does not answer"),
+            "{reason}"
+        );
+    }
+    assert!(guard_holders(&sb, &img).is_empty(), "nothing was taken");
+    remove_image(&sb, &img);
+}

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use shared::ceph::types::{parse_image_info, parse_object_lock};
+use shared::ceph::types::{parse_image_info, parse_object_lock, ObjectLock};
 use shared::cmd::Output;
 use vmmgr_tests::{unique_name, wait_for, Sandbox};
 
@@ -61,6 +61,15 @@ pub fn any_node(sb: &Sandbox) -> String {
 
 /// The node names holding the guard lock of `rbd/<name>` (cookies).
 pub fn guard_holders(sb: &Sandbox, name: &str) -> Vec<String> {
+    guard_lock(sb, name)
+        .lockers
+        .into_iter()
+        .map(|l| l.cookie)
+        .collect()
+}
+
+/// The guard lock of `rbd/<name>` as `rados lock info` shows it.
+pub fn guard_lock(sb: &Sandbox, name: &str) -> ObjectLock {
     let via = any_node(sb);
     let info = sb.exec_ok(
         &via,
@@ -82,21 +91,21 @@ pub fn guard_holders(sb: &Sandbox, name: &str) -> Vec<String> {
             "json",
         ],
     );
-    parse_object_lock(&out)
-        .unwrap()
-        .lockers
-        .into_iter()
-        .map(|l| l.cookie)
-        .collect()
+    parse_object_lock(&out).unwrap()
 }
 
 pub struct MonStopped(String);
 
 impl MonStopped {
     pub fn new(sb: &Sandbox) -> MonStopped {
+        MonStopped::daemon(sb, "mon.a")
+    }
+
+    /// SIGSTOPs another daemon of the sandbox's Ceph (`osd.0`).
+    pub fn daemon(sb: &Sandbox, daemon: &str) -> MonStopped {
         let base = sb.env_var("SANDBOX_BASE");
-        let pid = std::fs::read_to_string(format!("{base}/ceph/run/mon.a.pid"))
-            .expect("mon pid file")
+        let pid = std::fs::read_to_string(format!("{base}/ceph/run/{daemon}.pid"))
+            .expect("daemon pid file")
             .trim()
             .to_string();
         assert!(Command::new("kill")

@@ -156,7 +156,7 @@ impl<'a> Guard<'a> {
         Ok(Guard {
             ctx,
             cfg,
-            ceph: Ceph::new(cfg.conn.clone(), ctx.deadline),
+            ceph: Ceph::agent(cfg.conn.clone(), ctx.deadline),
             node: node::local_node(ctx)?,
         })
     }
@@ -177,12 +177,8 @@ impl<'a> Guard<'a> {
     fn images(&self) -> Result<Vec<(ImageSpec, Option<Image>)>, CephError> {
         let mut out = Vec::new();
         for spec in self.specs()? {
-            match self.ceph.image_info(&spec) {
-                Ok(info) => {
-                    let id = info.id.as_deref().unwrap_or("");
-                    let header = ObjectSpec::image_header(&spec, id)?;
-                    out.push((spec.clone(), Some(Image { spec, header })));
-                }
+            match self.ceph.image_header(&spec) {
+                Ok(header) => out.push((spec.clone(), Some(Image { spec, header }))),
                 Err(e) if e.is_not_found() => out.push((spec, None)),
                 Err(e) => return Err(e),
             }
@@ -253,7 +249,7 @@ impl<'a> Guard<'a> {
     /// Users of an image: watchers and `rbd_lock` holders (the two `rbd` runs side by side).
     fn users(ceph: &Ceph, img: &Image) -> Result<Vec<ClientAddr>, CephError> {
         let (watchers, locks) = std::thread::scope(|scope| {
-            let locks = scope.spawn(|| ceph.rbd_locks(&img.spec));
+            let locks = scope.spawn(|| ceph.image_lockers(&img.spec, &img.header));
             let watchers = ceph.watchers(&img.spec);
             let locks = locks
                 .join()

@@ -104,7 +104,7 @@ pub fn fetch_rbd_xml(rbd: &RbdSource, config: &Path, deadline: Instant) -> Resul
         )
     };
     let fetched = source_image(rbd)
-        .and_then(|image| Ceph::new(rbd.conn.clone(), deadline).meta_get(&image, &rbd.key))
+        .and_then(|image| Ceph::agent(rbd.conn.clone(), deadline).meta_get(&image, &rbd.key))
         .map_err(|e| {
             let rc = if e.is_not_installed() {
                 OcfRc::ErrInstalled

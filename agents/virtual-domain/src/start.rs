@@ -166,17 +166,30 @@ fn refuse_disks_in_use(dom: &shared::libvirt::DomainXml) -> Result<(), OcfError>
 
 /// The start action.
 pub fn run(vd: &Vd<'_>) -> Result<OcfRc, OcfError> {
-    if let Some(rbd) = &vd.s.rbd {
-        config::fetch_rbd_xml(rbd, &vd.s.config, vd.deadline_minus(vd.ctx.remaining() / 2))?;
+    let deadline = vd.deadline_minus(Duration::from_secs(1));
+    // The XML is fetched from RBD while libvirt is connected to: neither needs the other.
+    let (fetched, conn) = std::thread::scope(|scope| {
+        let fetch = vd.s.rbd.as_ref().map(|rbd| {
+            let (config, until) = (&vd.s.config, vd.deadline_minus(vd.ctx.remaining() / 2));
+            scope.spawn(move || config::fetch_rbd_xml(rbd, config, until))
+        });
+        let conn = vd.connect(deadline);
+        let fetched = fetch.map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (fetched, conn)
+    });
+    if let Some(f) = fetched {
+        f?;
     }
     let (xml, dom) = config::read_config(&vd.s.config).map_err(|e| config_error(&e))?;
     let name = dom.name.clone();
     vd.remember(&name);
-    let deadline = vd.deadline_minus(Duration::from_secs(1));
     if let Some(w) = config::systemd_drop_ins(deadline) {
         vd.warn(w);
     }
-    let conn = vd.connect(deadline).map_err(|e| {
+    let conn = conn.map_err(|e| {
         if vd.libvirt_absent() {
             OcfError::installed(format!("libvirt is not installed on this node: {e}"))
         } else {

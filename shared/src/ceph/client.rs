@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::bound::{Bound, Span, Timeouts};
 use super::error::CephError;
 use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
+use super::native::Native;
 use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
 use crate::cmd::{Cmd, CmdError};
 
@@ -116,6 +118,8 @@ pub enum LockType {
 pub struct Ceph {
     conn: Conn,
     bound: Bound,
+    /// librados/librbd for the agents' hot calls ([`Ceph::agent`]), when loadable.
+    native: Option<Arc<Native>>,
 }
 
 impl Ceph {
@@ -124,6 +128,32 @@ impl Ceph {
         Ceph {
             conn,
             bound: Bound::Deadline(deadline),
+            native: None,
+        }
+    }
+
+    /// Like [`Ceph::new`], for an agent action: the calls of the failover path (group members,
+    /// image ids, guard and `rbd_lock` locks, watchers, blocklist, metadata) go through ONE
+    /// librados connection of this value and its clones ([`native`](super::native)), made on
+    /// the first such call; when librados/librbd cannot be loaded, through the tools.
+    pub fn agent(conn: Conn, deadline: Instant) -> Ceph {
+        let native = Native::load(&conn).map(Arc::new);
+        Ceph {
+            native,
+            ..Ceph::new(conn, deadline)
+        }
+    }
+
+    /// Whether the calls go through librados ([`Ceph::agent`] with the libraries loaded).
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// The native layer and the deadline of its calls.
+    fn native(&self) -> Option<(&Arc<Native>, Instant)> {
+        match (&self.native, self.bound) {
+            (Some(n), Bound::Deadline(d)) => Some((n, d)),
+            _ => None,
         }
     }
 
@@ -132,6 +162,7 @@ impl Ceph {
         Ceph {
             conn,
             bound: Bound::PerCall(timeouts),
+            native: None,
         }
     }
 
@@ -221,6 +252,29 @@ impl Ceph {
         self.parse(c, types::parse_image_info)
     }
 
+    /// The header object of a format-2 image (`rbd_header.<id>`, the id from `rbd info`, or
+    /// `rbd_get_id` natively).
+    pub fn image_header(&self, image: &ImageSpec) -> Result<ObjectSpec, CephError> {
+        let id = match self.native() {
+            Some((n, d)) => n.image_id(d, &image.head())?,
+            None => self.image_info(image)?.id.unwrap_or_default(),
+        };
+        ObjectSpec::image_header(image, &id)
+    }
+
+    /// The holders of `rbd_lock` on an image whose header is `header` ([`Ceph::rbd_locks`];
+    /// natively read from the header object, as `rbd lock ls` does).
+    pub fn image_lockers(
+        &self,
+        image: &ImageSpec,
+        header: &ObjectSpec,
+    ) -> Result<Vec<RbdLock>, CephError> {
+        match self.native() {
+            Some((n, d)) => n.rbd_locks(d, header),
+            None => self.rbd_locks(image),
+        }
+    }
+
     /// The result of a program that was filling the new image `image` (`qemu-img convert`,
     /// `rbd cp`). When it was killed (an interrupt, its deadline), it had the image open and
     /// could not close it: the OSD keeps a dead client's watch for its watch timeout (30 s),
@@ -247,6 +301,9 @@ impl Ceph {
 
     /// `rbd status --format json SPEC`: the image's watchers.
     pub fn watchers(&self, image: &ImageSpec) -> Result<Vec<Watcher>, CephError> {
+        if let Some((n, d)) = self.native() {
+            return n.watchers(d, image);
+        }
         let c = self
             .rbd()
             .args(["status", "--format", "json"])
@@ -280,6 +337,9 @@ impl Ceph {
     /// [`CephError::NotFound`] (the tool itself prints `[]` and exits 0 in that case, so an
     /// empty answer is checked against `rbd group list`).
     pub fn group_images(&self, group: &GroupSpec) -> Result<Vec<GroupImage>, CephError> {
+        if let Some((n, d)) = self.native() {
+            return n.group_images(d, group);
+        }
         let c = self
             .rbd()
             .args(["group", "image", "list", "--format", "json"])
@@ -307,6 +367,9 @@ impl Ceph {
         addr: &ClientAddr,
         expire: Option<Duration>,
     ) -> Result<(), CephError> {
+        if let Some((n, d)) = self.native() {
+            return n.blocklist_add(d, addr, expire);
+        }
         let mut c = self
             .tool("ceph")
             .args(["osd", "blocklist", "add"])
@@ -319,6 +382,10 @@ impl Ceph {
 
     /// `rbd image-meta get SPEC KEY`; `None` when the key is not set.
     pub fn meta_get(&self, image: &ImageSpec, key: &str) -> Result<Option<String>, CephError> {
+        if let Some((n, d)) = self.native() {
+            validate_name("metadata key", key)?;
+            return n.meta_get(d, image, key);
+        }
         match self.run(self.meta_get_cmd(image, key)?) {
             Ok(v) => Ok(Some(v.strip_suffix('\n').unwrap_or(&v).to_string())),
             Err(e) if e.is_not_found() => {
@@ -408,6 +475,9 @@ impl Ceph {
 
     /// `rados lock info OBJ NAME --format json`.
     pub fn object_lock_info(&self, obj: &ObjectSpec, name: &str) -> Result<ObjectLock, CephError> {
+        if let Some((n, d)) = self.native() {
+            return n.object_lock_info(d, obj, name);
+        }
         let c = self
             .rados(&obj.pool, &obj.namespace)
             .args(["lock", "info"])
@@ -428,6 +498,11 @@ impl Ceph {
         cookie: &str,
         description: &str,
     ) -> Result<(), CephError> {
+        if let Some((n, d)) = self.native() {
+            if lock_type == LockType::Exclusive {
+                return n.object_lock_exclusive(d, obj, name, cookie, description);
+            }
+        }
         let kind = match lock_type {
             LockType::Exclusive => "exclusive",
             LockType::Shared => "shared",
@@ -457,6 +532,9 @@ impl Ceph {
         locker: &str,
         cookie: &str,
     ) -> Result<(), CephError> {
+        if let Some((n, d)) = self.native() {
+            return n.object_lock_break(d, obj, name, locker, cookie);
+        }
         let c = self
             .rados(&obj.pool, &obj.namespace)
             .args(["lock", "break"])

@@ -12,6 +12,10 @@
 //!   command-line tool), and the agents' calls (info, watchers, locks, devices, blocklist).
 //!   Every call also carries a connect timeout (`--client-mount-timeout`, `--connect-timeout`),
 //!   so dead monitors give [`CephError::Unreachable`] ("Ceph does not answer") in seconds.
+//! - [`native`]: the agents' failover path (group members, image ids, guard and `rbd_lock`
+//!   locks, watchers, blocklist, metadata) through librados/librbd (crate `ceph-ffi`, loaded
+//!   at run time) over one connection per process ([`Ceph::agent`]), bounded by the action's
+//!   deadline; the tools when the libraries cannot be loaded.
 //! - [`pool`], [`snaps`], [`import`], [`trash`]: vm-mgr's calls: images, groups, metadata, mon
 //!   dump; snapshots, group snapshots, clone/copy/export; the `qemu-img` probe and import; the
 //!   RBD trash (deferred deletion and restore).
@@ -48,6 +52,7 @@ pub mod client;
 pub mod error;
 pub mod import;
 pub mod names;
+pub mod native;
 pub mod pool;
 pub mod snaps;
 pub mod trash;

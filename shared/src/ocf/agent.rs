@@ -324,6 +324,9 @@ pub fn main<A: Agent>(agent: A) -> ExitCode {
         &mut io::stdout().lock(),
         &mut io::stderr().lock(),
     );
+    // a librados call abandoned at the deadline: exit with the action's code before
+    // librados' destructors can race its threads
+    crate::ceph::native::exit_if_abandoned(rc.code());
     rc.into()
 }
 
