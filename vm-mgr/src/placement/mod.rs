@@ -29,6 +29,7 @@ pub mod moving;
 pub mod nodes;
 pub mod preflight;
 pub mod probe;
+pub mod planner;
 pub mod rebalance;
 pub mod simulate;
 
