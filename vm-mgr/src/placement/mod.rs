@@ -27,9 +27,9 @@ pub mod capacity;
 pub mod edit;
 pub mod moving;
 pub mod nodes;
+pub mod planner;
 pub mod preflight;
 pub mod probe;
-pub mod planner;
 pub mod rebalance;
 pub mod simulate;
 

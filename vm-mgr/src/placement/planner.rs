@@ -155,7 +155,12 @@ fn best_move(
             }
             let gain = gain(model, weights, used, &vm.need, from, to);
             if gain > MIN_GAIN && best.is_none_or(|b| gain > b.gain + TIE) {
-                best = Some(Move { vm: v, from, to, gain });
+                best = Some(Move {
+                    vm: v,
+                    from,
+                    to,
+                    gain,
+                });
             }
         }
     }
@@ -174,9 +179,11 @@ fn may_go(model: &Model, used: &[Vec<i64>], at: &[usize], v: usize, to: usize) -
         return false;
     }
     !model.enforce_capacity
-        || vm.need.iter().enumerate().all(|(k, n)| {
-            *n <= 0 || used[to][k].saturating_add(*n) <= node.capacity[k]
-        })
+        || vm
+            .need
+            .iter()
+            .enumerate()
+            .all(|(k, n)| *n <= 0 || used[to][k].saturating_add(*n) <= node.capacity[k])
 }
 
 /// How much moving a VM that needs `need` from `from` to `to` lowers the imbalance (negative:

@@ -174,7 +174,10 @@ fn locations_and_anti_colocations_are_respected() {
     assert!(!moves.is_empty());
     for x in &moves {
         let (name, to) = (&apart.vms[x.vm].name, &apart.nodes[x.to].name);
-        assert!(!(["p", "q"].contains(&name.as_str()) && to == "c"), "{moves:?}");
+        assert!(
+            !(["p", "q"].contains(&name.as_str()) && to == "c"),
+            "{moves:?}"
+        );
         assert!(!(name == "s" && to == "a"), "{moves:?}");
     }
 }
@@ -204,7 +207,11 @@ fn max_moves_bounds_the_plan_and_each_vm_moves_once() {
     let mut vms: Vec<Vm> = (0..20).map(|i| vm(&format!("v{i:02}"), 0, 1, 10)).collect();
     vms.push(vm("w", 1, 1, 10));
     let m = model(
-        vec![node("a", 64, 1000), node("b", 64, 1000), node("c", 64, 1000)],
+        vec![
+            node("a", 64, 1000),
+            node("b", 64, 1000),
+            node("c", 64, 1000),
+        ],
         vms,
     );
     assert_eq!(plan(&m, 0), Vec::new());
@@ -229,7 +236,11 @@ fn the_plan_is_deterministic_and_ties_go_by_name() {
     // Two equal VMs and two equal empty nodes: the first VM by name to the first node.
     let m = model(
         vec![node("a", 8, 1000), node("b", 8, 1000), node("c", 8, 1000)],
-        vec![vm("v1", 0, 1, 300), vm("v2", 0, 1, 300), vm("v3", 0, 1, 300)],
+        vec![
+            vm("v1", 0, 1, 300),
+            vm("v2", 0, 1, 300),
+            vm("v3", 0, 1, 300),
+        ],
     );
     let first = plan(&m, 10);
     assert_eq!(named(&m, &first), ["v1:a>b", "v2:a>c"]);

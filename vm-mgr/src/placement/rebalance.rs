@@ -124,8 +124,11 @@ pub fn model(cib: &Cib, mon: &ClusterStatus, exclude: &[String]) -> Model {
         .map(|(i, n)| (*n, i))
         .collect();
     let by_util = by_utilization(cib.property(STRATEGY_PROPERTY));
-    let prims: HashMap<&str, &Primitive> =
-        cib.primitives().into_iter().map(|p| (p.id.as_str(), p)).collect();
+    let prims: HashMap<&str, &Primitive> = cib
+        .primitives()
+        .into_iter()
+        .map(|p| (p.id.as_str(), p))
+        .collect();
     let names = utilization_names(cib, by_util, &prims);
     let groups = vm_groups(cib);
     let lookup = Lookup::new(cib, mon);
@@ -262,25 +265,32 @@ fn used(model: &mut Model, mon: &ClusterStatus, prims: &HashMap<&str, &Primitive
         }
         return;
     }
-    let index: HashMap<String, usize> = model
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.clone(), i))
-        .collect();
+    let mut sums = vec![vec![0i64; model.names.len()]; model.nodes.len()];
+    let index = by_name(&model.nodes, |n| &n.name);
     for r in mon.resources.iter().filter(|r| r.active) {
         let Some(prim) = prims.get(base_id(&r.id)) else {
             continue;
         };
-        for node in r.nodes.iter().filter_map(|n| index.get(n)) {
-            let used = &mut model.nodes[*node].used;
+        for node in r.nodes.iter().filter_map(|n| index.get(n.as_str())) {
             for (k, name) in model.names.iter().enumerate() {
                 if let Some(v) = prim.utilization.get(name) {
-                    used[k] = used[k].saturating_add(value(v));
+                    sums[*node][k] = sums[*node][k].saturating_add(value(v));
                 }
             }
         }
     }
+    for (node, used) in model.nodes.iter_mut().zip(sums) {
+        node.used = used;
+    }
+}
+
+/// The index of each item by its name.
+fn by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> HashMap<&str, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (name(x).as_str(), i))
+        .collect()
 }
 
 /// Pacemaker's sum of scores: -INFINITY wins, then INFINITY, else the sum within them.
@@ -299,12 +309,7 @@ fn add(a: Score, b: Score) -> Score {
 
 /// The VM index of each member id and group id.
 fn members_index(model: &Model, groups: &[&Group]) -> HashMap<String, usize> {
-    let vm_index: HashMap<&str, usize> = model
-        .vms
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.name.as_str(), i))
-        .collect();
+    let vm_index = by_name(&model.vms, |v| &v.name);
     let mut out = HashMap::new();
     for g in groups {
         let Some(i) = vm_index.get(g.id.as_str()) else {
@@ -349,10 +354,7 @@ fn locations(
     for ((vm, score), stickiness) in model.vms.iter_mut().zip(&scores).zip(stickiness) {
         for (n, allowed) in vm.allowed.iter_mut().enumerate() {
             let here = add(score[n], *stickiness);
-            let pulled = score
-                .iter()
-                .enumerate()
-                .any(|(m, s)| m != n && *s >= here);
+            let pulled = score.iter().enumerate().any(|(m, s)| m != n && *s >= here);
             *allowed &= !score[n].is_minus_infinity() && !pulled;
         }
     }
@@ -361,12 +363,7 @@ fn locations(
 /// What the colocations allow (see the module documentation).
 fn colocations(model: &mut Model, cib: &Cib, mon: &ClusterStatus, groups: &[&Group]) {
     let of = members_index(model, groups);
-    let index: HashMap<&str, usize> = model
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
+    let index = by_name(&model.nodes, |n| &n.name);
     let mut fixed: Vec<usize> = Vec::new();
     for c in &cib.constraints.colocations {
         let in_sets = c.resource_sets.iter().flat_map(|s| &s.resources);
@@ -374,7 +371,10 @@ fn colocations(model: &mut Model, cib: &Cib, mon: &ClusterStatus, groups: &[&Gro
         let (Some(rsc), Some(with), Some(score)) = (&c.rsc, &c.with_rsc, c.score) else {
             continue;
         };
-        let (a, b) = (of.get(rsc.as_str()).copied(), of.get(with.as_str()).copied());
+        let (a, b) = (
+            of.get(rsc.as_str()).copied(),
+            of.get(with.as_str()).copied(),
+        );
         if a == b || score.0 == 0 {
             continue;
         }

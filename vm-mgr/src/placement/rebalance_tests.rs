@@ -6,28 +6,8 @@ use shared::pacemaker::{Cib, ClusterStatus};
 use shared::xml::Element;
 
 use super::*;
+use crate::placement::tests::{cib_of, fixture, mon, tree};
 use crate::placement::{edit, Strategy};
-
-const CIB: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/vm-mgr/placement/cib-3vms.xml"
-));
-const MON: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/vm-mgr/placement/crm_mon-3vms.xml"
-));
-
-fn tree() -> Element {
-    Element::parse(CIB, "t").unwrap()
-}
-
-fn cib_of(t: &Element) -> Cib {
-    Cib::parse(&t.to_xml()).unwrap()
-}
-
-fn mon() -> ClusterStatus {
-    ClusterStatus::parse(MON).unwrap()
-}
 
 /// The plan as "vm:from>to".
 fn moves(cib: &Cib, mon: &ClusterStatus) -> Vec<String> {
@@ -116,7 +96,10 @@ fn strategies_and_preferences_hold_vms() {
     let mut t = tree();
     edit::set_strategy(&mut t, "p2", Strategy::Auto, Some("sim3")).unwrap();
     let cib = cib_of(&t);
-    assert_eq!(vm(&model(&cib, &mon, &[]), "p2").allowed, [false, false, true]);
+    assert_eq!(
+        vm(&model(&cib, &mon, &[]), "p2").allowed,
+        [false, false, true]
+    );
     assert_eq!(moves(&cib, &mon), Vec::<String>::new());
     // auto with stickiness 0: Pacemaker places it by itself; rebalance leaves it.
     let mut t = tree();
@@ -157,16 +140,8 @@ fn colocations_keep_vms_apart_or_together() {
 #[test]
 fn node_states_and_the_partition_hold_the_plan() {
     // sim1 in standby (recorded): no target there, and nothing else helps.
-    let cib = Cib::parse(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/vm-mgr/placement/cib-3vms-sim1-standby.xml"
-    )))
-    .unwrap();
-    let standby = ClusterStatus::parse(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/vm-mgr/placement/crm_mon-3vms-sim1-standby.xml"
-    )))
-    .unwrap();
+    let cib = Cib::parse(fixture!("cib-3vms-sim1-standby.xml")).unwrap();
+    let standby = ClusterStatus::parse(fixture!("crm_mon-3vms-sim1-standby.xml")).unwrap();
     let m = model(&cib, &standby, &[]);
     assert!(!m.nodes[0].accepts && m.nodes[1].accepts);
     assert_eq!(moves(&cib, &standby), Vec::<String>::new());
@@ -176,5 +151,8 @@ fn node_states_and_the_partition_hold_the_plan() {
     lost.summary.dc.as_mut().unwrap().with_quorum = false;
     let p = plan(&cib, &lost, 10, &[]);
     assert!(p.moves.is_empty() && p.movable == 0);
-    assert_eq!(p.held.as_deref(), Some("the cluster partition has no quorum"));
+    assert_eq!(
+        p.held.as_deref(),
+        Some("the cluster partition has no quorum")
+    );
 }
