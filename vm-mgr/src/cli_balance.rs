@@ -53,14 +53,25 @@ pub struct BalanceArgs {
 /// `rebalance`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "rebalance asks Pacemaker (crm_simulate on a copy of the CIB in which
-auto VMs have no stickiness) where the auto VMs would run if nothing held them, and
-live-migrates those that would move, one at a time, as `vm-mgr migrate` does (preflight, a
-self-expiring move constraint, removed afterwards). After each move it asks again. failover
-and pinned VMs never move. With --dry-run it prints the moves and changes nothing."
+    after_help = "rebalance plans by itself, from the CIB and crm_mon it reads (no crm_simulate, and
+work bounded by --max-moves: a plan for 1,000 VMs takes milliseconds). Each step it takes the
+move of one auto VM that most lowers the imbalance (the capacity-weighted spread of each
+node's used fraction of cpu and memory, from the node capacities of `balance --enable` and
+the VMs' utilization; without a utilization placement-strategy, of the VM count), and stops
+at --max-moves or when no move lowers it. A move must fit in the target's free capacity and
+keep every constraint: location constraints (pins, bans, preferences, rules on node
+attributes: an auto VM preferred with INFINITY stays on its node), colocations (never on the
+node of a VM it must be apart from; a VM colocated with another VM is not moved), and nodes
+that are offline, standby or in maintenance. failover and pinned VMs never move, nor VMs
+that cannot live-migrate, have failed, or have no stickiness (Pacemaker places those itself).
+A VM moves at most once per run. Then it live-migrates the moves one at a time as `vm-mgr
+migrate` does: preflight, Pacemaker's own verdict on that one move (crm_simulate), a
+self-expiring move constraint removed afterwards; it plans again from the cluster as it is
+after each move, and skips a move the preflight or Pacemaker refuses. With --dry-run it
+prints the moves and how the spread would change, and changes nothing."
 )]
 pub struct RebalanceArgs {
-    /// At most this many moves.
+    /// At most this many moves (the plan stops earlier when no move lowers the imbalance).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_moves: u32,
     /// How long each move may take, in seconds (default: from the VM's op timeouts).

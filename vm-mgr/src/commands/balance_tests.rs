@@ -289,13 +289,13 @@ fn rebalance(ctx: &Ctx, args: &[&str]) -> Result<Outcome> {
 }
 
 #[test]
-fn rebalance_plans_what_pacemaker_would_do_without_stickiness_for_auto_vms_only() {
+fn rebalance_plans_moves_of_auto_vms_only_to_where_the_load_is_even() {
     let f = balanced_t1();
     let before = f.text();
     let dry = f.ctx(Memory::new(), true);
     let out = rebalance(&dry, &[]).unwrap();
     // t1 (auto, sticky through rsc_defaults) stays on sim2 for Pacemaker; by load alone it
-    // goes to sim1, the node with the most free capacity.
+    // goes to sim1, the node with the most free capacity (vm-mgr's plan: no crm_simulate).
     assert_eq!(
         out.json["moves"],
         serde_json::json!([{"name": "t1", "from": "sim2", "to": "sim1"}])

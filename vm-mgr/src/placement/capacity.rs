@@ -176,7 +176,7 @@ pub fn missing_keys(utilization: &BTreeMap<String, String>) -> Vec<&'static str>
 }
 
 /// A utilization value as Pacemaker reads it (a number; anything else counts as 0).
-fn value(v: &str) -> i64 {
+pub fn value(v: &str) -> i64 {
     v.trim().parse().unwrap_or(0)
 }
 

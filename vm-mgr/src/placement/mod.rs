@@ -27,6 +27,7 @@ pub mod capacity;
 pub mod edit;
 pub mod moving;
 pub mod nodes;
+pub mod planner;
 pub mod preflight;
 pub mod probe;
 pub mod rebalance;

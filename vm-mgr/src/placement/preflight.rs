@@ -120,7 +120,7 @@ fn expression_matches(e: &Element, facts: &NodeFacts) -> Option<bool> {
 }
 
 /// The score a location constraint gives `facts`' node (`None`: no effect or unknown).
-fn location_score(loc: &Element, facts: &NodeFacts) -> Option<Score> {
+pub(super) fn location_score(loc: &Element, facts: &NodeFacts) -> Option<Score> {
     if let Some(node) = loc.attr("node") {
         return (node == facts.uname).then(|| loc.attr("score").and_then(Score::parse))?;
     }

@@ -60,16 +60,6 @@ pub fn simulate(tree: &Element) -> Result<Simulation> {
     Ok(Simulation { actions, after })
 }
 
-/// The actions Pacemaker would take on the CIB `tree`, computed only (`crm_simulate --run`):
-/// what a plan over many resources needs, at the cost of one scheduler run.
-pub fn actions(tree: &Element) -> Result<Vec<SimAction>> {
-    let deadline = Instant::now() + SIMULATE_TIMEOUT;
-    let (_dir, input) = write_input(tree)?;
-    Tools::live()
-        .crm_simulate_run(&input, deadline)
-        .map_err(simulate_error)
-}
-
 impl Simulation {
     /// The nodes where VM `name`'s domain would be active afterwards.
     pub fn vm_nodes(&self, name: &str) -> Vec<String> {

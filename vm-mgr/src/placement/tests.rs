@@ -8,6 +8,7 @@ use shared::xml::Element;
 use super::preflight::{check, remote_uri};
 use super::*;
 
+/// A recorded fixture of tests/fixtures/vm-mgr/placement/.
 macro_rules! fixture {
     ($name:literal) => {
         include_str!(concat!(
@@ -17,19 +18,23 @@ macro_rules! fixture {
         ))
     };
 }
+pub(super) use fixture;
 
 const CIB: &str = fixture!("cib-3vms.xml");
 const MON: &str = fixture!("crm_mon-3vms.xml");
 
-fn tree() -> Element {
+/// The recorded CIB's tree (also for `rebalance`'s tests).
+pub(super) fn tree() -> Element {
     Element::parse(CIB, "t").unwrap()
 }
 
-fn cib_of(t: &Element) -> Cib {
+/// The CIB of a tree.
+pub(super) fn cib_of(t: &Element) -> Cib {
     Cib::parse(&t.to_xml()).unwrap()
 }
 
-fn mon() -> ClusterStatus {
+/// The recorded crm_mon.
+pub(super) fn mon() -> ClusterStatus {
     ClusterStatus::parse(MON).unwrap()
 }
 
