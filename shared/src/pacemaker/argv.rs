@@ -210,14 +210,6 @@ pub fn crm_simulate(input: &Path, output: &Path) -> Result<Vec<String>, Pacemake
     Ok(argv)
 }
 
-/// `crm_simulate --run --xml-file=IN --output-as=xml`: the transition, not carried out.
-pub fn crm_simulate_run(input: &Path) -> Result<Vec<String>, PacemakerError> {
-    let mut argv = strings(&["crm_simulate", "--run"]);
-    argv.push(format!("--xml-file={}", path_str(input)?));
-    argv.push("--output-as=xml".to_string());
-    Ok(argv)
-}
-
 fn push_op(argv: &mut Vec<String>, op: AttrOp<'_>) {
     match op {
         AttrOp::Query => argv.push("--query".to_string()),

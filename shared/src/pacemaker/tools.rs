@@ -362,19 +362,6 @@ impl Tools {
         simulate::parse_actions(&xml)
     }
 
-    /// `crm_simulate --run` on the CIB file `input`: the actions of the transition Pacemaker
-    /// would compute, without carrying them out (which `--simulate` does, one CIB update per
-    /// action: minutes for a thousand resources).
-    pub fn crm_simulate_run(
-        &self,
-        input: &Path,
-        deadline: Instant,
-    ) -> Result<Vec<SimAction>, PacemakerError> {
-        let argv = argv::crm_simulate_run(input)?;
-        let xml = self.command(&argv, deadline).run_string()?;
-        simulate::parse_actions(&xml)
-    }
-
     /// Whether Pacemaker takes `patch` on `cib`: `cibadmin --patch` applies it to a private
     /// copy of `cib` (`CIB_file`, mode 0600 in a 0700 directory, removed after), with the checks
     /// the live CIB makes (schema, unique ids, references). Nothing reaches this target: for
