@@ -10,8 +10,12 @@ use super::bound::{Bound, Span, Timeouts};
 use super::error::CephError;
 use super::names::{validate_name, ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
 use super::native::Native;
-use super::types::{self, GroupImage, ImageInfo, MappedDevice, ObjectLock, RbdLock, Watcher};
+use super::types::{self, GroupImage, ImageInfo, MappedDevice, RbdLock, Watcher};
 use crate::cmd::{Cmd, CmdError};
+
+/// The `rados lock` calls (the guard's lock object).
+#[path = "client_locks.rs"]
+mod locks;
 
 /// How long the address of a killed writer of a new image stays blocklisted ([`Ceph::written`]).
 const FENCE_FOR: Duration = Duration::from_secs(600);
@@ -472,122 +476,8 @@ impl Ceph {
             .arg(device);
         self.run(c).map(drop)
     }
-
-    /// `rados lock info OBJ NAME --format json`.
-    pub fn object_lock_info(&self, obj: &ObjectSpec, name: &str) -> Result<ObjectLock, CephError> {
-        if let Some((n, d)) = self.native() {
-            return n.object_lock_info(d, obj, name);
-        }
-        let c = self
-            .rados(&obj.pool, &obj.namespace)
-            .args(["lock", "info"])
-            .args([&obj.object, name])
-            .args(["--format", "json"]);
-        self.parse(c, types::parse_object_lock)
-    }
-
-    /// `rados lock get OBJ NAME --lock-type T --lock-tag TAG --lock-cookie C
-    /// --lock-description D`: [`CephError::Busy`] when someone else holds it. The object must
-    /// exist (cls_lock would create it).
-    pub fn object_lock_get(
-        &self,
-        obj: &ObjectSpec,
-        name: &str,
-        lock_type: LockType,
-        tag: &str,
-        cookie: &str,
-        description: &str,
-    ) -> Result<(), CephError> {
-        if let Some((n, d)) = self.native() {
-            if lock_type == LockType::Exclusive {
-                return n.object_lock_exclusive(d, obj, name, cookie, description);
-            }
-        }
-        let kind = match lock_type {
-            LockType::Exclusive => "exclusive",
-            LockType::Shared => "shared",
-        };
-        let c = self
-            .rados(&obj.pool, &obj.namespace)
-            .args(["lock", "get"])
-            .args([&obj.object, name])
-            .args([
-                "--lock-type",
-                kind,
-                "--lock-tag",
-                tag,
-                "--lock-cookie",
-                cookie,
-            ])
-            .args(["--lock-description", description]);
-        self.run(c).map(drop)
-    }
-
-    /// `rados lock break OBJ NAME LOCKER --lock-cookie C` ([`CephError::NotFound`] when that
-    /// holder does not hold it). Does not blocklist anything.
-    pub fn object_lock_break(
-        &self,
-        obj: &ObjectSpec,
-        name: &str,
-        locker: &str,
-        cookie: &str,
-    ) -> Result<(), CephError> {
-        if let Some((n, d)) = self.native() {
-            return n.object_lock_break(d, obj, name, locker, cookie);
-        }
-        let c = self
-            .rados(&obj.pool, &obj.namespace)
-            .args(["lock", "break"])
-            .args([&obj.object, name, locker])
-            .args(["--lock-cookie", cookie]);
-        self.run(c).map(drop)
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conn_args_never_carry_a_key() {
-        let c = Conn {
-            conf: Some("/etc/ceph/ceph.conf".into()),
-            mon: Some("10.0.0.1:6789".into()),
-            user: Some("vmmgr".into()),
-            keyfile: Some("/etc/ceph/vmmgr.key".into()),
-            keyring: None,
-        };
-        let a: Vec<String> = c
-            .args()
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect();
-        assert_eq!(
-            a,
-            [
-                "-c",
-                "/etc/ceph/ceph.conf",
-                "-m",
-                "10.0.0.1:6789",
-                "--id",
-                "vmmgr",
-                "--keyfile",
-                "/etc/ceph/vmmgr.key"
-            ]
-        );
-        assert!(Conn::default().args().is_empty());
-    }
-
-    #[test]
-    fn mount_timeout_follows_the_deadline() {
-        let c = Ceph::new(
-            Conn::default(),
-            Instant::now() + Duration::from_millis(10_500),
-        );
-        assert_eq!(c.mount_timeout(), "9");
-        let c = Ceph::new(Conn::default(), Instant::now());
-        assert_eq!(c.mount_timeout(), "1");
-        let c = Ceph::new(Conn::default(), Instant::now() + Duration::from_secs(500));
-        assert_eq!(c.mount_timeout(), "30");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;
