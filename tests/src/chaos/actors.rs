@@ -326,9 +326,23 @@ pub fn operate(w: &World, home: &str, actor: u64) {
         };
         let other = rng.pick(&names).cloned().unwrap_or_default();
         let args = choose(w, rng.weighted(&[4, 3, 1, 2, 2]), &vm, &node, &other);
-        let on = w.healthy_node(home);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let verb = argv.first().copied().unwrap_or("?").to_string();
+        // never sent to a node that is down, lost or being fenced (it could only fail with
+        // the sandbox's 125, "node not running"); a turn with no such node is counted skipped
+        let Some(on) = w.operator_node(home) else {
+            w.journal.note(format!(
+                "op skipped (no node to work from): vm-mgr {}",
+                argv.join(" ")
+            ));
+            let mut r = w.report();
+            *r.ops
+                .entry(verb)
+                .or_default()
+                .entry("skipped".into())
+                .or_insert(0) += 1;
+            continue;
+        };
         w.journal
             .note(format!("op from {on}: vm-mgr {}", argv.join(" ")));
         let t = Instant::now();
