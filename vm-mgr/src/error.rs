@@ -96,6 +96,18 @@ pub enum Error {
         wanted: &'static str,
         failures: Vec<String>,
     },
+    /// A move's constraint left the CIB before the VM moved: nothing asks for the move.
+    #[error(
+        "The move of VM {name} to {node} was lost: its constraint {constraint} left the CIB \
+         before the VM moved (another partition's configuration replaced this node's after a \
+         split, or someone removed it); the VM is {state}. Run the move again."
+    )]
+    MoveLost {
+        name: String,
+        node: String,
+        constraint: String,
+        state: String,
+    },
     /// A file that cannot be read.
     #[error("Cannot read {}.", .path.display())]
     ReadFile {

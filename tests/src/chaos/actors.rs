@@ -221,17 +221,74 @@ fn runs_again(w: &World, vm: &str, avoid: Option<&str>) -> bool {
 /// a libvirtd fault whose stop failed, or late, after our own power-on) stays off in the
 /// sandbox, whose switch does not power nodes on: it is powered on, as an operator would.
 fn all_online(w: &World) -> bool {
+    let mut misses = BTreeMap::new();
     poll_until(Duration::from_secs(180), || {
         for n in w.sb.nodes() {
-            if !w.state().faulted.contains(n) && !w.sb.node_running(n) {
-                w.journal
-                    .note(format!("{n} is off (fenced): powering it on"));
-                sandbox_script(w, &["start-node", n]);
+            if !w.state().faulted.contains(n) {
+                revive(w, n, &mut misses);
             }
         }
         w.sb.quorate_view(&[])
             .is_some_and(|s| s.online_nodes().count() == w.sb.nodes().len())
     })
+}
+
+/// What to do for a node that should be up (pure): power it on when it is off; reboot it
+/// when it runs without Pacemaker on two looks in a row (`misses` counts them).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revive {
+    /// Nothing: up, or not yet known to be down.
+    Nothing,
+    /// Power it on.
+    PowerOn,
+    /// Power it off and on.
+    Reboot,
+}
+
+/// Decides [`Revive`] from one look (`running`: the node is powered on; `pacemaker`:
+/// pacemakerd runs in it) and the misses before it.
+pub fn revive_action(running: bool, pacemaker: bool, misses: &mut u32) -> Revive {
+    if !running {
+        *misses = 0;
+        return Revive::PowerOn;
+    }
+    if pacemaker {
+        *misses = 0;
+        return Revive::Nothing;
+    }
+    *misses = misses.saturating_add(1);
+    if *misses >= 2 {
+        *misses = 0;
+        Revive::Reboot
+    } else {
+        Revive::Nothing
+    }
+}
+
+/// Brings node `n` back as an operator would: powered on if it is off (the cluster fenced
+/// it), rebooted if it runs without Pacemaker. The latter happens when the node is powered on
+/// before the fencing's result reaches it: it hears "we were allegedly just fenced" after it
+/// joined, and its Pacemaker stops and stays down (seed 3, 3 VMs, after a link-down).
+fn revive(w: &World, n: &str, misses: &mut BTreeMap<String, u32>) {
+    let running = w.sb.node_running(n);
+    let pacemaker = running
+        && w.sb
+            .exec(n, &["pgrep", "-x", "pacemakerd"])
+            .is_ok_and(|o| o.status.success());
+    let m = misses.entry(n.to_string()).or_insert(0);
+    match revive_action(running, pacemaker, m) {
+        Revive::Nothing => {}
+        Revive::PowerOn => {
+            w.journal.note(format!("{n} is off: powering it on"));
+            sandbox_script(w, &["start-node", n]);
+        }
+        Revive::Reboot => {
+            w.journal
+                .note(format!("{n} runs without Pacemaker: rebooting it"));
+            sandbox_script(w, &["kill-node", n]);
+            sandbox_script(w, &["start-node", n]);
+        }
+    }
 }
 
 /// Runs `tests/sandbox/sandbox ARGS`; a failure goes to the journal.
@@ -279,12 +336,9 @@ pub fn heal(w: &World, kind: &str, node: &str) {
             }
             // The cluster fences a node it lost (the sandbox's switch powers it off and leaves
             // it off); that may come after our power-on, so power on until it stays up.
+            let mut misses = BTreeMap::new();
             let up = poll_until(Duration::from_secs(180), || {
-                if !w.sb.node_running(node) {
-                    w.journal.note(format!("powering {node} on"));
-                    script(&["start-node", node]);
-                    return false;
-                }
+                revive(w, node, &mut misses);
                 w.sb.quorate_view(&[])
                     .is_some_and(|s| s.online_nodes().any(|n| n.name == node))
             });
@@ -326,9 +380,23 @@ pub fn operate(w: &World, home: &str, actor: u64) {
         };
         let other = rng.pick(&names).cloned().unwrap_or_default();
         let args = choose(w, rng.weighted(&[4, 3, 1, 2, 2]), &vm, &node, &other);
-        let on = w.healthy_node(home);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let verb = argv.first().copied().unwrap_or("?").to_string();
+        // never sent to a node that is down, lost or being fenced (it could only fail with
+        // the sandbox's 125, "node not running"); a turn with no such node is counted skipped
+        let Some(on) = w.operator_node(home) else {
+            w.journal.note(format!(
+                "op skipped (no node to work from): vm-mgr {}",
+                argv.join(" ")
+            ));
+            let mut r = w.report();
+            *r.ops
+                .entry(verb)
+                .or_default()
+                .entry("skipped".into())
+                .or_insert(0) += 1;
+            continue;
+        };
         w.journal
             .note(format!("op from {on}: vm-mgr {}", argv.join(" ")));
         let t = Instant::now();
@@ -411,5 +479,24 @@ fn after(w: &World, argv: &[&str], ok: bool) {
             st.colocations.retain(|c| *c != pair);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{revive_action, Revive};
+
+    #[test]
+    fn a_node_off_is_powered_on_and_one_without_pacemaker_twice_is_rebooted() {
+        let mut m = 0;
+        assert_eq!(revive_action(false, false, &mut m), Revive::PowerOn);
+        assert_eq!(revive_action(true, true, &mut m), Revive::Nothing);
+        // just powered on, Pacemaker not seen yet: one look is not enough
+        assert_eq!(revive_action(true, false, &mut m), Revive::Nothing);
+        assert_eq!(revive_action(true, true, &mut m), Revive::Nothing);
+        assert_eq!(revive_action(true, false, &mut m), Revive::Nothing);
+        // stayed down ("we were allegedly just fenced"): rebooted, then counted anew
+        assert_eq!(revive_action(true, false, &mut m), Revive::Reboot);
+        assert_eq!(revive_action(true, false, &mut m), Revive::Nothing);
     }
 }

@@ -20,6 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use shared::cmd::{Cmd, CmdError, Output};
+use shared::pacemaker::ClusterStatus;
 
 use crate::Sandbox;
 use report::{Journal, Report};
@@ -163,6 +164,21 @@ impl World {
             .unwrap_or_else(|| prefer.to_string())
     }
 
+    /// The node an operator works from now (see [`pick_home`]): `prefer` or another node that
+    /// is not under a fault, is online and clean in the quorate partition's view (not lost,
+    /// not being fenced, not joining) and is powered on (the cluster may have fenced a node
+    /// the run did not fault). None when no node is: the operator then skips its turn.
+    pub fn operator_node(&self, prefer: &str) -> Option<String> {
+        let faulted = self.state().faulted.clone();
+        let members = self
+            .sb
+            .quorate_view(&[])
+            .map(|v| clean_members(&v))
+            .unwrap_or_default();
+        let powered = |n: &str| self.sb.exec(n, &["true"]).is_ok_and(|o| o.status.success());
+        pick_home(prefer, self.sb.nodes(), &faulted, &members, powered)
+    }
+
     /// Runs `vm-mgr ARGS` inside `node`.
     pub fn vm_mgr(&self, node: &str, args: &[&str]) -> Result<Output, CmdError> {
         let mut argv = vec!["vm-mgr"];
@@ -189,6 +205,31 @@ impl World {
             self.journal.note(format!("BROKEN: {vm}: {what}"));
         }
     }
+}
+
+/// The nodes online and clean in `view`: members that are not unclean (lost, to be fenced),
+/// pending (joining) or shutting down.
+pub fn clean_members(view: &ClusterStatus) -> BTreeSet<String> {
+    view.online_nodes()
+        .filter(|n| !n.unclean && !n.pending && !n.shutdown)
+        .map(|n| n.name.clone())
+        .collect()
+}
+
+/// `prefer` if it can take work, else the first of `nodes` that can: not in `faulted`, in
+/// `members`, and `powered` (asked last, since it runs a command). None when none can.
+pub fn pick_home(
+    prefer: &str,
+    nodes: &[String],
+    faulted: &BTreeSet<String>,
+    members: &BTreeSet<String>,
+    mut powered: impl FnMut(&str) -> bool,
+) -> Option<String> {
+    std::iter::once(prefer)
+        .chain(nodes.iter().map(String::as_str).filter(|n| *n != prefer))
+        .filter(|n| !faulted.contains(*n) && members.contains(*n))
+        .find(|n| powered(n))
+        .map(str::to_string)
 }
 
 /// Polls `f` every 500 ms until it is true or `timeout` passed; whether it became true.
@@ -268,7 +309,71 @@ pub fn run(opts: &Options) -> Report {
 
 #[cfg(test)]
 mod tests {
-    use super::Options;
+    use std::collections::BTreeSet;
+
+    use shared::pacemaker::ClusterStatus;
+
+    use super::{clean_members, pick_home, Options};
+
+    fn set(a: &[&str]) -> BTreeSet<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_node_being_fenced_is_no_member() {
+        // recorded while sim3 was lost and about to be fenced: online="false" unclean="true"
+        let view = ClusterStatus::parse(include_str!(
+            "../../fixtures/pacemaker/crm_mon-node-fencing.xml"
+        ))
+        .unwrap();
+        assert_eq!(clean_members(&view), set(&["sim1", "sim2"]));
+    }
+
+    #[test]
+    fn operators_work_only_from_a_node_that_can_take_it() {
+        let nodes: Vec<String> = ["sim1", "sim2", "sim3"].map(String::from).to_vec();
+        let all = set(&["sim1", "sim2", "sim3"]);
+        let none = BTreeSet::new();
+        let on = |_: &str| true;
+        assert_eq!(
+            pick_home("sim2", &nodes, &none, &all, on).as_deref(),
+            Some("sim2")
+        );
+        // faulted by the run: the next node that is fine
+        let f = set(&["sim2"]);
+        assert_eq!(
+            pick_home("sim2", &nodes, &f, &all, on).as_deref(),
+            Some("sim1")
+        );
+        // fenced by the cluster (not faulted by the run, but no member)
+        let m = set(&["sim2", "sim3"]);
+        assert_eq!(
+            pick_home("sim1", &nodes, &none, &m, on).as_deref(),
+            Some("sim2")
+        );
+        // still a member in the view, but powered off already
+        let mut asked = Vec::new();
+        let off1 = |n: &str| {
+            asked.push(n.to_string());
+            n != "sim1"
+        };
+        assert_eq!(
+            pick_home("sim1", &nodes, &none, &all, off1).as_deref(),
+            Some("sim2")
+        );
+        assert_eq!(
+            asked,
+            ["sim1", "sim2"],
+            "the power check runs only as needed"
+        );
+        // nowhere to work from: the turn is skipped, not sent to a dead node
+        assert_eq!(pick_home("sim1", &nodes, &none, &none, on), None);
+        assert_eq!(pick_home("sim1", &nodes, &all, &all, on), None);
+        assert_eq!(
+            pick_home("sim1", &nodes, &none, &all, |_: &str| false),
+            None
+        );
+    }
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

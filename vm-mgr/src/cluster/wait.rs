@@ -22,8 +22,9 @@ use crate::state::{status_of, VmState, VmStatus};
 pub enum Goal<'a> {
     /// The VM in this state (a Stopped confirmed on one CIB snapshot).
     State(VmState),
-    /// The VM Started on this node and nowhere else (a move).
-    StartedOn(&'a str),
+    /// The VM Started on `node` and nowhere else (a move), asked for by the CIB element
+    /// `held_by` (the move constraint): should that leave the CIB first, the wait ends.
+    StartedOn { node: &'a str, held_by: &'a str },
 }
 
 impl Goal<'_> {
@@ -31,7 +32,7 @@ impl Goal<'_> {
     fn wanted(&self) -> VmState {
         match self {
             Goal::State(s) => *s,
-            Goal::StartedOn(_) => VmState::Started,
+            Goal::StartedOn { .. } => VmState::Started,
         }
     }
 }
@@ -77,7 +78,7 @@ fn progress(goal: Goal<'_>, st: &VmStatus) -> (String, String) {
                 .unwrap_or_default();
             (st.state.to_string(), format!("{}{on}", st.state))
         }
-        Goal::StartedOn(_) => {
+        Goal::StartedOn { .. } => {
             let on = if st.nodes.is_empty() {
                 String::new()
             } else {
@@ -175,8 +176,22 @@ pub fn wait_for(
             ));
             last = Some(key.clone());
         }
-        if let Goal::StartedOn(target) = goal {
-            if ctx.offline || (st.state == VmState::Started && st.nodes == [target]) {
+        if let Goal::StartedOn { node, held_by } = goal {
+            if st.state == VmState::Started && st.nodes == [node] {
+                return Ok(Look::Done(st));
+            }
+            // Nothing asks for the move any more (e.g. the write landed in a partition
+            // whose configuration the cluster replaced after the split heals): it would
+            // never come, so waiting out the budget would only hide that.
+            if cib.element().find_id(held_by).is_none() {
+                return Err(Waited::Failed(Error::MoveLost {
+                    name: name.to_owned(),
+                    node: node.to_owned(),
+                    constraint: held_by.to_owned(),
+                    state: key,
+                }));
+            }
+            if ctx.offline {
                 return Ok(Look::Done(st));
             }
         }
@@ -280,7 +295,7 @@ fn timed_out_state(
     key: String,
     unconfirmed: Option<Vec<String>>,
 ) -> String {
-    if let Goal::StartedOn(_) = goal {
+    if let Goal::StartedOn { .. } = goal {
         return key;
     }
     match unconfirmed {

@@ -282,3 +282,41 @@ fn drain_refuses_to_stop_pinned_vms_then_records_and_undrain_clears() {
     .unwrap_err();
     assert_eq!(e.exit_code(), 2);
 }
+
+#[test]
+fn a_move_whose_constraint_left_the_cib_ends_as_lost_not_at_the_budget() {
+    // Found by the 30-minute chaos run (seed 30): a migrate wrote its move constraint on a node
+    // cut off a moment before; the rejoin replaced that node's CIB with the quorate side's,
+    // the constraint was gone, and vm-mgr waited out its whole budget for a move that could
+    // no longer come.
+    use crate::cluster::{change, wait_for, Goal, Waited};
+    use shared::pacemaker::Edit;
+    use std::time::{Duration, Instant};
+    let f = CibFile::new(FIXTURE);
+    let ctx = f.ctx(Memory::new(), false);
+    let goal = Goal::StartedOn {
+        node: "sim1",
+        held_by: "vmmgr-move-p1",
+    };
+    let t = Instant::now();
+    let e = match wait_for(&ctx, "p1", goal, Duration::from_secs(60), t) {
+        Err(Waited::Failed(e)) => e,
+        other => panic!("a lost move must end the wait as failed: {other:?}"),
+    };
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    assert_eq!(e.exit_code(), 1);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("VM p1 to sim1 was lost") && msg.contains("vmmgr-move-p1"),
+        "{msg}"
+    );
+    // With the constraint in the CIB the wait is not cut short (a CIB file moves nothing,
+    // so there it ends at once as done).
+    change(&ctx, |_cib, tree| {
+        crate::placement::edit::put_move(tree, "p1", "sim1", "2099-01-01 00:00:00Z")?;
+        Ok(Edit::Change(()))
+    })
+    .unwrap();
+    assert!(f.text().contains("vmmgr-move-p1"));
+    assert!(wait_for(&ctx, "p1", goal, Duration::from_secs(60), Instant::now()).is_ok());
+}

@@ -291,7 +291,12 @@ fn wait_then_release(
     start: Instant,
     mut guard: MoveGuard<'_>,
 ) -> Result<VmStatus> {
-    let waited = wait_for(ctx, name, Goal::StartedOn(target), budget, start);
+    let held_by = super::move_id(name);
+    let goal = Goal::StartedOn {
+        node: target,
+        held_by: &held_by,
+    };
+    let waited = wait_for(ctx, name, goal, budget, start);
     let released = guard.release();
     let cleanup = match &released {
         Ok(()) => "the move constraint was removed".to_owned(),
