@@ -34,6 +34,7 @@ macro_rules! fixture {
 pub mod argv;
 pub mod cib;
 pub mod crm;
+pub mod derive;
 pub mod error;
 pub mod output;
 pub mod patch;

@@ -1,11 +1,13 @@
 //! `info`: the cluster at a glance — nodes and their state, quorum, DC, which VMs run where,
 //! each node's address (corosync's node list) and load (capacity, used, free: see
 //! [`crate::placement::capacity`]), the placement strategy and a warning when it lacks
-//! capacities — from one crm_mon, one CIB query and one read of corosync.conf. A guest node (a
+//! capacities — from one CIB query (and crm_mon only when the status cannot be derived from it:
+//! [`crate::cluster::read_for_view`]) and one read of corosync.conf. A guest node (a
 //! VM running pacemaker-remote, `add-pacemaker-remote`) is listed as a node of type `remote`,
 //! with the VM it is (`guest_of`; in the table's ROLE column, `guest of VM`).
 
 use serde_json::json;
+use shared::pacemaker::{Cib, ClusterStatus};
 
 use crate::ctx::Ctx;
 use crate::error::Result;
@@ -42,10 +44,15 @@ fn load_text(load: &NodeLoad) -> String {
 
 /// Runs `info`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
-    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_for_view(ctx)?;
+    Ok(show(&cib, &mon))
+}
+
+/// The cluster at a glance from `cib` and the cluster status `mon`.
+pub(crate) fn show(cib: &Cib, mon: &ClusterStatus) -> Outcome {
     let addresses = addresses();
-    let lookup = Lookup::new(&cib, &mon);
-    let vms: Vec<_> = cib_vms(&cib)
+    let lookup = Lookup::new(cib, mon);
+    let vms: Vec<_> = cib_vms(cib)
         .iter()
         .map(|n| lookup.status_of(n, None))
         .collect();
@@ -84,7 +91,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             .iter()
             .find(|(g, _)| *g == n.name)
             .map(|(_, vm)| vm.as_str());
-        let load = load_of(&cib, &mon, &n.name);
+        let load = load_of(cib, mon, &n.name);
         let address = addresses.get(&n.name);
         nodes.push(json!({
             "name": n.name,
@@ -122,7 +129,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     }
     let quorate = mon.is_quorate();
     let strategy = cib.property("placement-strategy").unwrap_or("default");
-    let warnings: Vec<String> = crate::checks::capacity_findings(&cib)
+    let warnings: Vec<String> = crate::checks::capacity_findings(cib)
         .into_iter()
         .map(|f| format!("{}; {}", f.detail, f.fix))
         .collect();
@@ -155,5 +162,5 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     for w in &warnings {
         text.push_str(&format!("warning: {w}\n"));
     }
-    Ok(Outcome::new(json, text))
+    Outcome::new(json, text)
 }

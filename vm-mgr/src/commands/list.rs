@@ -1,6 +1,7 @@
 //! `list`: every VM (from storage and the CIB) with its state, node and storage (`rbd` or
 //! `dir`: from the CIB for an enabled VM, else the backend it was found on). External calls: one
-//! `cibadmin --query`, one `crm_mon`, one `rbd ls`, whatever the number of VMs. The short
+//! `cibadmin --query`, one `rbd ls`, and `crm_mon` only when the status cannot be derived from the
+//! CIB ([`crate::cluster::read_for_view`]), whatever the number of VMs. The short
 //! layout (stdout not a terminal, or `--names`) is the names alone, one per line: SEAPATH's
 //! Cockpit plugin takes every line of `vm-mgr list` as a VM name. A VM that is a Pacemaker
 //! guest node has its `guest_node` (name and state); the table then has a GUEST NODE column.
@@ -8,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::json;
+use shared::pacemaker::{Cib, ClusterStatus};
 
 use crate::ctx::Ctx;
 use crate::error::Result;
@@ -54,9 +56,14 @@ pub fn removed(ctx: &Ctx) -> Result<Outcome> {
 
 /// Runs `list`.
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
-    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
+    let (cib, mon) = crate::cluster::read_for_view(ctx)?;
+    show(ctx, &cib, &mon)
+}
+
+/// The listing of the VMs of `cib` (and storage) with the status `mon`.
+pub(crate) fn show(ctx: &Ctx, cib: &Cib, mon: &ClusterStatus) -> Result<Outcome> {
     let images: BTreeSet<String> = ctx.storage.list_images()?.into_iter().collect();
-    let mut names: Vec<String> = cib_vms(&cib);
+    let mut names: Vec<String> = cib_vms(cib);
     for image in &images {
         if let Some(name) = image.strip_prefix("system_") {
             if validate_name(name).is_ok() && !names.iter().any(|n| n == name) {
@@ -66,7 +73,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     }
     names.sort();
     let stored = ctx.storage.available();
-    let lookup = Lookup::new(&cib, &mon);
+    let lookup = Lookup::new(cib, mon);
     let all: Vec<_> = names
         .iter()
         .map(|n| {
@@ -77,7 +84,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     // Issue 20: the guest node each VM is, with its state.
     let guests: Vec<Option<serde_json::Value>> = all
         .iter()
-        .map(|s| guest_node_of(cib.element(), &s.name).map(|g| crate::guest_node::view(&g, &mon)))
+        .map(|s| guest_node_of(cib.element(), &s.name).map(|g| crate::guest_node::view(&g, mon)))
         .collect();
     let json = json!(all
         .iter()

@@ -143,3 +143,6 @@ mod dir_snap_tests;
 
 #[cfg(test)]
 mod balance_tests;
+
+#[cfg(test)]
+mod view_tests;

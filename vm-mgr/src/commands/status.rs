@@ -1,10 +1,12 @@
-//! `status -n NAME`: the VM's state and node, from one crm_mon and one CIB query. The first
+//! `status -n NAME`: the VM's state and node, from one CIB query (and crm_mon only when the
+//! status cannot be derived from it: [`crate::cluster::read_for_view`]). The first
 //! line is the state word alone, as SEAPATH prints it (its Cockpit plugin shows the whole
 //! output as the State cell); the long layout (a terminal, `--long`) adds details after it.
 //! An unknown VM is an error (exit 3) that prints `Undefined` on stdout ([`undefined_text`]).
 //! A copy-on-write clone on the dir backend also shows the bases its disks read from.
 
 use serde_json::json;
+use shared::pacemaker::{Cib, ClusterStatus};
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -13,10 +15,15 @@ use crate::state::VmState;
 
 /// Runs `status`.
 pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
-    let (cib, mon) = crate::cluster::read_cluster(ctx)?;
-    let st = crate::state::status_of(name, &cib, &mon, crate::cluster::in_storage(ctx, name)?);
+    let (cib, mon) = crate::cluster::read_for_view(ctx)?;
+    show(ctx, name, &cib, &mon)
+}
+
+/// The status of VM `name` in `cib` with the cluster status `mon`.
+pub(crate) fn show(ctx: &Ctx, name: &str, cib: &Cib, mon: &ClusterStatus) -> Result<Outcome> {
+    let st = crate::state::status_of(name, cib, mon, crate::cluster::in_storage(ctx, name)?);
     // Issue 7: the placement strategy and vm-mgr's colocations.
-    let placement = crate::placement::placement_of(cib.element(), Some(&cib), name);
+    let placement = crate::placement::placement_of(cib.element(), Some(cib), name);
     if st.state == VmState::Undefined {
         return Err(Error::NoSuchVm {
             name: name.to_owned(),
@@ -25,7 +32,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Result<Outcome> {
     let storage = crate::fragment::storage_of(cib.element(), name).unwrap_or(ctx.storage.backend());
     // Issue 20: the guest node the VM is, with its state.
     let guest = crate::fragment::guest_node_of(cib.element(), name)
-        .map(|g| crate::guest_node::view(&g, &mon));
+        .map(|g| crate::guest_node::view(&g, mon));
     // Issue 14: a copy-on-write clone on the dir backend reads from these bases.
     let bases: Vec<String> = match ctx.storage.dir() {
         Some(dir) if storage == crate::storage::Backend::Dir => dir
