@@ -27,7 +27,9 @@ pub fn run(ctx: &Ctx, a: &RebalanceArgs) -> Result<Outcome> {
     }
     let max = usize::try_from(a.max_moves).unwrap_or(usize::MAX);
     if ctx.dry_run {
-        let (cib, mon) = read_cluster(ctx)?;
+        // A preview reads as `list` does (one cibadmin, crm_mon only when undecided); the
+        // live run below reads with crm_mon every time, and Pacemaker checks each move.
+        let (cib, mon) = crate::cluster::read_for_view(ctx)?;
         return Ok(dry_run_outcome(&plan(&cib, &mon, max, &[]), max));
     }
     let opts = MoveOptions {

@@ -1,4 +1,4 @@
-//! `list`, `status` and `info` show the same thing from the status derived from the CIB alone
+//! `list`, `status`, `info` and `rebalance --dry-run`'s plan show the same thing from the status derived from the CIB alone
 //! as from the real `crm_mon` (through `CIB_file`), on every recorded CIB where the derivation
 //! decides; and it decides the settled moments, so the one-call path is really taken.
 
@@ -33,13 +33,19 @@ fn recorded() -> Vec<PathBuf> {
     files
 }
 
-/// What the three verbs show for `cib` with `mon` (`status` of every VM and of one unknown).
+/// What the three verbs and rebalance's plan show for `cib` with `mon` (`status` of every VM and of one unknown).
 fn views(ctx: &Ctx, cib: &Cib, mon: &ClusterStatus) -> Vec<(String, serde_json::Value, String)> {
     let mut out = Vec::new();
     let list = super::list::show(ctx, cib, mon).unwrap();
     out.push(("list".to_owned(), list.json, list.text));
     let info = super::info::show(cib, mon);
     out.push(("info".to_owned(), info.json, info.text));
+    let plan = crate::placement::rebalance::plan(cib, mon, 10, &[]);
+    out.push((
+        "rebalance --dry-run".to_owned(),
+        serde_json::to_value(&plan).unwrap(),
+        format!("{plan:?}"),
+    ));
     let mut names = crate::state::cib_vms(cib);
     names.push("nosuchvm".to_owned());
     for name in names {
