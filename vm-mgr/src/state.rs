@@ -286,7 +286,7 @@ fn state(
 
 /// The ids whose operation history is VM `name`'s: its group's members in the configuration
 /// of `tree`, or the guard and domain ids vm-mgr gives them when the group is not there.
-fn member_ids(tree: &Element, name: &str) -> Vec<String> {
+pub fn member_ids(tree: &Element, name: &str) -> Vec<String> {
     let members: Vec<String> = crate::fragment::vm_group(tree, name)
         .map(tree::group_members)
         .unwrap_or_default()

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use shared::pacemaker::cib::history::unsettled_move;
 use shared::pacemaker::{Cib, ClusterStatus};
 
 use super::interrupt;
@@ -15,7 +16,7 @@ use super::read_cluster;
 use super::stopped::{stopped_for_sure, Unconfirmed};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::state::{status_of, VmState, VmStatus};
+use crate::state::{member_ids, status_of, VmState, VmStatus};
 
 /// What a wait waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +169,20 @@ pub fn wait_for(
             Goal::State(wanted) if st.state == wanted => return Ok(Look::Done(st)),
             _ => {}
         }
-        let (key, line) = progress(goal, &st);
+        // A live move shows the VM started on the target alone a moment before the cluster
+        // stops it on the source (and crm_mon then shows it Stopping): the move is done when
+        // that stop is.
+        let moved = match goal {
+            Goal::StartedOn { node, .. } if st.state == VmState::Started && st.nodes == [node] => {
+                Some(move_unsettled(cib, mon, name, node))
+            }
+            _ => None,
+        };
+        let (mut key, mut line) = progress(goal, &st);
+        if let Some(Some(why)) = &moved {
+            key.push_str(", finishing the move");
+            line = format!("{line}, finishing the move ({why})");
+        }
         if last.as_deref() != Some(key.as_str()) {
             ctx.progress.say(&format!(
                 "{name}: {line} ({:.1}s)",
@@ -176,10 +190,10 @@ pub fn wait_for(
             ));
             last = Some(key.clone());
         }
+        if let Some(None) = moved {
+            return Ok(Look::Done(st));
+        }
         if let Goal::StartedOn { node, held_by } = goal {
-            if st.state == VmState::Started && st.nodes == [node] {
-                return Ok(Look::Done(st));
-            }
             // Nothing asks for the move any more (e.g. the write landed in a partition
             // whose configuration the cluster replaced after the split heals): it would
             // never come, so waiting out the budget would only hide that.
@@ -248,7 +262,11 @@ pub fn wait_off_node(
                 st.state,
                 VmState::Migrating | VmState::Starting | VmState::Stopping
             );
-            if busy || st.nodes.iter().any(|n| n == node) {
+            let finishing = st
+                .node
+                .as_deref()
+                .is_some_and(|to| move_unsettled(cib, mon, v, to).is_some());
+            if busy || finishing || st.nodes.iter().any(|n| n == node) {
                 settled = false;
             }
             result.insert(v.clone(), (st.state, st.node));
@@ -267,6 +285,15 @@ pub fn wait_off_node(
         // A timeout returns the states.
         Waited::Timeout { .. } => Error::invalid("unreachable wait end"),
     })
+}
+
+/// Why VM `name`, started on `target` alone, is not yet settled there (a live move whose
+/// source has not stopped it yet, an operation in flight), or `None`.
+fn move_unsettled(cib: &Cib, mon: &ClusterStatus, name: &str, target: &str) -> Option<String> {
+    let online: Vec<&str> = mon.online_nodes().map(|n| n.name.as_str()).collect();
+    let members = member_ids(cib.element(), name);
+    let ids: Vec<&str> = members.iter().map(String::as_str).collect();
+    unsettled_move(cib.element(), &ids, target, &online)
 }
 
 /// Waits until domain resource `domain` runs nowhere (its guest powered itself off, or it

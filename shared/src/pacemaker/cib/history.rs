@@ -5,6 +5,7 @@
 //! replace the status section for a while, so history missing on a node means "not known
 //! there", not "stopped there".
 
+use crate::pacemaker::status::base_id;
 use crate::xml::Element;
 
 /// One node's operation history.
@@ -90,6 +91,46 @@ pub fn nodes_with_history<'a>(tree: &'a Element, id: &str) -> Vec<&'a str> {
         .filter(|n| n.holds(id))
         .filter_map(|n| n.uname)
         .collect()
+}
+
+/// Why resources `ids` are not yet settled where a move put them on `target`, or `None`: a
+/// node (of `online`) holds an operation still in flight for one of them (recorded pending,
+/// call id -1), or a node other than `target` ran a `migrate_to` as its last one-off operation
+/// and has not yet stopped the resource (a live move completes with that stop, which the
+/// cluster issues after `migrate_from` succeeded: until then crm_mon already shows the
+/// resource started on `target` alone, then a moment later "Stopping").
+pub fn unsettled_move(
+    tree: &Element,
+    ids: &[&str],
+    target: &str,
+    online: &[&str],
+) -> Option<String> {
+    for node in histories(tree) {
+        let Some(uname) = node.uname.filter(|u| online.contains(u)) else {
+            continue;
+        };
+        for r in node
+            .resources
+            .iter()
+            .filter(|r| ids.contains(&base_id(r.id)))
+        {
+            if let Some(op) = r.ops.iter().find(|o| o.call_id == Some(-1)) {
+                return Some(format!("{} {} pending on {uname}", r.id, op.operation));
+            }
+            let last = r
+                .ops
+                .iter()
+                .filter(|o| o.interval == "0" && o.call_id.is_some())
+                .max_by_key(|o| o.call_id);
+            if uname != target && last.is_some_and(|o| o.operation == "migrate_to") {
+                return Some(format!(
+                    "{} not yet stopped on {uname} after migrate_to",
+                    r.id
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Removes node `uname`'s history of resource `id`; whether there was one. (What a node's

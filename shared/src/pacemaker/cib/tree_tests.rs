@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::history::{forget_history, histories, nodes_with_history};
+use super::history::{forget_history, histories, nodes_with_history, unsettled_move};
 use super::tree::*;
 use crate::pacemaker::Cib;
 use crate::xml::Element;
@@ -359,4 +359,39 @@ fn wrapped_sections_are_read_from_their_root() {
     assert_eq!(r.len(), 2);
     assert!(section_children(&doc, Section::Constraints).is_empty());
     assert!(section_children(&doc, Section::Nodes).is_empty());
+}
+
+/// A recorded CIB of the live move of VM r1 (tests/fixtures/vm-mgr/derive/, see its README).
+fn moved(name: &str) -> Element {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/vm-mgr/derive")
+        .join(name);
+    Element::parse(&std::fs::read_to_string(path).unwrap(), "t").unwrap()
+}
+
+#[test]
+fn a_live_move_is_settled_once_its_source_stopped() {
+    const ALL: [&str; 3] = ["sim1", "sim2", "sim3"];
+    let ids = ["vmmgr-domain-r1", "vmmgr-guard-r1"];
+    // r1 goes sim3 -> sim2: migrate_from done on sim2, sim3's last one-off call a migrate_to
+    // (crm_mon already shows r1 started on sim2 alone here).
+    let t = moved("24-migrating.xml");
+    let why = unsettled_move(&t, &ids, "sim2", &ALL).unwrap();
+    assert!(why.contains("sim3") && why.contains("migrate_to"), "{why}");
+    // Only online nodes count.
+    assert_eq!(unsettled_move(&t, &ids, "sim2", &["sim1", "sim2"]), None);
+    // sim3 stopped it: settled.
+    assert_eq!(
+        unsettled_move(&moved("25-migrating.xml"), &ids, "sim2", &ALL),
+        None
+    );
+    assert_eq!(
+        unsettled_move(&moved("28-migrated.xml"), &ids, "sim2", &ALL),
+        None
+    );
+    // The earlier move sim2 -> sim3: the stop on sim2 recorded pending.
+    let why = unsettled_move(&moved("17-migrating.xml"), &ids, "sim3", &ALL).unwrap();
+    assert!(why.contains("pending on sim2"), "{why}");
+    // Another resource's history is not looked at.
+    assert_eq!(unsettled_move(&t, &["other"], "sim2", &ALL), None);
 }
