@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::actors::heal;
+use super::faults::heal;
 use super::watch::Seen;
 use super::{poll_until, Vm, World};
 

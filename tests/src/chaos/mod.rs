@@ -9,6 +9,7 @@
 //! scenario `chaos::short_run_breaks_no_invariant`.
 
 pub mod actors;
+pub mod faults;
 pub mod finish;
 pub mod report;
 pub mod rng;
@@ -284,7 +285,7 @@ pub fn run(opts: &Options) -> Report {
     std::thread::scope(|s| {
         s.spawn(|| actors::watch_qemu(w));
         s.spawn(|| actors::watch_guards(w));
-        let faults = s.spawn(|| actors::inject_faults(w));
+        let faults = s.spawn(|| faults::inject_faults(w));
         let ops: Vec<_> = [("sim1", 1u64), ("sim2", 2u64)]
             .into_iter()
             .map(|(home, actor)| s.spawn(move || actors::operate(w, home, actor)))

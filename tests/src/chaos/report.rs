@@ -99,9 +99,8 @@ pub struct Report {
     pub faults: BTreeMap<String, u32>,
     /// vm-mgr operations: verb → result → count.
     pub ops: BTreeMap<String, BTreeMap<String, u32>>,
-    /// Per fault that had VMs on its node: its kind, and the time from the fault until every
-    /// one of them ran again.
-    pub recoveries: Vec<(String, Duration)>,
+    /// Per fault that had VMs on its node, its recovery.
+    pub recoveries: Vec<Recovery>,
     /// Broken invariants (during the run and at its end).
     pub broken: Vec<Broken>,
     /// QEMU samples taken and the longest gap between two.
@@ -112,6 +111,18 @@ pub struct Report {
     pub guard_samples: u64,
     /// The whole run's length.
     pub took: Duration,
+}
+
+/// The recovery from one fault that had VMs on its node, timed from the fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The fault's kind.
+    pub kind: String,
+    /// Until every one of those VMs ran again, after one stopped (`None`: none stopped).
+    pub back: Option<Duration>,
+    /// Until they ran and the cluster settled: its DC idle, after the heal (`None`: not
+    /// within 240 s).
+    pub settled: Option<Duration>,
 }
 
 /// Median and worst of some durations (`None` when empty).
@@ -127,6 +138,33 @@ pub fn median_and_worst(ds: &[Duration]) -> Option<(Duration, Duration)> {
         *v.get(mid)?
     };
     Some((median, worst))
+}
+
+/// The recovery lines: VMs back, then cluster settled, each over all faults and by kind.
+fn recovery_lines(
+    s: &mut String,
+    title: &str,
+    rs: &[Recovery],
+    time: fn(&Recovery) -> Option<Duration>,
+    kinds: &[&String],
+) {
+    let _ = writeln!(s, "{title}");
+    let of = |kind: Option<&str>| -> String {
+        let chosen: Vec<&Recovery> = rs
+            .iter()
+            .filter(|r| kind.is_none_or(|k| r.kind == k))
+            .collect();
+        let ds: Vec<Duration> = chosen.iter().filter_map(|r| time(r)).collect();
+        match chosen.len() - ds.len() {
+            0 => recovery_text(&ds),
+            without if ds.is_empty() => format!("{without} without"),
+            without => format!("{}; {without} without", recovery_text(&ds)),
+        }
+    };
+    let _ = writeln!(s, "  all: {}", of(None));
+    for kind in kinds {
+        let _ = writeln!(s, "  {kind}: {}", of(Some(kind)));
+    }
 }
 
 fn recovery_text(ds: &[Duration]) -> String {
@@ -168,6 +206,27 @@ impl Report {
         true
     }
 
+    /// VMs back, then cluster settled, after the faults that had VMs on their node.
+    fn render_recoveries(&self, s: &mut String) {
+        let kinds: Vec<&String> = self.faults.keys().collect();
+        recovery_lines(
+            s,
+            "VMs back after a fault (until every VM that was on its node runs again; \
+             without: none of them stopped):",
+            &self.recoveries,
+            |r| r.back,
+            &kinds,
+        );
+        recovery_lines(
+            s,
+            "cluster settled after a fault (those VMs run and the DC is idle, after the heal; \
+             without: not within 240 s):",
+            &self.recoveries,
+            |r| r.settled,
+            &kinds,
+        );
+    }
+
     /// The report as text.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -191,21 +250,7 @@ impl Report {
             let r: Vec<String> = results.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let _ = writeln!(s, "  {verb}: {}", r.join(", "));
         }
-        let all: Vec<Duration> = self.recoveries.iter().map(|r| r.1).collect();
-        let _ = writeln!(
-            s,
-            "recovery after a fault (until its node's VMs run again):"
-        );
-        let _ = writeln!(s, "  all: {}", recovery_text(&all));
-        for kind in self.faults.keys() {
-            let of: Vec<Duration> = self
-                .recoveries
-                .iter()
-                .filter(|r| r.0 == *kind)
-                .map(|r| r.1)
-                .collect();
-            let _ = writeln!(s, "  {kind}: {}", recovery_text(&of));
-        }
+        self.render_recoveries(&mut s);
         let _ = writeln!(
             s,
             "QEMU samples: {} (longest gap {} ms); guard lock samples: {}",
@@ -260,25 +305,41 @@ mod tests {
         assert!(text.contains("BROKEN at 3.0 s: vm1: two running copies (2 samples)"));
         assert!(!text.contains("all held"));
         r.broken.clear();
+        let rec = |kind: &str, back: Option<u64>, settled: Option<u64>| Recovery {
+            kind: kind.into(),
+            back: back.map(Duration::from_secs),
+            settled: settled.map(Duration::from_secs),
+        };
         r.recoveries = vec![
-            ("kill-node".into(), Duration::from_secs(10)),
-            ("kill-node".into(), Duration::from_secs(30)),
-            ("link-down".into(), Duration::from_secs(50)),
+            rec("kill-node", Some(10), Some(40)),
+            rec("kill-node", Some(30), Some(60)),
+            rec("link-down", Some(50), None),
+            rec("libvirtd-kill", None, Some(20)),
         ];
         r.faults.insert("kill-node".into(), 2);
         r.faults.insert("link-down".into(), 1);
         r.faults.insert("libvirtd-kill".into(), 1);
         let text = r.render();
         assert!(text.contains("invariants: all held"), "{text}");
+        let (back, settled) = text.split_once("cluster settled").expect("both parts");
         assert!(
-            text.contains("all: median 30.0 s, worst 50.0 s (3 faults)"),
+            back.contains("all: median 30.0 s, worst 50.0 s (3 faults); 1 without"),
             "{text}"
         );
         assert!(
-            text.contains("kill-node: median 20.0 s, worst 30.0 s (2 faults)"),
+            back.contains("kill-node: median 20.0 s, worst 30.0 s (2 faults)"),
             "{text}"
         );
-        assert!(text.contains("libvirtd-kill: no fault with VMs"), "{text}");
+        assert!(back.contains("libvirtd-kill: 1 without\n"), "{text}");
+        assert!(
+            settled.contains("all: median 40.0 s, worst 60.0 s (3 faults); 1 without"),
+            "{text}"
+        );
+        assert!(settled.contains("link-down: 1 without\n"), "{text}");
+        assert!(
+            settled.contains("libvirtd-kill: median 20.0 s, worst 20.0 s (1 faults)"),
+            "{text}"
+        );
         assert!(
             text.contains("faults: 4 (kill-node 2, libvirtd-kill 1, link-down 1)"),
             "{text}"
