@@ -22,12 +22,13 @@
 //! (`dir_bases`): the one thing outside a VM's directory that a VM needs.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use shared::fsread;
 use shared::qcow2::{self, Qcow2Error};
 
+pub use super::dir_io::write_atomic;
+use super::dir_io::{from_qcow2, io_error};
 use super::{Backend, MonHost, Result, Storage, StorageError};
 use crate::vm::{self, META_FRAGMENT, META_XML};
 
@@ -93,51 +94,6 @@ impl Disk {
         let n: usize = n.parse().ok().filter(|n| ok && *n >= 1)?;
         Some(format!("data_{vm}_{}", n - 1))
     }
-}
-
-pub(super) fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> StorageError {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        return StorageError::NotFound {
-            what: what.to_string(),
-        };
-    }
-    StorageError::Io {
-        what: what.to_string(),
-        source: e,
-    }
-}
-
-pub(super) fn from_qcow2(e: Qcow2Error) -> StorageError {
-    match e {
-        Qcow2Error::Unreadable { path, detail } => StorageError::ImageUnreadable { path, detail },
-        Qcow2Error::Command(c) => StorageError::Command(c),
-        Qcow2Error::Parse { cmdline, reason } => StorageError::Parse {
-            what: cmdline,
-            detail: reason,
-        },
-        Qcow2Error::Format { format } => StorageError::InvalidSetting {
-            what: "image format",
-            value: format,
-            reason: "only qcow2 and raw are imported",
-        },
-    }
-}
-
-/// Writes `content` to `path` atomically: a temporary file beside it, synced, renamed over it.
-pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{file}.tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()
-    })();
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
 }
 
 impl Dir {

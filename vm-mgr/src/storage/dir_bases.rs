@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use shared::qcow2::{self, snapshots as qsnap};
 
-use super::dir::{from_qcow2, io_error, Dir};
+use super::dir::Dir;
+use super::dir_io::{from_qcow2, io_error};
 use super::{Result, Storage, StorageError};
 use crate::vm::{self, VmIds};
 

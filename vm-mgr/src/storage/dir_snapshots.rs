@@ -23,7 +23,8 @@ use std::path::Path;
 
 use shared::qcow2::snapshots::{self as qsnap, Snapshot};
 
-use super::dir::{from_qcow2, Dir};
+use super::dir::Dir;
+use super::dir_io::from_qcow2;
 use super::snapshots::{GroupSnap, ImageSnap, SnapNamespace, SnapshotStore};
 use super::{Result, Storage, StorageError};
 use crate::vm::VmIds;

@@ -24,6 +24,7 @@ pub use shared::ceph::{MonHost, TrashEntry};
 
 pub mod dir;
 mod dir_bases;
+mod dir_io;
 mod dir_snapshots;
 pub mod mem;
 pub mod rbd;
