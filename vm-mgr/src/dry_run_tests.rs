@@ -283,3 +283,51 @@ fn a_dry_run_refuses_a_patch_that_pacemaker_would_refuse() {
     assert!(!errors[1].contains("<cib"), "{errors:?}");
     assert_eq!(errors[0], errors[1]);
 }
+
+#[test]
+fn a_dry_run_create_prints_the_patch_it_checked_and_the_real_run_applies() {
+    // One read and one test-apply (issue 17): the patch a dry run of create checks is the one
+    // it prints, the one its enable would apply. Applied by Pacemaker (`cibadmin --patch`) to
+    // a copy of the CIB, it gives the configuration the real create leaves.
+    use shared::pacemaker::tools::{Target, Tools};
+    use shared::pacemaker::xml::Element;
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let copy = CibFile::new("cib-3nodes-idle.xml");
+    let (xml, image) = guest(&f, "");
+    let args = create_c9(&xml, &image);
+    let dry = f.ctx_with_secret(Memory::new(), true);
+    let out = run_cli(&dry, &args).unwrap();
+    let patch = out.json["cib_patch"].as_str().expect("a patch").to_owned();
+    assert!(
+        patch.contains(r#"name="target-role" value="Stopped""#),
+        "{patch}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let apply = |f: &CibFile, patch: &str| {
+        Tools::new(Target::File(f.path.clone()))
+            .cib_patch_start(deadline)
+            .unwrap()
+            .apply(patch)
+    };
+    apply(&copy, &patch).unwrap();
+    run_cli(&f.ctx_with_secret(Memory::new(), false), &args).unwrap();
+    let configuration = |f: &CibFile| {
+        Element::parse(&f.text(), "test CIB")
+            .unwrap()
+            .child("configuration")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(configuration(&copy), configuration(&f));
+    // Without --nostart the patch starts the VM, and Pacemaker takes that one too.
+    let (xml, image) = guest(&copy, "");
+    let started = ["create", "-n", "c8", "--xml", &xml, "-i", &image];
+    let out = run_cli(&copy.ctx_with_secret(Memory::new(), true), &started).unwrap();
+    let patch = out.json["cib_patch"].as_str().expect("a patch").to_owned();
+    assert!(
+        patch.contains(r#"name="target-role" value="Started""#),
+        "{patch}"
+    );
+    apply(&copy, &patch).unwrap();
+    assert!(copy.text().contains(r#"id="vmmgr-domain-c8""#));
+}

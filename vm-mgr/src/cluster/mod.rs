@@ -72,7 +72,8 @@ pub fn change_from<T>(
 
 /// Whether Pacemaker would take the change from `cib` to `new` (applied to a private copy of
 /// `cib`, in a real run too): a check before work that would otherwise fail only at the patch.
-pub fn check(ctx: &Ctx, cib: &Cib, new: &Element) -> Result<()> {
+/// Returns the patch it checked (`None`: nothing would change).
+pub fn check(ctx: &Ctx, cib: &Cib, new: Element) -> Result<Option<String>> {
     Ok(Transaction::new(&ctx.tools, ctx.cib_deadline()).check(cib, new)?)
 }
 
