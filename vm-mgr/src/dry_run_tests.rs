@@ -331,3 +331,41 @@ fn a_dry_run_create_prints_the_patch_it_checked_and_the_real_run_applies() {
     apply(&copy, &patch).unwrap();
     assert!(copy.text().contains(r#"id="vmmgr-domain-c8""#));
 }
+
+#[test]
+fn create_judges_a_pin_on_the_status_derived_from_the_cib() {
+    // No remote node here: the status derived from the CIB is decided, and create's pin check
+    // uses it (no crm_mon); an observer by node attribute or by transient attribute is still
+    // refused, by both runs, and a node that runs VMs still goes in.
+    let f = CibFile::new("cib-vm-t1-started.xml");
+    let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
+    let transient = r#"<nvpair id="status-2-vmmgr-role" name="vmmgr-role" value="observer"/>"#;
+    let text = f
+        .text()
+        .replacen(r#"<node id="3" uname="sim3"/>"#, observer, 1)
+        .replacen(
+            r#"<instance_attributes id="status-2">"#,
+            &format!(r#"<instance_attributes id="status-2">{transient}"#),
+            1,
+        );
+    assert!(text.contains(observer) && text.contains(transient));
+    std::fs::write(&f.path, text).unwrap();
+    let cib = shared::pacemaker::Cib::parse(&f.text()).unwrap();
+    shared::pacemaker::derive::status_from_cib(&cib).expect("a decided status");
+    for (node, says) in [
+        ("sim3", "sim3 is an observer"),
+        ("sim2", "sim2 is an observer"),
+    ] {
+        let e = &create_refused(&f, "", &["--pinned-host", node])[0];
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let (xml, image) = guest(&f, "");
+    let mut args = create_c9(&xml, &image);
+    args.extend(["--pinned-host", "sim1"]);
+    let out = run_cli(&f.ctx_with_secret(Memory::new(), true), &args).unwrap();
+    assert!(out.json["cib_patch"]
+        .as_str()
+        .unwrap()
+        .contains("vmmgr-pin-c9"));
+}
