@@ -184,18 +184,17 @@ fn remove_without_storage_refuses_before_touching_the_cib() {
     }
 }
 
-#[test]
-fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
+/// `cib-vm-t1-started.xml` with sim3 an observer by node attribute and sim2 by transient
+/// attribute, and `extra_nodes` (XML) after sim3 in the nodes section.
+fn with_observers(extra_nodes: &str) -> CibFile {
     let f = CibFile::new("cib-vm-t1-started.xml");
     let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
-    // sim3 for good (nodes section), sim2 until it reboots (a transient attribute); remote9 is
-    // a Pacemaker Remote node.
     let transient = r#"<nvpair id="status-2-vmmgr-role" name="vmmgr-role" value="observer"/>"#;
     let text = f
         .text()
         .replacen(
             r#"<node id="3" uname="sim3"/>"#,
-            &format!(r#"{observer}<node id="remote9" uname="remote9" type="remote"/>"#),
+            &format!("{observer}{extra_nodes}"),
             1,
         )
         .replacen(
@@ -203,8 +202,16 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
             &format!(r#"<instance_attributes id="status-2">{transient}"#),
             1,
         );
-    assert!(text.contains(observer) && text.contains(transient));
+    assert!(text.contains(observer) && text.contains(transient) && text.contains(extra_nodes));
     std::fs::write(&f.path, text).unwrap();
+    f
+}
+
+#[test]
+fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
+    // sim3 an observer for good (nodes section), sim2 until it reboots (a transient
+    // attribute); remote9 is a Pacemaker Remote node.
+    let f = with_observers(r#"<node id="remote9" uname="remote9" type="remote"/>"#);
     let before = f.text();
     let stored = || crate::commands::testing::stored_vm("t1", &Default::default());
     let pin = |node| {
@@ -337,19 +344,7 @@ fn create_judges_a_pin_on_the_status_derived_from_the_cib() {
     // No remote node here: the status derived from the CIB is decided, and create's pin check
     // uses it (no crm_mon); an observer by node attribute or by transient attribute is still
     // refused, by both runs, and a node that runs VMs still goes in.
-    let f = CibFile::new("cib-vm-t1-started.xml");
-    let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
-    let transient = r#"<nvpair id="status-2-vmmgr-role" name="vmmgr-role" value="observer"/>"#;
-    let text = f
-        .text()
-        .replacen(r#"<node id="3" uname="sim3"/>"#, observer, 1)
-        .replacen(
-            r#"<instance_attributes id="status-2">"#,
-            &format!(r#"<instance_attributes id="status-2">{transient}"#),
-            1,
-        );
-    assert!(text.contains(observer) && text.contains(transient));
-    std::fs::write(&f.path, text).unwrap();
+    let f = with_observers("");
     let cib = shared::pacemaker::Cib::parse(&f.text()).unwrap();
     shared::pacemaker::derive::status_from_cib(&cib).expect("a decided status");
     for (node, says) in [

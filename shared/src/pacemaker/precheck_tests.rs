@@ -81,51 +81,38 @@ fn a_duplicate_id_is_refused_by_both_for_the_schema() {
     );
 }
 
-#[test]
-fn a_value_of_the_wrong_type_is_refused_by_both() {
-    // A score that is not one: only the schema knows.
-    let cib = cib();
-    let patch = patch_of(&cib, |new| {
-        let c = Element::parse(
-            r#"<rsc_location id="loc-bad" rsc="d-started" node="sim1" score="lots"/>"#,
-            "test",
-        )
-        .unwrap();
+/// The patch adding `constraint` (XML) to the constraints section.
+fn patch_adding_constraint(cib: &Cib, constraint: &str) -> String {
+    let c = Element::parse(constraint, "test").unwrap();
+    patch_of(cib, |new| {
         new.child_mut("configuration")
             .and_then(|c| c.child_mut("constraints"))
             .unwrap()
             .children
             .push(c);
-    });
-    let (light, full) = both(&cib, &patch);
-    assert!(
-        matches!(light, Err(PacemakerError::SchemaRefused { .. })),
-        "{light:?}"
-    );
-    assert_eq!(full.unwrap_err().exit_code(), Some(78));
+    })
 }
 
 #[test]
-fn a_reference_to_a_missing_resource_is_refused_by_both() {
+fn a_value_of_the_wrong_type_or_a_missing_reference_is_refused_by_both() {
+    // A score that is not one, a resource that does not exist: only the schema knows.
     let cib = cib();
-    let patch = patch_of(&cib, |new| {
-        let c = Element::parse(
-            r#"<rsc_location id="loc-ghost" rsc="no-such-rsc" node="sim1" score="10"/>"#,
-            "test",
-        )
-        .unwrap();
-        new.child_mut("configuration")
-            .and_then(|c| c.child_mut("constraints"))
-            .unwrap()
-            .children
-            .push(c);
-    });
-    let (light, full) = both(&cib, &patch);
-    assert!(
-        matches!(light, Err(PacemakerError::SchemaRefused { .. })),
-        "{light:?}"
-    );
-    assert_eq!(full.unwrap_err().exit_code(), Some(78));
+    for constraint in [
+        r#"<rsc_location id="loc-bad" rsc="d-started" node="sim1" score="lots"/>"#,
+        r#"<rsc_location id="loc-ghost" rsc="no-such-rsc" node="sim1" score="10"/>"#,
+    ] {
+        let (light, full) = both(&cib, &patch_adding_constraint(&cib, constraint));
+        assert!(
+            matches!(light, Err(PacemakerError::SchemaRefused { .. })),
+            "{constraint}: {light:?}"
+        );
+        assert_eq!(full.unwrap_err().exit_code(), Some(78), "{constraint}");
+    }
+    // The same constraint, valid, is taken by both.
+    let good = r#"<rsc_location id="loc-good" rsc="d-started" node="sim1" score="10"/>"#;
+    let (light, full) = both(&cib, &patch_adding_constraint(&cib, good));
+    light.unwrap();
+    full.unwrap();
 }
 
 #[test]
