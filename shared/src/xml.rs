@@ -217,11 +217,24 @@ impl Element {
     /// Whitespace-only text is dropped; other text is written escaped, inline.
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
-        self.write_into(&mut out, 0);
+        self.write_into(&mut out, 0, None);
         out
     }
 
-    fn write_into(&self, out: &mut String, depth: usize) {
+    /// [`to_xml`](Self::to_xml) without the direct children named `skip` (a CIB without its
+    /// status section), written from this tree as it is, without copying it.
+    pub fn to_xml_without(&self, skip: &str) -> String {
+        let mut out = String::new();
+        self.write_into(&mut out, 0, Some(skip));
+        out
+    }
+
+    fn write_into(&self, out: &mut String, depth: usize, skip: Option<&str>) {
+        let mut children = self
+            .children
+            .iter()
+            .filter(|c| skip != Some(c.name.as_str()))
+            .peekable();
         let indent = "  ".repeat(depth);
         out.push_str(&indent);
         out.push('<');
@@ -238,16 +251,16 @@ impl Element {
         } else {
             self.text.as_str()
         };
-        if self.children.is_empty() && text.is_empty() {
+        if children.peek().is_none() && text.is_empty() {
             out.push_str("/>\n");
             return;
         }
         out.push('>');
         out.push_str(&escape(text));
-        if !self.children.is_empty() {
+        if children.peek().is_some() {
             out.push('\n');
-            for child in &self.children {
-                child.write_into(out, depth + 1);
+            for child in children {
+                child.write_into(out, depth + 1, None);
             }
             out.push_str(&indent);
         }
@@ -362,6 +375,22 @@ mod tests {
         assert_eq!(a.find_id("i").unwrap().name, "c");
         let names: Vec<&str> = a.descendants().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn to_xml_without_leaves_out_only_the_direct_children_so_named() {
+        let xml = "<cib epoch=\"1\"><configuration><status id=\"deep\"/></configuration>\
+                   <status><node_state id=\"1\"/></status></cib>";
+        let cib = Element::parse(xml, "test").unwrap();
+        let mut expected = cib.clone();
+        expected.children.retain(|c| c.name != "status");
+        assert_eq!(cib.to_xml_without("status"), expected.to_xml());
+        assert!(cib.to_xml_without("status").contains("id=\"deep\""));
+        assert!(!cib.to_xml_without("status").contains("node_state"));
+        // Nothing so named: the same as to_xml; every child left out: an empty element.
+        assert_eq!(cib.to_xml_without("nodes"), cib.to_xml());
+        let only = Element::parse("<cib a=\"1\"><status/></cib>", "test").unwrap();
+        assert_eq!(only.to_xml_without("status"), "<cib a=\"1\"/>\n");
     }
 
     #[test]

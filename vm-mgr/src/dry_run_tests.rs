@@ -184,18 +184,17 @@ fn remove_without_storage_refuses_before_touching_the_cib() {
     }
 }
 
-#[test]
-fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
+/// `cib-vm-t1-started.xml` with sim3 an observer by node attribute and sim2 by transient
+/// attribute, and `extra_nodes` (XML) after sim3 in the nodes section.
+fn with_observers(extra_nodes: &str) -> CibFile {
     let f = CibFile::new("cib-vm-t1-started.xml");
     let observer = r#"<node id="3" uname="sim3"><instance_attributes id="nodes-3"><nvpair id="nodes-3-vmmgr-role" name="vmmgr-role" value="observer"/></instance_attributes></node>"#;
-    // sim3 for good (nodes section), sim2 until it reboots (a transient attribute); remote9 is
-    // a Pacemaker Remote node.
     let transient = r#"<nvpair id="status-2-vmmgr-role" name="vmmgr-role" value="observer"/>"#;
     let text = f
         .text()
         .replacen(
             r#"<node id="3" uname="sim3"/>"#,
-            &format!(r#"{observer}<node id="remote9" uname="remote9" type="remote"/>"#),
+            &format!("{observer}{extra_nodes}"),
             1,
         )
         .replacen(
@@ -203,8 +202,16 @@ fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
             &format!(r#"<instance_attributes id="status-2">{transient}"#),
             1,
         );
-    assert!(text.contains(observer) && text.contains(transient));
+    assert!(text.contains(observer) && text.contains(transient) && text.contains(extra_nodes));
     std::fs::write(&f.path, text).unwrap();
+    f
+}
+
+#[test]
+fn pinning_where_a_vm_can_never_run_is_refused_with_the_reason() {
+    // sim3 an observer for good (nodes section), sim2 until it reboots (a transient
+    // attribute); remote9 is a Pacemaker Remote node.
+    let f = with_observers(r#"<node id="remote9" uname="remote9" type="remote"/>"#);
     let before = f.text();
     let stored = || crate::commands::testing::stored_vm("t1", &Default::default());
     let pin = |node| {
@@ -282,4 +289,78 @@ fn a_dry_run_refuses_a_patch_that_pacemaker_would_refuse() {
     );
     assert!(!errors[1].contains("<cib"), "{errors:?}");
     assert_eq!(errors[0], errors[1]);
+}
+
+#[test]
+fn a_dry_run_create_prints_the_patch_it_checked_and_the_real_run_applies() {
+    // One read and one test-apply (issue 17): the patch a dry run of create checks is the one
+    // it prints, the one its enable would apply. Applied by Pacemaker (`cibadmin --patch`) to
+    // a copy of the CIB, it gives the configuration the real create leaves.
+    use shared::pacemaker::tools::{Target, Tools};
+    use shared::pacemaker::xml::Element;
+    let f = CibFile::new("cib-3nodes-idle.xml");
+    let copy = CibFile::new("cib-3nodes-idle.xml");
+    let (xml, image) = guest(&f, "");
+    let args = create_c9(&xml, &image);
+    let dry = f.ctx_with_secret(Memory::new(), true);
+    let out = run_cli(&dry, &args).unwrap();
+    let patch = out.json["cib_patch"].as_str().expect("a patch").to_owned();
+    assert!(
+        patch.contains(r#"name="target-role" value="Stopped""#),
+        "{patch}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let apply = |f: &CibFile, patch: &str| {
+        Tools::new(Target::File(f.path.clone()))
+            .cib_patch_start(deadline)
+            .unwrap()
+            .apply(patch)
+    };
+    apply(&copy, &patch).unwrap();
+    run_cli(&f.ctx_with_secret(Memory::new(), false), &args).unwrap();
+    let configuration = |f: &CibFile| {
+        Element::parse(&f.text(), "test CIB")
+            .unwrap()
+            .child("configuration")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(configuration(&copy), configuration(&f));
+    // Without --nostart the patch starts the VM, and Pacemaker takes that one too.
+    let (xml, image) = guest(&copy, "");
+    let started = ["create", "-n", "c8", "--xml", &xml, "-i", &image];
+    let out = run_cli(&copy.ctx_with_secret(Memory::new(), true), &started).unwrap();
+    let patch = out.json["cib_patch"].as_str().expect("a patch").to_owned();
+    assert!(
+        patch.contains(r#"name="target-role" value="Started""#),
+        "{patch}"
+    );
+    apply(&copy, &patch).unwrap();
+    assert!(copy.text().contains(r#"id="vmmgr-domain-c8""#));
+}
+
+#[test]
+fn create_judges_a_pin_on_the_status_derived_from_the_cib() {
+    // No remote node here: the status derived from the CIB is decided, and create's pin check
+    // uses it (no crm_mon); an observer by node attribute or by transient attribute is still
+    // refused, by both runs, and a node that runs VMs still goes in.
+    let f = with_observers("");
+    let cib = shared::pacemaker::Cib::parse(&f.text()).unwrap();
+    shared::pacemaker::derive::status_from_cib(&cib).expect("a decided status");
+    for (node, says) in [
+        ("sim3", "sim3 is an observer"),
+        ("sim2", "sim2 is an observer"),
+    ] {
+        let e = &create_refused(&f, "", &["--pinned-host", node])[0];
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let (xml, image) = guest(&f, "");
+    let mut args = create_c9(&xml, &image);
+    args.extend(["--pinned-host", "sim1"]);
+    let out = run_cli(&f.ctx_with_secret(Memory::new(), true), &args).unwrap();
+    assert!(out.json["cib_patch"]
+        .as_str()
+        .unwrap()
+        .contains("vmmgr-pin-c9"));
 }

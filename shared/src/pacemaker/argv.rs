@@ -188,6 +188,21 @@ pub fn crm_diff(original: &Path, new: &Path) -> Result<Vec<String>, PacemakerErr
     Ok(argv)
 }
 
+/// `crm_diff --cib --original=CIB --patch=PATCH`: the CIB with the patch applied, on stdout,
+/// by Pacemaker's own patch code; `--cib` checks the patch's versions as `cibadmin` does.
+pub fn crm_diff_apply(original: &Path, patch: &Path) -> Result<Vec<String>, PacemakerError> {
+    let mut argv = strings(&["crm_diff", "--cib"]);
+    argv.push(format!("--original={}", path_str(original)?));
+    argv.push(format!("--patch={}", path_str(patch)?));
+    Ok(argv)
+}
+
+/// `cibadmin --query --scope=nodes`: on a CIB file, loads the file and checks it against its
+/// schema (refused with exit 78 if it does not conform), printing only the short nodes section.
+pub fn cib_load_check() -> Vec<String> {
+    strings(&["cibadmin", "--query", "--scope=nodes"])
+}
+
 /// `cibadmin --patch --xml-pipe`: the patch comes on stdin.
 pub fn cib_patch_pipe() -> Vec<String> {
     strings(&["cibadmin", "--patch", "--xml-pipe"])
@@ -352,6 +367,12 @@ mod tests {
     fn patches() {
         let d = crm_diff(Path::new("/tmp/a.xml"), Path::new("/tmp/b.xml")).unwrap();
         assert_eq!(joined(d), "crm_diff --original=/tmp/a.xml --new=/tmp/b.xml");
+        let a = crm_diff_apply(Path::new("/tmp/a.xml"), Path::new("/tmp/p.xml")).unwrap();
+        assert_eq!(
+            joined(a),
+            "crm_diff --cib --original=/tmp/a.xml --patch=/tmp/p.xml"
+        );
+        assert_eq!(joined(cib_load_check()), "cibadmin --query --scope=nodes");
         let p = cib_patch(Path::new("/tmp/p.xml")).unwrap();
         assert_eq!(joined(p), "cibadmin --patch --xml-file=/tmp/p.xml");
     }

@@ -90,6 +90,17 @@ pub enum PacemakerError {
         /// Pacemaker's error lines (XML `<error>` elements, or the stderr tail).
         errors: Vec<String>,
     },
+    /// The CIB a change would make fails Pacemaker's schema (found on a private copy with the
+    /// change applied, [`super::tools::Tools::check_change`]): `cibadmin --patch` would refuse
+    /// it with the same reason. Nothing was changed.
+    #[error(
+        "Pacemaker would refuse the change: the CIB with it does not conform to the configured \
+         schema (`{cmdline}` on a private copy of the CIB with the change, exit code 78)."
+    )]
+    SchemaRefused {
+        /// The command that loaded the copy, for messages.
+        cmdline: String,
+    },
     /// A node name the cluster does not know.
     #[error("Node {node} is not known to the cluster.")]
     NodeNotFound {
@@ -156,6 +167,7 @@ impl PacemakerError {
             PacemakerError::ToolFailed { code, .. } => Some(*code),
             PacemakerError::Command(e) => e.exit_code(),
             PacemakerError::PatchRejected { .. } => Some(EXIT_OLD),
+            PacemakerError::SchemaRefused { .. } => Some(78),
             _ => None,
         }
     }

@@ -38,6 +38,7 @@ pub mod derive;
 pub mod error;
 pub mod output;
 pub mod patch;
+mod precheck;
 pub mod simulate;
 pub mod status;
 pub mod tools;

@@ -385,6 +385,37 @@ pub fn cib_patch(out: &Outcome<'_>) -> Result<(), PacemakerError> {
     }
 }
 
+/// `crm_diff --cib --patch`: the patched CIB (stdout); exit 103 is
+/// [`PacemakerError::PatchRejected`] (the patch was not made against this CIB's version).
+pub fn crm_diff_apply(out: &Outcome<'_>) -> Result<String, PacemakerError> {
+    match out.code {
+        Some(0) if out.stdout.trim_start().starts_with("<cib") => Ok(out.stdout.to_owned()),
+        Some(0) => Err(PacemakerError::Parse {
+            what: format!("the output of `{}`", out.cmdline),
+            detail: "no <cib> document".into(),
+        }),
+        Some(EXIT_OLD) => Err(PacemakerError::PatchRejected {
+            cmdline: out.cmdline.to_string(),
+        }),
+        _ => Err(plain_failure(out)),
+    }
+}
+
+/// `cibadmin --query` on a CIB file ([`super::argv::cib_load_check`]): exit 78 with
+/// Pacemaker's schema message is [`PacemakerError::SchemaRefused`].
+pub fn cib_load_check(out: &Outcome<'_>) -> Result<(), PacemakerError> {
+    match out.code {
+        Some(0) => Ok(()),
+        Some(78) if out.stderr.contains(SCHEMA_REFUSED) => Err(PacemakerError::SchemaRefused {
+            cmdline: out.cmdline.to_string(),
+        }),
+        _ => Err(plain_failure(out)),
+    }
+}
+
+/// Pacemaker's words for a CIB that fails its schema (`pcmk_err_schema_validation`).
+const SCHEMA_REFUSED: &str = "Update does not conform to the configured schema";
+
 #[cfg(test)]
 #[path = "output_tests.rs"]
 mod tests;

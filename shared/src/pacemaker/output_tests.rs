@@ -267,6 +267,46 @@ fn crm_diff_and_patch_results() {
 }
 
 #[test]
+fn crm_diff_apply_and_load_check_results() {
+    let cib = fixture!("cib-query.xml");
+    assert_eq!(crm_diff_apply(&outcome(0, cib, "")).unwrap(), cib);
+    // exit 0 without a CIB is not taken as one
+    assert!(matches!(
+        crm_diff_apply(&outcome(0, "", "")),
+        Err(PacemakerError::Parse { .. })
+    ));
+    let old = outcome(103, "", fixture!("crm_diff-apply-old.txt.stderr"));
+    let err = crm_diff_apply(&old).unwrap_err();
+    assert!(matches!(err, PacemakerError::PatchRejected { .. }), "{err}");
+    let lost = outcome(1, "", fixture!("crm_diff-apply-bad-path.txt.stderr"));
+    let msg = crm_diff_apply(&lost).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "`tool --args` failed with exit code 1 (Error occurred): Could not apply patch: \
+         Application of update diff failed"
+    );
+
+    cib_load_check(&outcome(0, fixture!("cibadmin-load-check-ok.xml"), "")).unwrap();
+    let invalid = outcome(78, "", fixture!("cibadmin-load-check-invalid.txt.stderr"));
+    let err = cib_load_check(&invalid).unwrap_err();
+    assert!(matches!(err, PacemakerError::SchemaRefused { .. }), "{err}");
+    assert_eq!(err.exit_code(), Some(78));
+    assert_eq!(
+        err.to_string(),
+        "Pacemaker would refuse the change: the CIB with it does not conform to the configured \
+         schema (`tool --args` on a private copy of the CIB with the change, exit code 78)."
+    );
+    // Another exit 78 (not the schema's words), or any other failure: the tool's own error.
+    let other = cib_load_check(&outcome(78, "", "something else")).unwrap_err();
+    assert!(
+        matches!(other, PacemakerError::ToolFailed { .. }),
+        "{other}"
+    );
+    let gone = cib_load_check(&outcome(105, "", "No such device or address")).unwrap_err();
+    assert_eq!(gone.exit_code(), Some(105));
+}
+
+#[test]
 fn a_cib_dump_on_stderr_stays_out_of_the_error() {
     // Recorded: `cibadmin --patch --xml-pipe` (CIB_file) with a patch whose group meta holds
     // two nvpairs of one id: the numbered CIB (138 lines, 9.8 KB), then the reason.

@@ -23,7 +23,7 @@
 //! deleted and created again whole, as is (for an unaddressable child) its nearest addressable
 //! ancestor. No `move` operations are written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::xml::Element;
 
@@ -88,21 +88,28 @@ struct Place<'a> {
 fn compare(old: &Element, new: &Element, at: &Place<'_>, out: &mut Vec<Element>) {
     let old_keys = keys(&old.children, &new.children);
     let new_keys = keys(&new.children, &old.children);
+    // A key names one child at most (`keys`): looked up, not searched (a CIB's resources
+    // section has a child per VM).
+    let by_key: HashMap<&Key, usize> = old_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(j, k)| k.as_ref().map(|k| (k, j)))
+        .collect();
     // new child index -> matching old child index, for children kept in the same order:
     // addressable ones matched by key, the others only if unchanged
     let mut kept: Vec<Option<usize>> = vec![None; new.children.len()];
+    let mut old_kept = vec![false; old.children.len()];
     let mut last = None;
     for (i, key) in new_keys.iter().enumerate() {
         let found = match key {
-            Some(key) => old_keys.iter().position(|k| k.as_ref() == Some(key)),
+            Some(key) => by_key.get(key).copied(),
             None => (0..old.children.len()).find(|&j| {
-                old_keys[j].is_none()
-                    && old.children[j] == new.children[i]
-                    && !kept.contains(&Some(j))
+                old_keys[j].is_none() && !old_kept[j] && old.children[j] == new.children[i]
             }),
         };
         if let Some(j) = found.filter(|&j| last.is_none_or(|l| j > l)) {
             kept[i] = Some(j);
+            old_kept[j] = true;
             last = Some(j);
         }
     }
@@ -110,7 +117,7 @@ fn compare(old: &Element, new: &Element, at: &Place<'_>, out: &mut Vec<Element>)
         .iter()
         .zip(&kept)
         .any(|(k, m)| k.is_none() && m.is_none())
-        || (0..old.children.len()).any(|j| old_keys[j].is_none() && !kept.contains(&Some(j)));
+        || (0..old.children.len()).any(|j| old_keys[j].is_none() && !old_kept[j]);
     if let (true, Some((parent, position))) = (unaddressable_change, at.parent) {
         // A changed child can't be named in a path: write this element anew.
         out.push(delete(at.path));
@@ -121,13 +128,15 @@ fn compare(old: &Element, new: &Element, at: &Place<'_>, out: &mut Vec<Element>)
         out.push(change);
     }
     for (j, child) in old.children.iter().enumerate() {
-        if !kept.contains(&Some(j)) {
+        if !old_kept[j] {
             out.push(delete(&child_path(at.path, old_keys[j].as_ref(), child)));
         }
     }
     for (i, child) in new.children.iter().enumerate() {
         match kept[i] {
             Some(j) if old_keys[j].is_none() => {} // unchanged, stays where it is
+            // the same subtree: nothing to write for it (most of a CIB for one change)
+            Some(j) if old.children[j] == *child => {}
             Some(j) if old.children[j].text == child.text => {
                 let path = child_path(at.path, new_keys[i].as_ref(), child);
                 let place = Place {
@@ -147,7 +156,7 @@ fn compare(old: &Element, new: &Element, at: &Place<'_>, out: &mut Vec<Element>)
 
 /// How a child is named in a path: its tag and id, or its tag alone when it is the only child
 /// of that tag without an id in both documents; `None` when it cannot be named.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Id(String, String),
     Tag(String),

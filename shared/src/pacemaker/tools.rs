@@ -75,7 +75,7 @@ impl Tools {
     }
 
     /// Runs `argv` whatever its exit status and hands the outcome to `interpret`.
-    fn run<T>(
+    pub(super) fn run<T>(
         &self,
         argv: &[String],
         deadline: Instant,

@@ -267,15 +267,16 @@ impl<'a> Transaction<'a> {
     }
 
     /// Whether Pacemaker would take the change from `cib` to `new` (see
-    /// [`Tools::check_patch`]); nothing is changed. A check made before other work, so that a
-    /// change the CIB refuses is refused before that work is done.
-    pub fn check(&self, cib: &Cib, new: &Element) -> Result<(), PacemakerError> {
-        let mut new = new.clone();
+    /// [`Tools::check_change`]); nothing is changed. A check made before other work, so that a
+    /// change the CIB refuses is refused before that work is done. Returns the patch it
+    /// checked (`None`: no change), the one [`plan`](Self::plan) would return on `cib`.
+    pub fn check(&self, cib: &Cib, mut new: Element) -> Result<Option<String>, PacemakerError> {
         new.set_attr("epoch", cib.version().epoch.saturating_add(1).to_string());
-        match super::patch::diff(cib.element(), &new) {
-            Some(patch) => Tools::check_patch(cib, &patch, self.deadline),
-            None => Ok(()),
+        let patch = super::patch::diff(cib.element(), &new);
+        if let Some(patch) = &patch {
+            Tools::check_change(cib, patch, self.deadline)?;
         }
+        Ok(patch)
     }
 
     fn prepare<T, E>(

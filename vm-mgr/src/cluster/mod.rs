@@ -72,7 +72,8 @@ pub fn change_from<T>(
 
 /// Whether Pacemaker would take the change from `cib` to `new` (applied to a private copy of
 /// `cib`, in a real run too): a check before work that would otherwise fail only at the patch.
-pub fn check(ctx: &Ctx, cib: &Cib, new: &Element) -> Result<()> {
+/// Returns the patch it checked (`None`: nothing would change).
+pub fn check(ctx: &Ctx, cib: &Cib, new: Element) -> Result<Option<String>> {
     Ok(Transaction::new(&ctx.tools, ctx.cib_deadline()).check(cib, new)?)
 }
 
@@ -98,13 +99,19 @@ pub fn read_cluster(ctx: &Ctx) -> Result<(Cib, ClusterStatus)> {
 /// case costs about half of [`read_cluster`]'s CPU (issues 17 and 19). The status is for
 /// showing nodes and resources: it carries no history, fencing or summary counters.
 pub fn read_for_view(ctx: &Ctx) -> Result<(Cib, ClusterStatus)> {
-    let deadline = ctx.cib_deadline();
-    let cib = ctx.tools.cib_query(deadline)?;
-    let mon = match shared::pacemaker::derive::status_from_cib(&cib) {
-        Ok(mon) => mon,
-        Err(_undecided) => ctx.tools.crm_mon_xml(deadline)?,
-    };
+    let cib = ctx.tools.cib_query(ctx.cib_deadline())?;
+    let mon = status_of_cib(ctx, &cib)?;
     Ok((cib, mon))
+}
+
+/// The cluster status for `cib`, a CIB just read: derived from it when its history is plain
+/// ([`shared::pacemaker::derive::status_from_cib`]), else `crm_mon`'s. For what nodes and
+/// resources are and where they run, not for history, fencing or counters ([`read_for_view`]).
+pub fn status_of_cib(ctx: &Ctx, cib: &Cib) -> Result<ClusterStatus> {
+    match shared::pacemaker::derive::status_from_cib(cib) {
+        Ok(mon) => Ok(mon),
+        Err(_undecided) => Ok(ctx.tools.crm_mon_xml(ctx.cib_deadline())?),
+    }
 }
 
 /// Whether the VM's system image exists (`None` with `--no-storage`).

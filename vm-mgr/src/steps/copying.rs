@@ -58,12 +58,27 @@ pub fn check_writes(
     replacing: bool,
     meta: &[(String, String)],
 ) -> Result<()> {
+    check_writes_as(ctx, cib, fragment, replacing, meta, "Stopped").map(drop)
+}
+
+/// [`check_writes`] with the fragment inserted with target-role `role`; returns the CIB patch
+/// it checked (`None`: nothing would change). A dry run of `create` checks the patch its
+/// enable would apply (role `Started` unless `--nostart`) and shows that same patch: one
+/// test-apply instead of two (issue 17).
+pub fn check_writes_as(
+    ctx: &Ctx,
+    cib: &shared::pacemaker::Cib,
+    fragment: &Fragment,
+    replacing: bool,
+    meta: &[(String, String)],
+    role: &str,
+) -> Result<Option<String>> {
     let mut tree = cib.element().clone();
     if replacing {
         // Not in the CIB (only in storage) is fine: nothing to take out.
         let _ = fragment::remove(&mut tree, &fragment.name);
     }
-    match fragment::insert(&mut tree, fragment, "Stopped") {
+    match fragment::insert(&mut tree, fragment, role) {
         Ok(_) => {}
         // An id of the fragment (a constraint's, ...) already used: as for the group's.
         Err(fragment::FragmentError::IdConflict { id, .. }) => {
@@ -75,11 +90,11 @@ pub fn check_writes(
         Err(e) => return Err(e.into()),
     }
     // What Pacemaker alone knows (its schema: value types, references): it is asked too.
-    crate::cluster::check(ctx, cib, &tree)?;
+    let patch = crate::cluster::check(ctx, cib, tree)?;
     for (k, v) in meta {
         ctx.storage.check_meta(k, v)?;
     }
-    Ok(())
+    Ok(patch)
 }
 
 /// Fails with `AlreadyExists` when anything of VM `name` exists (CIB, image, group), and with
