@@ -169,6 +169,14 @@ fn migrate_dry_run_previews_and_refusals_change_nothing() {
         patch.contains("vmmgr-move-p1") && patch.contains("date_expression"),
         "{patch}"
     );
+    // The preference on the target and the ban on the source (sim2) alone.
+    assert!(
+        patch.contains(r#"id="vmmgr-move-p1.to" score="INFINITY""#)
+            && patch.contains(r#"id="vmmgr-move-p1.from" score="-INFINITY""#)
+            && patch.contains(r#"operation="eq" value="sim2""#)
+            && !patch.contains(r#"operation="ne""#),
+        "{patch}"
+    );
     assert_eq!(out.json["how"], "live");
     assert_eq!(out.json["from"], "sim2");
     let actions = out.json["simulated_actions"].to_string();
@@ -313,7 +321,7 @@ fn a_move_whose_constraint_left_the_cib_ends_as_lost_not_at_the_budget() {
     // With the constraint in the CIB the wait is not cut short (a CIB file moves nothing,
     // so there it ends at once as done).
     change(&ctx, |_cib, tree| {
-        crate::placement::edit::put_move(tree, "p1", "sim1", "2099-01-01 00:00:00Z")?;
+        crate::placement::edit::put_move(tree, "p1", "sim1", Some("sim2"), "2099-01-01 00:00:00Z")?;
         Ok(Edit::Change(()))
     })
     .unwrap();
