@@ -328,3 +328,33 @@ fn a_move_whose_constraint_left_the_cib_ends_as_lost_not_at_the_budget() {
     assert!(f.text().contains("vmmgr-move-p1"));
     assert!(wait_for(&ctx, "p1", goal, Duration::from_secs(60), Instant::now()).is_ok());
 }
+
+/// The move constraint's shape against Pacemaker's score arithmetic (real crm_simulate): a
+/// failover VM (INFINITY stickiness on its node) moves, because the source is banned; the
+/// preference alone would tie with the stickiness at INFINITY.
+#[test]
+fn a_failover_vm_migrates_under_the_source_ban_and_target_preference() {
+    let f = CibFile::new(FIXTURE);
+    let ctx = f.ctx(Memory::new(), false);
+    let failover = SetPlacementArgs {
+        name: "p1".into(),
+        strategy: Strategy::Failover,
+        node: None,
+    };
+    placement::run(&ctx, &failover).unwrap();
+    assert!(f
+        .text()
+        .contains(r#"name="resource-stickiness" value="INFINITY""#));
+    let dry = f.ctx(Memory::new(), true);
+    let out = migrate::run(&dry, &migrate_args("p1", "sim1")).unwrap();
+    let actions = out.json["simulated_actions"].to_string();
+    assert!(
+        actions.contains("migrate vmmgr-domain-p1 sim2 → sim1"),
+        "{actions}"
+    );
+    let patch = out.json["cib_patch"].as_str().unwrap();
+    assert!(
+        patch.contains(r#"id="vmmgr-move-p1.from" score="-INFINITY""#),
+        "{patch}"
+    );
+}
