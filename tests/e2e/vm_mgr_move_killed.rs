@@ -175,6 +175,11 @@ fn a_migrate_killed_with_its_node_does_not_keep_the_vm_from_failing_over() {
 
     // The target back; once the end date has passed, doctor --fix removes the constraint.
     sb.rejoin("sim3");
+    println!(
+        "sim3 back, {} s before the end: {name} runs on {:?}",
+        end - i64::try_from(unix_secs()).expect("a date"),
+        sb.running_on(&domain(&name), &[])
+    );
     let wait = u64::try_from(end - now).unwrap_or(0);
     wait_for(
         Duration::from_secs(wait + 30),

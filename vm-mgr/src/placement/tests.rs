@@ -170,25 +170,37 @@ fn an_old_pin_still_pins_and_is_rewritten_into_the_pair_seapaths_plugin_reads() 
     );
 }
 
+/// The move constraint's preference rule for sim1 until 2030 (as `to_xml` prints it, each line
+/// trimmed).
+const TO_SIM1: &str = concat!(
+    r#"<rule id="vmmgr-move-p1.to" score="INFINITY" boolean-op="and">"#,
+    r##"<expression id="vmmgr-move-p1.to.node" attribute="#uname" operation="eq" value="sim1"/>"##,
+    r#"<date_expression id="vmmgr-move-p1.to.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
+    r#"</rule>"#,
+);
+
+/// `e` as XML on one line (each line of `to_xml` trimmed).
+fn flat(e: &shared::xml::Element) -> String {
+    e.to_xml().lines().map(str::trim).collect()
+}
+
 #[test]
 fn move_constraint_expires_and_is_removed() {
     // The whole shape, strictly: INFINITY on the target and -INFINITY on the source alone,
     // each until the end date; no rule that forbids a third node.
-    let flat = |e: &shared::xml::Element| e.to_xml().lines().map(str::trim).collect::<String>();
     let m = edit::move_constraint("p1", "sim1", Some("sim2"), "2030-01-01 00:00:00Z");
     assert_eq!(
         flat(&m),
-        concat!(
+        format!(
+            "{}{TO_SIM1}{}",
             r#"<rsc_location id="vmmgr-move-p1" rsc="p1">"#,
-            r#"<rule id="vmmgr-move-p1.to" score="INFINITY" boolean-op="and">"#,
-            r##"<expression id="vmmgr-move-p1.to.node" attribute="#uname" operation="eq" value="sim1"/>"##,
-            r#"<date_expression id="vmmgr-move-p1.to.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
-            r#"</rule>"#,
-            r#"<rule id="vmmgr-move-p1.from" score="-INFINITY" boolean-op="and">"#,
-            r##"<expression id="vmmgr-move-p1.from.node" attribute="#uname" operation="eq" value="sim2"/>"##,
-            r#"<date_expression id="vmmgr-move-p1.from.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
-            r#"</rule>"#,
-            r#"</rsc_location>"#,
+            concat!(
+                r#"<rule id="vmmgr-move-p1.from" score="-INFINITY" boolean-op="and">"#,
+                r##"<expression id="vmmgr-move-p1.from.node" attribute="#uname" operation="eq" value="sim2"/>"##,
+                r#"<date_expression id="vmmgr-move-p1.from.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
+                r#"</rule>"#,
+                r#"</rsc_location>"#,
+            )
         )
     );
     assert!(!m.to_xml().contains(r#"operation="ne""#));
@@ -208,19 +220,11 @@ fn move_constraint_expires_and_is_removed() {
 
 #[test]
 fn a_move_constraint_without_a_source_only_prefers_the_target() {
-    let flat = |e: &shared::xml::Element| e.to_xml().lines().map(str::trim).collect::<String>();
     // A stopped VM (offline move) has no source to ban: the preference alone.
     let stopped = edit::move_constraint("p1", "sim1", None, "2030-01-01 00:00:00Z");
     assert_eq!(
         flat(&stopped),
-        concat!(
-            r#"<rsc_location id="vmmgr-move-p1" rsc="p1">"#,
-            r#"<rule id="vmmgr-move-p1.to" score="INFINITY" boolean-op="and">"#,
-            r##"<expression id="vmmgr-move-p1.to.node" attribute="#uname" operation="eq" value="sim1"/>"##,
-            r#"<date_expression id="vmmgr-move-p1.to.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
-            r#"</rule>"#,
-            r#"</rsc_location>"#,
-        )
+        format!(r#"<rsc_location id="vmmgr-move-p1" rsc="p1">{TO_SIM1}</rsc_location>"#)
     );
     // The target is never banned, even if named as the source.
     assert_eq!(
