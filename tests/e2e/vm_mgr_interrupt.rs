@@ -12,7 +12,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use shared::cmd::{Cmd, Output};
-use shared::procfs;
 use vmmgr_tests::{describe, unique_name, vm_mgr, wait_for, Sandbox};
 
 #[path = "vm_mgr_support.rs"]
@@ -40,23 +39,6 @@ impl Drop for Leftovers<'_> {
         let _ = std::fs::remove_file(format!("/var/tmp/vmmgr-e2e-{}.raw", self.name));
         cleanup_inputs(&self.name);
     }
-}
-
-/// Host pids of live processes whose command line contains `needle` and whose program (first
-/// argument) ends with `program`. The nodes' PID namespaces are children of the host's, so
-/// their processes are all in the host's `/proc`.
-fn pids(program: &str, needle: &str) -> Vec<String> {
-    procfs::pids()
-        .into_iter()
-        .filter(|p| {
-            procfs::cmdline(*p).is_some_and(|args| {
-                args.first()
-                    .is_some_and(|a| a.rsplit('/').next() == Some(program))
-                    && args.iter().any(|a| a.contains(needle))
-            })
-        })
-        .map(|p| p.to_string())
-        .collect()
 }
 
 /// A raw image of `IMAGE_MIB` MiB of non-zero bytes at `path`.

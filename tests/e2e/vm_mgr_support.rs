@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use shared::pacemaker::Cib;
+use shared::procfs;
 use vmmgr_tests::{vm_mgr_ok, Sandbox};
 
 pub fn sandbox() -> Sandbox {
@@ -98,4 +99,21 @@ pub fn json_has(json: &str, key: &str, value: &str) -> bool {
 
 pub fn status_json(sb: &Sandbox, node: &str, name: &str) -> String {
     vm_mgr_ok(sb, node, &["--output", "json", "status", "-n", name])
+}
+
+/// Host pids of live processes whose command line contains `needle` and whose program (first
+/// argument) ends with `program`. The nodes' PID namespaces are children of the host's, so
+/// their processes are all in the host's `/proc`.
+pub fn pids(program: &str, needle: &str) -> Vec<String> {
+    procfs::pids()
+        .into_iter()
+        .filter(|p| {
+            procfs::cmdline(*p).is_some_and(|args| {
+                args.first()
+                    .is_some_and(|a| a.rsplit('/').next() == Some(program))
+                    && args.iter().any(|a| a.contains(needle))
+            })
+        })
+        .map(|p| p.to_string())
+        .collect()
 }

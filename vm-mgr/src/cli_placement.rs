@@ -78,8 +78,11 @@ pub struct SetPlacementArgs {
      colocation or utilization capacity stops the VM there, libvirt on the target answers,
      the disk guard is healthy, and crm_simulate agrees; otherwise it says exactly what blocks
      the move (exit 7) and changes nothing.
-  2. A move constraint vmmgr-move-VM (-INFINITY on every other node, expiring by itself) is
-     added in one CIB transaction; the VM live-migrates (migrate_to/migrate_from).
+  2. A move constraint vmmgr-move-VM (INFINITY on the target, -INFINITY on the node the VM
+     runs on, both expiring by themselves) is added in one CIB transaction; the VM
+     live-migrates (migrate_to/migrate_from). It bans the source alone: should vm-mgr be
+     killed with its node and the target fail before the constraint expires, the VM can
+     still run on any other node.
   3. vm-mgr waits (timeout from the migrate_to/migrate_from op timeouts) and then removes the
      constraint, also on failure, timeout or Ctrl-C. No cli-* constraint is ever written.
 

@@ -169,6 +169,14 @@ fn migrate_dry_run_previews_and_refusals_change_nothing() {
         patch.contains("vmmgr-move-p1") && patch.contains("date_expression"),
         "{patch}"
     );
+    // The preference on the target and the ban on the source (sim2) alone.
+    assert!(
+        patch.contains(r#"id="vmmgr-move-p1.to" score="INFINITY""#)
+            && patch.contains(r#"id="vmmgr-move-p1.from" score="-INFINITY""#)
+            && patch.contains(r#"operation="eq" value="sim2""#)
+            && !patch.contains(r#"operation="ne""#),
+        "{patch}"
+    );
     assert_eq!(out.json["how"], "live");
     assert_eq!(out.json["from"], "sim2");
     let actions = out.json["simulated_actions"].to_string();
@@ -313,10 +321,40 @@ fn a_move_whose_constraint_left_the_cib_ends_as_lost_not_at_the_budget() {
     // With the constraint in the CIB the wait is not cut short (a CIB file moves nothing,
     // so there it ends at once as done).
     change(&ctx, |_cib, tree| {
-        crate::placement::edit::put_move(tree, "p1", "sim1", "2099-01-01 00:00:00Z")?;
+        crate::placement::edit::put_move(tree, "p1", "sim1", Some("sim2"), "2099-01-01 00:00:00Z")?;
         Ok(Edit::Change(()))
     })
     .unwrap();
     assert!(f.text().contains("vmmgr-move-p1"));
     assert!(wait_for(&ctx, "p1", goal, Duration::from_secs(60), Instant::now()).is_ok());
+}
+
+/// The move constraint's shape against Pacemaker's score arithmetic (real crm_simulate): a
+/// failover VM (INFINITY stickiness on its node) moves, because the source is banned; the
+/// preference alone would tie with the stickiness at INFINITY.
+#[test]
+fn a_failover_vm_migrates_under_the_source_ban_and_target_preference() {
+    let f = CibFile::new(FIXTURE);
+    let ctx = f.ctx(Memory::new(), false);
+    let failover = SetPlacementArgs {
+        name: "p1".into(),
+        strategy: Strategy::Failover,
+        node: None,
+    };
+    placement::run(&ctx, &failover).unwrap();
+    assert!(f
+        .text()
+        .contains(r#"name="resource-stickiness" value="INFINITY""#));
+    let dry = f.ctx(Memory::new(), true);
+    let out = migrate::run(&dry, &migrate_args("p1", "sim1")).unwrap();
+    let actions = out.json["simulated_actions"].to_string();
+    assert!(
+        actions.contains("migrate vmmgr-domain-p1 sim2 → sim1"),
+        "{actions}"
+    );
+    let patch = out.json["cib_patch"].as_str().unwrap();
+    assert!(
+        patch.contains(r#"id="vmmgr-move-p1.from" score="-INFINITY""#),
+        "{patch}"
+    );
 }

@@ -168,37 +168,57 @@ pub fn set_strategy(
     Ok(changed)
 }
 
-/// The move constraint: -INFINITY on every node but `node`, until `until` (a Pacemaker date).
-pub fn move_constraint(vm: &str, node: &str, until: &str) -> Element {
+/// The move constraint, until `until` (a Pacemaker date): INFINITY on the target `to` and,
+/// when the VM runs somewhere (`from`), -INFINITY on that source. One `rsc_location` with one
+/// rule each (Pacemaker applies every rule that holds, as separate constraints).
+///
+/// Only the source is banned, not every node but the target: a constraint orphaned by a
+/// vm-mgr killed mid-move (its node died with it) must not strand the VM if the target fails
+/// before the end date; it can then run on any third node. The ban on the source is what moves
+/// a `failover` VM (its INFINITY stickiness on the source plus -INFINITY is -INFINITY there;
+/// the preference alone would tie with it at INFINITY); the preference holds it on the target
+/// against any finite score elsewhere.
+pub fn move_constraint(vm: &str, to: &str, from: Option<&str>, until: &str) -> Element {
     let id = move_id(vm);
     let mut loc = el("rsc_location", &[("id", &id), ("rsc", vm)]);
-    let mut rule = el(
-        "rule",
-        &[
-            ("id", &format!("{id}.rule")),
-            ("score", "-INFINITY"),
-            ("boolean-op", "and"),
-        ],
-    );
-    rule.children
-        .push(crate::fragment::not_on(&format!("{id}.node"), node));
-    rule.children.push(el(
-        "date_expression",
-        &[
-            ("id", &format!("{id}.until")),
-            ("operation", "lt"),
-            ("end", until),
-        ],
-    ));
-    loc.children.push(rule);
+    let rule = |part: &str, score: &str, node: &str| {
+        let rid = format!("{id}.{part}");
+        let mut rule = el(
+            "rule",
+            &[("id", &rid), ("score", score), ("boolean-op", "and")],
+        );
+        rule.children.push(el(
+            "expression",
+            &[
+                ("id", &format!("{rid}.node")),
+                ("attribute", "#uname"),
+                ("operation", "eq"),
+                ("value", node),
+            ],
+        ));
+        rule.children.push(el(
+            "date_expression",
+            &[
+                ("id", &format!("{rid}.until")),
+                ("operation", "lt"),
+                ("end", until),
+            ],
+        ));
+        rule
+    };
+    loc.children.push(rule("to", "INFINITY", to));
+    if let Some(from) = from.filter(|f| *f != to) {
+        loc.children.push(rule("from", "-INFINITY", from));
+    }
     loc
 }
 
-/// Adds (or replaces) the VM's move constraint.
+/// Adds (or replaces) the VM's move constraint (see [`move_constraint`]).
 pub fn put_move(
     tree: &mut Element,
     vm: &str,
-    node: &str,
+    to: &str,
+    from: Option<&str>,
     until: &str,
 ) -> Result<bool, FragmentError> {
     if !crate::fragment::in_cib(tree, vm) {
@@ -206,7 +226,7 @@ pub fn put_move(
             name: vm.to_owned(),
         });
     }
-    put_constraint(tree, move_constraint(vm, node, until))
+    put_constraint(tree, move_constraint(vm, to, from, until))
 }
 
 /// Removes the VM's move constraint; whether there was one.

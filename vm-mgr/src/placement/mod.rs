@@ -7,8 +7,12 @@
 //! - `vmmgr-anti-VM.OTHER`: VM runs apart from OTHER (negative score);
 //! - `vmmgr-pin-VM`, `vmmgr-prefer-VM` (see [`crate::fragment`]) and the group's
 //!   `resource-stickiness` carry the strategy;
-//! - `vmmgr-move-VM`: the move constraint of `migrate`, with a `date_expression` so that it
-//!   stops counting by itself even if vm-mgr dies before removing it.
+//! - `vmmgr-move-VM`: the move constraint of `migrate`: INFINITY on the target and -INFINITY
+//!   on the source (the node the VM runs on) alone, each rule with a `date_expression` so that
+//!   it stops counting by itself even if vm-mgr dies before removing it. The ban of the source
+//!   moves a `failover` VM (INFINITY stickiness); no other node is forbidden, so a constraint
+//!   left by a vm-mgr killed with its node cannot keep the VM from failing over to a third
+//!   node when the target dies (see [`edit::move_constraint`]).
 //!
 //! | Strategy | CIB |
 //! |---|---|

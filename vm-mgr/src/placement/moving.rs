@@ -1,5 +1,7 @@
 //! Moving one VM to a node: preflight, a `crm_simulate` verdict, the time-limited move
-//! constraint (one transaction; with `--offline` together with the start), waiting with
+//! constraint (INFINITY on the target, -INFINITY on the source alone, see
+//! [`super::edit::move_constraint`]; one transaction; with `--offline` together with the
+//! start), waiting with
 //! progress until it runs there, and removing the constraint afterwards whatever happened
 //! (success, failure, timeout, Ctrl-C): `MoveGuard` removes it on drop, and its
 //! `date_expression` retires it by itself should vm-mgr die first. Used by `migrate` and
@@ -131,6 +133,7 @@ pub fn preflight(
             &mut tree,
             name,
             target,
+            pf.source.as_deref(),
             &clock::pacemaker_date(clock::unix_secs() + 3600),
         )
         .map_err(super::edit_error)?;
@@ -223,7 +226,7 @@ pub fn move_vm(ctx: &Ctx, name: &str, target: &str, opts: &MoveOptions) -> Resul
     let budget = move_budget(&cib, name, opts)?;
     let until = clock::pacemaker_date(clock::unix_secs() + budget.as_secs() + 120);
     let add_move = |tree: &mut shared::pacemaker::xml::Element| {
-        let mut changed = edit::put_move(tree, name, target, &until)?;
+        let mut changed = edit::put_move(tree, name, target, pf.source.as_deref(), &until)?;
         if opts.offline && opts.start_after {
             changed |= crate::fragment::set_target_role(tree, name, "Started")?;
         }

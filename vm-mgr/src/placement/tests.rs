@@ -170,15 +170,42 @@ fn an_old_pin_still_pins_and_is_rewritten_into_the_pair_seapaths_plugin_reads() 
     );
 }
 
+/// The move constraint's preference rule for sim1 until 2030 (as `to_xml` prints it, each line
+/// trimmed).
+const TO_SIM1: &str = concat!(
+    r#"<rule id="vmmgr-move-p1.to" score="INFINITY" boolean-op="and">"#,
+    r##"<expression id="vmmgr-move-p1.to.node" attribute="#uname" operation="eq" value="sim1"/>"##,
+    r#"<date_expression id="vmmgr-move-p1.to.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
+    r#"</rule>"#,
+);
+
+/// `e` as XML on one line (each line of `to_xml` trimmed).
+fn flat(e: &shared::xml::Element) -> String {
+    e.to_xml().lines().map(str::trim).collect()
+}
+
 #[test]
 fn move_constraint_expires_and_is_removed() {
-    let m = edit::move_constraint("p1", "sim1", "2030-01-01 00:00:00Z");
-    let xml = m.to_xml();
-    assert!(xml.contains(r#"id="vmmgr-move-p1""#), "{xml}");
-    assert!(xml.contains(r#"operation="ne" value="sim1""#), "{xml}");
-    assert!(xml.contains(r#"<date_expression id="vmmgr-move-p1.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#), "{xml}");
+    // The whole shape, strictly: INFINITY on the target and -INFINITY on the source alone,
+    // each until the end date; no rule that forbids a third node.
+    let m = edit::move_constraint("p1", "sim1", Some("sim2"), "2030-01-01 00:00:00Z");
+    assert_eq!(
+        flat(&m),
+        format!(
+            "{}{TO_SIM1}{}",
+            r#"<rsc_location id="vmmgr-move-p1" rsc="p1">"#,
+            concat!(
+                r#"<rule id="vmmgr-move-p1.from" score="-INFINITY" boolean-op="and">"#,
+                r##"<expression id="vmmgr-move-p1.from.node" attribute="#uname" operation="eq" value="sim2"/>"##,
+                r#"<date_expression id="vmmgr-move-p1.from.until" operation="lt" end="2030-01-01 00:00:00Z"/>"#,
+                r#"</rule>"#,
+                r#"</rsc_location>"#,
+            )
+        )
+    );
+    assert!(!m.to_xml().contains(r#"operation="ne""#));
     let mut t = tree();
-    assert!(edit::put_move(&mut t, "p1", "sim1", "2030-01-01 00:00:00Z").unwrap());
+    assert!(edit::put_move(&mut t, "p1", "sim1", Some("sim2"), "2030-01-01 00:00:00Z").unwrap());
     assert_eq!(
         placement_of(&t, None, "p1")
             .unwrap()
@@ -189,6 +216,21 @@ fn move_constraint_expires_and_is_removed() {
     assert!(edit::remove_move(&mut t, "p1").unwrap());
     assert!(!edit::remove_move(&mut t, "p1").unwrap());
     assert_eq!(t, tree());
+}
+
+#[test]
+fn a_move_constraint_without_a_source_only_prefers_the_target() {
+    // A stopped VM (offline move) has no source to ban: the preference alone.
+    let stopped = edit::move_constraint("p1", "sim1", None, "2030-01-01 00:00:00Z");
+    assert_eq!(
+        flat(&stopped),
+        format!(r#"<rsc_location id="vmmgr-move-p1" rsc="p1">{TO_SIM1}</rsc_location>"#)
+    );
+    // The target is never banned, even if named as the source.
+    assert_eq!(
+        edit::move_constraint("p1", "sim1", Some("sim1"), "2030-01-01 00:00:00Z"),
+        stopped
+    );
 }
 
 #[test]
