@@ -418,3 +418,99 @@ fn a_hung_osd_is_an_error_at_the_deadline() {
     assert!(guard_holders(&sb, &img).is_empty(), "nothing was taken");
     remove_image(&sb, &img);
 }
+
+/// A client that is gone while the OSD still keeps its watch (an `rbd watch` on sim2, killed
+/// with SIGKILL: the watch stays until osd_client_watch_timeout, 30 s): the start waits for it
+/// to go instead of failing. A live client (the same, before the kill) is refused at once.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
+    let sb = Sandbox::up(3, true);
+    let img = image(&sb, "w");
+    let env = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "60000"),
+    ];
+    let pidfile = format!("/tmp/{img}.pid");
+    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
+        .args(["exec", "sim2", "--", "sh", "-c"])
+        .arg(format!(
+            "sleep 120 | rbd watch rbd/{img} & echo $! >{pidfile}; wait"
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rbd watch starts");
+    let status = || {
+        let s = sb.exec_ok(
+            "sim1",
+            &["rbd", "status", "--format", "json", &format!("rbd/{img}")],
+        );
+        parse_status(&s).unwrap()
+    };
+    wait_for(Duration::from_secs(10), "sim2's watcher", || {
+        (!status().is_empty()).then_some(())
+    });
+    let watcher = status()[0].address.to_string();
+
+    // live: refused at once, nothing taken
+    let t = Instant::now();
+    let refused = agent(&sb, "sim1", "start", &env);
+    assert_rc(&refused, 1, "start while sim2's client is alive");
+    let reason = stderr(&refused);
+    assert!(
+        reason.contains(&watcher) && !reason.contains("waiting"),
+        "{reason}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(guard_holders(&sb, &img).is_empty());
+
+    // killed: its watch stays, the start waits until the OSD drops it
+    sb.exec_ok(
+        "sim2",
+        &["sh", "-c", &format!("kill -KILL $(cat {pidfile})")],
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let _ = sb.exec("sim2", &["rm", "-f", &pidfile]);
+    assert_eq!(status().len(), 1, "the dead client's watch is kept");
+    // a start whose timeout (10 s) ends before the watch does: it fails as before, saying it
+    // waited, and takes nothing
+    let short = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "10000"),
+    ];
+    let t = Instant::now();
+    let gave_up = agent(&sb, "sim1", "start", &short);
+    assert_rc(&gave_up, 1, "start with a timeout shorter than the watch's");
+    let reason = stderr(&gave_up);
+    assert!(
+        reason.contains(&format!(
+            "ocf-exit-reason:image rbd/{img} is in use by client(s) {watcher} after waiting"
+        )),
+        "{reason}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(guard_holders(&sb, &img).is_empty());
+    assert_eq!(status().len(), 1, "the watch outlived the short start");
+    let t = Instant::now();
+    let started = agent(&sb, "sim1", "start", &env);
+    let took = t.elapsed();
+    assert_rc(&started, 0, "start after the dead client's watch expired");
+    let log = stderr(&started);
+    eprintln!("start took {took:?}:\n{log}");
+    assert!(
+        log.contains(&watcher) && log.contains("answer no notify") && log.contains("waiting up to"),
+        "{log}"
+    );
+    assert!(log.contains("went after"), "{log}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(54),
+        "{took:?}"
+    );
+    assert!(status().is_empty(), "the watch is gone");
+    assert_eq!(guard_holders(&sb, &img), ["sim1"]);
+
+    assert_rc(&agent(&sb, "sim1", "stop", &env), 0, "stop");
+    remove_image(&sb, &img);
+}

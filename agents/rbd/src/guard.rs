@@ -24,8 +24,11 @@
 //!   add ADDR`, per client instance, for `blocklist_expire` s, so the node's *new* clients after
 //!   a reboot are not affected), then its lock is broken. Then our lock is taken (exclusive:
 //!   two nodes starting at once cannot both win). Finally any remaining watcher or `rbd_lock`
-//!   holder that is neither at our address nor at a departed node's is a live user elsewhere:
-//!   our locks are released and start fails.
+//!   holder that is neither at our address nor at a departed node's is a user elsewhere: if
+//!   every such user is a watcher that answers no notify (a client that is gone, whose watch
+//!   the OSD keeps until `osd_client_watch_timeout`), the start waits for it to go, within its
+//!   own timeout ([`wait`], where the exact rule is); any live one, or a wait that runs out,
+//!   releases our locks and fails the start.
 //! - **monitor**: 0 when all images carry our lock; 7 when none does and nobody else holds
 //!   one (probe), error when another node holds it or only some are ours. Ceph unreachable →
 //!   `OCF_ERR_GENERIC`, never a guess of 7.
@@ -39,7 +42,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use shared::ceph::{
-    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec,
+    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec, Watcher,
     GUARD_LOCK_NAME,
 };
 use shared::ocf::{Context, OcfError, OcfRc};
@@ -77,6 +80,22 @@ struct Holders<'i> {
     ours: Option<IpAddr>,
     /// The indices of the images whose lock we hold already.
     mine: BTreeSet<usize>,
+}
+
+/// The users of one image: its watchers and the addresses of its `rbd_lock` holders.
+#[derive(Debug, Clone, Default)]
+struct Users {
+    watchers: Vec<Watcher>,
+    lockers: Vec<ClientAddr>,
+}
+
+impl Users {
+    /// Every user's address, watchers first.
+    fn addrs(&self) -> Vec<ClientAddr> {
+        let mut a: Vec<ClientAddr> = self.watchers.iter().map(|w| w.address).collect();
+        a.extend(self.lockers.iter().copied());
+        a
+    }
 }
 
 /// The state of one image's guard lock, seen from this node.
@@ -246,8 +265,8 @@ impl<'a> Guard<'a> {
             .collect()
     }
 
-    /// Users of an image: watchers and `rbd_lock` holders (the two `rbd` runs side by side).
-    fn users(ceph: &Ceph, img: &Image) -> Result<Vec<ClientAddr>, CephError> {
+    /// Users of an image: watchers and `rbd_lock` holders (the two reads side by side).
+    fn users(ceph: &Ceph, img: &Image) -> Result<Users, CephError> {
         let (watchers, locks) = std::thread::scope(|scope| {
             let locks = scope.spawn(|| ceph.image_lockers(&img.spec, &img.header));
             let watchers = ceph.watchers(&img.spec);
@@ -256,9 +275,10 @@ impl<'a> Guard<'a> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (watchers, locks)
         });
-        let mut users: Vec<ClientAddr> = watchers?.into_iter().map(|w| w.address).collect();
-        users.extend(locks?.into_iter().map(|l| l.address));
-        Ok(users)
+        Ok(Users {
+            watchers: watchers?,
+            lockers: locks?.into_iter().map(|l| l.address).collect(),
+        })
     }
 
     /// start: see the [module docs](self).
@@ -284,7 +304,8 @@ impl<'a> Guard<'a> {
         let mut h = holders?;
         let users = users.map_err(err)?;
         // fence the departed node's clients, then break its locks
-        self.fence_departed(&users, &h)?;
+        let addrs: Vec<Vec<ClientAddr>> = users.iter().map(Users::addrs).collect();
+        self.fence_departed(&addrs, &h)?;
         for (img, holder) in &h.to_break {
             self.break_lock(img, holder).map_err(err)?;
             self.ctx.logger.info(format!(
@@ -293,29 +314,10 @@ impl<'a> Guard<'a> {
             ));
         }
         let taken = self.take_all(&images, &h.mine)?;
-        // any other live user?
-        if users
-            .iter()
-            .any(|u| !sort_users(u, &h.dead_ips, h.ours).1.is_empty())
-        {
-            if h.ours.is_none() {
-                if let Held::Ours(o) = held(&self.lock(&images[0]).map_err(err)?, &self.node) {
-                    h.ours = Some(o.addr.ip);
-                }
-            }
-            for (img, u) in images.iter().zip(&users) {
-                let (_, foreign) = sort_users(u, &h.dead_ips, h.ours);
-                if !foreign.is_empty() {
-                    self.rollback(&taken);
-                    let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                    return Err(OcfError::generic(format!(
-                        "image {} is in use by client(s) {} (neither this node nor a node that \
-                         left the cluster): refusing a second user",
-                        img.spec,
-                        list.join(", ")
-                    )));
-                }
-            }
+        // any other user: wait while they are only clients that are gone, else refuse
+        if let Err(e) = self.wait_for_users(&images, users, &mut h) {
+            self.rollback(&taken);
+            return Err(e);
         }
         Ok(OcfRc::Success)
     }
@@ -552,6 +554,9 @@ impl<'a> Guard<'a> {
         Ok(OcfRc::Success)
     }
 }
+
+#[path = "guard_wait.rs"]
+pub mod wait;
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

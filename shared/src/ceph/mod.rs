@@ -53,6 +53,7 @@ pub mod error;
 pub mod import;
 pub mod names;
 pub mod native;
+pub mod notify;
 pub mod pool;
 pub mod snaps;
 pub mod trash;

@@ -150,7 +150,7 @@ impl Native {
     }
 
     /// Runs `f` on the connection in a worker thread, waiting no longer than `deadline`.
-    fn bounded<T: Send + 'static>(
+    pub(super) fn bounded<T: Send + 'static>(
         self: &Arc<Self>,
         deadline: Instant,
         call: String,
