@@ -419,9 +419,11 @@ fn a_hung_osd_is_an_error_at_the_deadline() {
     remove_image(&sb, &img);
 }
 
-/// A client that is gone while the OSD still keeps its watch (an `rbd watch` on sim2, killed
-/// with SIGKILL: the watch stays until osd_client_watch_timeout, 30 s): the start waits for it
-/// to go instead of failing. A live client (the same, before the kill) is refused at once.
+/// A writer that is gone while the OSD still keeps its watch (`rbd bench --io-type write` on
+/// sim2, holding librbd's exclusive lock, killed with SIGKILL: the watch stays until
+/// osd_client_watch_timeout, 30 s, the lock for good): the start waits for the watch to go,
+/// then fences the dead writer and breaks its lock, instead of failing. The same writer alive
+/// is refused at once.
 #[test]
 #[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
 fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
@@ -435,12 +437,13 @@ fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
     let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
         .args(["exec", "sim2", "--", "sh", "-c"])
         .arg(format!(
-            "sleep 120 | rbd watch rbd/{img} & echo $! >{pidfile}; wait"
+            "rbd bench --io-type write --io-size 4K --io-threads 1 --io-total 10G rbd/{img} \
+             & echo $! >{pidfile}; wait"
         ))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("rbd watch starts");
+        .expect("rbd bench starts");
     let status = || {
         let s = sb.exec_ok(
             "sim1",
@@ -448,10 +451,25 @@ fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
         );
         parse_status(&s).unwrap()
     };
-    wait_for(Duration::from_secs(10), "sim2's watcher", || {
-        (!status().is_empty()).then_some(())
+    let locks = || {
+        let s = sb.exec_ok(
+            "sim1",
+            &[
+                "rbd",
+                "lock",
+                "ls",
+                "--format",
+                "json",
+                &format!("rbd/{img}"),
+            ],
+        );
+        shared::ceph::types::parse_lock_ls(&s).unwrap()
+    };
+    wait_for(Duration::from_secs(20), "sim2's writer", || {
+        (!status().is_empty() && !locks().is_empty()).then_some(())
     });
     let watcher = status()[0].address.to_string();
+    assert_eq!(locks()[0].address.to_string(), watcher);
 
     // live: refused at once, nothing taken
     let t = Instant::now();
@@ -508,9 +526,16 @@ fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
         took >= Duration::from_secs(3) && took < Duration::from_secs(54),
         "{took:?}"
     );
+    assert!(
+        log.contains(&format!("blocklisted {watcher}")),
+        "the dead writer is fenced before its lock is broken: {log}"
+    );
     assert!(status().is_empty(), "the watch is gone");
+    assert!(locks().is_empty(), "the dead writer's lock is broken");
     assert_eq!(guard_holders(&sb, &img), ["sim1"]);
 
     assert_rc(&agent(&sb, "sim1", "stop", &env), 0, "stop");
+    // leave the cluster as found: the dead client's blocklist entry would only expire later
+    let _ = sb.exec("sim1", &["ceph", "osd", "blocklist", "rm", &watcher]);
     remove_image(&sb, &img);
 }

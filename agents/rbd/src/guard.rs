@@ -42,8 +42,8 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use shared::ceph::{
-    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec, Watcher,
-    GUARD_LOCK_NAME,
+    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec, RbdLock,
+    Watcher, GUARD_LOCK_NAME,
 };
 use shared::ocf::{Context, OcfError, OcfRc};
 use shared::pacemaker::ClusterStatus;
@@ -82,18 +82,18 @@ struct Holders<'i> {
     mine: BTreeSet<usize>,
 }
 
-/// The users of one image: its watchers and the addresses of its `rbd_lock` holders.
+/// The users of one image: its watchers and its `rbd_lock` holders.
 #[derive(Debug, Clone, Default)]
 struct Users {
     watchers: Vec<Watcher>,
-    lockers: Vec<ClientAddr>,
+    lockers: Vec<RbdLock>,
 }
 
 impl Users {
     /// Every user's address, watchers first.
     fn addrs(&self) -> Vec<ClientAddr> {
         let mut a: Vec<ClientAddr> = self.watchers.iter().map(|w| w.address).collect();
-        a.extend(self.lockers.iter().copied());
+        a.extend(self.lockers.iter().map(|l| l.address));
         a
     }
 }
@@ -277,7 +277,7 @@ impl<'a> Guard<'a> {
         });
         Ok(Users {
             watchers: watchers?,
-            lockers: locks?.into_iter().map(|l| l.address).collect(),
+            lockers: locks?,
         })
     }
 

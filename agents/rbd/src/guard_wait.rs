@@ -15,6 +15,15 @@
 //!   node rebooted) cannot, and the OSD drops its watch by itself after
 //!   `osd_client_watch_timeout` (30 s by default).
 //!
+//! A client that holds the image's `rbd_lock` (librbd's exclusive lock: a writer) keeps that
+//! lock after it died, also once its watch is gone. So when such a holder was seen stale
+//! during this start and its watch is gone now, it is fenced as librbd itself would before
+//! taking the lock over (`ceph osd blocklist add` of that client instance, for
+//! `blocklist_expire`; a client that was only frozen can then never write again), and its
+//! `rbd_lock` entry is broken. A holder that watches nothing and was never seen stale here
+//! (an advisory `rbd lock add`, or one that died before the start began) is refused at once,
+//! as before.
+//!
 //! Any foreign user that answers, or that appeared since the notify, is a live user: the start
 //! fails at once as before (rc 1, "in use by client(s) … refusing a second user"). Without
 //! librados (the tools' fallback) liveness cannot be told within a useful time: no wait.
@@ -36,7 +45,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use shared::ceph::notify::Watch;
-use shared::ceph::{CephError, ClientAddr, Watcher};
+use shared::ceph::{CephError, ClientAddr, RbdLock, Watcher, RBD_LOCK_NAME};
 use shared::ocf::OcfError;
 
 use super::{ceph_error, held, sort_users, Guard, Held, Holders, Image, Users};
@@ -92,6 +101,24 @@ pub fn judge(foreign: &[ClientAddr], watchers: &[Watcher], missed: Option<&[Watc
     }
 }
 
+/// The `rbd_lock` holders among one image's `foreign` users that are dead for sure (pure):
+/// seen `stale` (no answer to a notify) earlier in this start, and watching nothing now.
+pub fn dead_lockers<'l>(
+    foreign: &[ClientAddr],
+    watchers: &[Watcher],
+    lockers: &'l [RbdLock],
+    stale: &BTreeSet<ClientAddr>,
+) -> Vec<&'l RbdLock> {
+    lockers
+        .iter()
+        .filter(|l| {
+            foreign.contains(&l.address)
+                && stale.contains(&l.address)
+                && !watchers.iter().any(|w| w.address == l.address)
+        })
+        .collect()
+}
+
 /// The start's verdict over all its images (pure): the first image with a live user decides;
 /// otherwise any stale one makes the start wait.
 pub fn overall(verdicts: &[Verdict]) -> Verdict {
@@ -140,6 +167,8 @@ impl Guard<'_> {
         // clients found stale once stay so (an address with its nonce is one client instance)
         let mut stale: BTreeSet<ClientAddr> = BTreeSet::new();
         let mut waiting = false;
+        // dead lock holders fenced once (one still listed afterwards is refused, never looped)
+        let mut fenced: BTreeSet<ClientAddr> = BTreeSet::new();
         loop {
             let mut foreign: Vec<Vec<ClientAddr>> = users
                 .iter()
@@ -153,6 +182,10 @@ impl Guard<'_> {
                         .map(|u| sort_users(&u.addrs(), &h.dead_ips, h.ours).1)
                         .collect();
                 }
+            }
+            if self.fence_dead_lockers(images, &users, &foreign, &stale, &mut fenced)? {
+                users = self.all_users(images)?;
+                continue;
             }
             let waited = waiting.then(|| began.elapsed());
             let mut verdicts = Vec::new();
@@ -204,12 +237,53 @@ impl Guard<'_> {
                 waiting = true;
             }
             std::thread::sleep(POLL);
-            users = images
-                .iter()
-                .map(|img| Guard::users(&self.ceph, img))
-                .collect::<Result<Vec<_>, CephError>>()
-                .map_err(err)?;
+            users = self.all_users(images)?;
         }
+    }
+
+    fn all_users(&self, images: &[Image]) -> Result<Vec<Users>, OcfError> {
+        images
+            .iter()
+            .map(|img| Guard::users(&self.ceph, img))
+            .collect::<Result<Vec<_>, CephError>>()
+            .map_err(|e| ceph_error("start", &e))
+    }
+
+    /// Fences and breaks the `rbd_lock` of the [`dead_lockers`]; true when there were any.
+    fn fence_dead_lockers(
+        &self,
+        images: &[Image],
+        users: &[Users],
+        foreign: &[Vec<ClientAddr>],
+        stale: &BTreeSet<ClientAddr>,
+        fenced: &mut BTreeSet<ClientAddr>,
+    ) -> Result<bool, OcfError> {
+        let err = |e: CephError| ceph_error("start", &e);
+        let mut any = false;
+        for ((img, u), f) in images.iter().zip(users).zip(foreign) {
+            for l in dead_lockers(f, &u.watchers, &u.lockers, stale) {
+                if !fenced.insert(l.address) {
+                    continue;
+                }
+                self.ceph
+                    .blocklist_add(&l.address, Some(self.cfg.blocklist_expire))
+                    .map_err(err)?;
+                match self
+                    .ceph
+                    .object_lock_break(&img.header, RBD_LOCK_NAME, &l.locker, &l.id)
+                {
+                    Err(e) if !e.is_not_found() => return Err(err(e)),
+                    _ => {}
+                }
+                self.ctx.logger.info(format!(
+                    "start: blocklisted {} ({}), which held the exclusive lock of {} and is \
+                     gone (no answer, then no watch), and broke that lock",
+                    l.address, l.locker, img.spec
+                ));
+                any = true;
+            }
+        }
+        Ok(any)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Unit tests of the start's wait decision, on recorded real outputs.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use shared::ceph::types::{parse_lock_ls, parse_status};
@@ -112,6 +113,39 @@ fn the_recorded_killed_watcher_is_waited_for_and_the_live_one_refused() {
         judge(&foreign, &w, Some(&live.missed)),
         Verdict::Live(foreign.to_vec())
     );
+}
+
+/// A writer (`rbd bench --io-type write` on sim2, holding librbd's exclusive lock) killed
+/// with SIGKILL: once its watch expired, `rbd status` shows no watcher but `rbd lock ls`
+/// still shows its lock (recorded). It is dead for sure only if this start saw it stale.
+#[test]
+fn a_dead_writers_lock_is_broken_only_when_this_start_saw_it_stale() {
+    let no_watchers = parse_status(include_str!(
+        "../../../tests/fixtures/ceph/rbd-status-no-watchers.out"
+    ))
+    .unwrap();
+    let locks = parse_lock_ls(include_str!(
+        "../../../tests/fixtures/ceph/rbd-lock-ls-killed-writer.out"
+    ))
+    .unwrap();
+    let writer = locks[0].address;
+    let seen: BTreeSet<ClientAddr> = [writer].into();
+    let dead = dead_lockers(&[writer], &no_watchers, &locks, &seen);
+    assert_eq!(dead, [&locks[0]]);
+    // never seen stale here (an advisory lock, or died before the start): not touched, and
+    // the holder is refused at once
+    assert!(dead_lockers(&[writer], &no_watchers, &locks, &BTreeSet::new()).is_empty());
+    assert_eq!(
+        judge(&[writer], &no_watchers, Some(&[])),
+        Verdict::Live(vec![writer])
+    );
+    // still watching (its watch not expired yet): not yet
+    let (w, _) = recorded();
+    let mut watching = w.clone();
+    watching[0].address = writer;
+    assert!(dead_lockers(&[writer], &watching, &locks, &seen).is_empty());
+    // this node's own lock (not foreign): never
+    assert!(dead_lockers(&[], &no_watchers, &locks, &seen).is_empty());
 }
 
 #[test]

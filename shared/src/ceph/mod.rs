@@ -70,6 +70,7 @@ pub use error::CephError;
 pub use names::{
     validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,
 };
+pub use native::RBD_LOCK_NAME;
 pub use trash::TrashEntry;
 pub use types::{
     BlocklistEntry, GroupImage, GroupSnap, ImageInfo, ImageSnap, LockHolder, MappedDevice, MonHost,
