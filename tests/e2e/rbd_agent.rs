@@ -5,10 +5,8 @@
 //! Run by `tests/run-all` (root):
 //! `cargo test -p vmmgr-tests --test rbd_agent -- --ignored --test-threads=1`.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use shared::ceph::types::parse_status;
 use vmmgr_tests::{unique_name, wait_for, Sandbox};
 
 #[path = "rbd_agent_support.rs"]
@@ -136,19 +134,9 @@ fn guard_of_a_group_and_a_live_foreign_user() {
 
     // a client on sim2 (no guard, e.g. a VM started by hand) has image a open: start refused,
     // and no lock is left behind
-    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
-        .args(["exec", "sim2", "--", "sh", "-c"])
-        .arg(format!("sleep 15 | rbd watch rbd/{a}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rbd watch starts");
+    let mut watch = spawn_in("sim2", &format!("sleep 15 | rbd watch rbd/{a}"));
     wait_for(Duration::from_secs(10), "the watcher", || {
-        let s = sb.exec_ok(
-            "sim1",
-            &["rbd", "status", "--format", "json", &format!("rbd/{a}")],
-        );
-        (!parse_status(&s).unwrap().is_empty()).then_some(())
+        (!watchers(&sb, &a).is_empty()).then_some(())
     });
     let refused = agent(&sb, "sim1", "start", &env);
     let _ = watch.kill();
@@ -252,20 +240,8 @@ fn a_killed_holder_is_blocklisted_and_its_image_taken_over() {
     let env = [("OCF_RESKEY_name", img.as_str())];
     assert_rc(&agent(&sb, "sim3", "start", &env), 0, "start on sim3");
     // a client of sim3 (standing in for its QEMU) keeps the image open
-    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
-        .args(["exec", "sim3", "--", "sh", "-c"])
-        .arg(format!("sleep 120 | rbd watch rbd/{img}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rbd watch starts");
-    let status = || {
-        let s = sb.exec_ok(
-            "sim1",
-            &["rbd", "status", "--format", "json", &format!("rbd/{img}")],
-        );
-        parse_status(&s).unwrap()
-    };
+    let mut watch = spawn_in("sim3", &format!("sleep 120 | rbd watch rbd/{img}"));
+    let status = || watchers(&sb, &img);
     wait_for(Duration::from_secs(10), "sim3's watcher", || {
         (!status().is_empty()).then_some(())
     });
@@ -434,23 +410,14 @@ fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
         ("OCF_RESKEY_CRM_meta_timeout", "60000"),
     ];
     let pidfile = format!("/tmp/{img}.pid");
-    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
-        .args(["exec", "sim2", "--", "sh", "-c"])
-        .arg(format!(
+    let mut watch = spawn_in(
+        "sim2",
+        &format!(
             "rbd bench --io-type write --io-size 4K --io-threads 1 --io-total 10G rbd/{img} \
              & echo $! >{pidfile}; wait"
-        ))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rbd bench starts");
-    let status = || {
-        let s = sb.exec_ok(
-            "sim1",
-            &["rbd", "status", "--format", "json", &format!("rbd/{img}")],
-        );
-        parse_status(&s).unwrap()
-    };
+        ),
+    );
+    let status = || watchers(&sb, &img);
     let locks = || {
         let s = sb.exec_ok(
             "sim1",
