@@ -42,8 +42,8 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use shared::ceph::{
-    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec, RbdLock,
-    Watcher, GUARD_LOCK_NAME,
+    Ceph, CephError, ClientAddr, ImageSpec, LockHolder, LockType, ObjectLock, ObjectSpec,
+    GUARD_LOCK_NAME,
 };
 use shared::ocf::{Context, OcfError, OcfRc};
 use shared::pacemaker::ClusterStatus;
@@ -82,22 +82,6 @@ struct Holders<'i> {
     mine: BTreeSet<usize>,
 }
 
-/// The users of one image: its watchers and its `rbd_lock` holders.
-#[derive(Debug, Clone, Default)]
-struct Users {
-    watchers: Vec<Watcher>,
-    lockers: Vec<RbdLock>,
-}
-
-impl Users {
-    /// Every user's address, watchers first.
-    fn addrs(&self) -> Vec<ClientAddr> {
-        let mut a: Vec<ClientAddr> = self.watchers.iter().map(|w| w.address).collect();
-        a.extend(self.lockers.iter().map(|l| l.address));
-        a
-    }
-}
-
 /// The state of one image's guard lock, seen from this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Held {
@@ -134,31 +118,6 @@ pub fn held(lock: &ObjectLock, local: &str) -> Held {
         Some(h) => Held::Other(h.clone()),
         None => Held::Free,
     }
-}
-
-/// Splits users of an image (watchers, `rbd_lock` holders) into those of departed nodes (to
-/// blocklist) and foreign live ones (pure). `ours` is this node's Ceph address, when known.
-pub fn sort_users(
-    users: &[ClientAddr],
-    dead: &BTreeSet<IpAddr>,
-    ours: Option<IpAddr>,
-) -> (Vec<ClientAddr>, Vec<ClientAddr>) {
-    let mut fence = Vec::new();
-    let mut foreign = Vec::new();
-    for a in users {
-        if Some(a.ip) == ours {
-            continue;
-        }
-        let list = if dead.contains(&a.ip) {
-            &mut fence
-        } else {
-            &mut foreign
-        };
-        if !list.contains(a) {
-            list.push(*a);
-        }
-    }
-    (fence, foreign)
 }
 
 /// The guard of one invocation.
@@ -265,22 +224,6 @@ impl<'a> Guard<'a> {
             .collect()
     }
 
-    /// Users of an image: watchers and `rbd_lock` holders (the two reads side by side).
-    fn users(ceph: &Ceph, img: &Image) -> Result<Users, CephError> {
-        let (watchers, locks) = std::thread::scope(|scope| {
-            let locks = scope.spawn(|| ceph.image_lockers(&img.spec, &img.header));
-            let watchers = ceph.watchers(&img.spec);
-            let locks = locks
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (watchers, locks)
-        });
-        Ok(Users {
-            watchers: watchers?,
-            lockers: locks?,
-        })
-    }
-
     /// start: see the [module docs](self).
     pub fn start(&self) -> Result<OcfRc, OcfError> {
         let images = self.existing("start")?;
@@ -370,26 +313,6 @@ impl<'a> Guard<'a> {
             )));
         }
         Ok(h)
-    }
-
-    /// Blocklists every client of a departed node found among `users`, once each.
-    fn fence_departed(&self, users: &[Vec<ClientAddr>], h: &Holders<'_>) -> Result<(), OcfError> {
-        let mut fenced = Vec::new();
-        for u in users {
-            let (fence, _) = sort_users(u, &h.dead_ips, h.ours);
-            for a in fence {
-                if !fenced.contains(&a) {
-                    self.ceph
-                        .blocklist_add(&a, Some(self.cfg.blocklist_expire))
-                        .map_err(|e| ceph_error("start", &e))?;
-                    self.ctx.logger.info(format!(
-                        "blocklisted {a}, a client of a node that left the cluster"
-                    ));
-                    fenced.push(a);
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Takes our lock on every image not ours yet (`mine`: the indices of those that are, as
@@ -557,6 +480,8 @@ impl<'a> Guard<'a> {
 
 #[path = "guard_wait.rs"]
 pub mod wait;
+pub use wait::sort_users;
+use wait::Users;
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

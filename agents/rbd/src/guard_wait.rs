@@ -1,4 +1,5 @@
-//! The start's wait for image users that are going away by themselves.
+//! The users of an image (watchers, `rbd_lock` holders: [`sort_users`], the fencing of a
+//! departed node's clients) and the start's wait for users that are going away by themselves.
 //!
 //! # The rule
 //!
@@ -42,13 +43,14 @@
 //! how long it waited. Only start waits; monitors and probes never do.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use shared::ceph::notify::Watch;
-use shared::ceph::{CephError, ClientAddr, RbdLock, Watcher, RBD_LOCK_NAME};
+use shared::ceph::{Ceph, CephError, ClientAddr, RbdLock, Watcher, RBD_LOCK_NAME};
 use shared::ocf::OcfError;
 
-use super::{ceph_error, held, sort_users, Guard, Held, Holders, Image, Users};
+use super::{ceph_error, held, Guard, Held, Holders, Image};
 
 /// How long a watcher has to answer the notify.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -138,6 +140,47 @@ pub fn overall(verdicts: &[Verdict]) -> Verdict {
     }
 }
 
+/// The users of one image: its watchers and its `rbd_lock` holders.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Users {
+    pub(super) watchers: Vec<Watcher>,
+    pub(super) lockers: Vec<RbdLock>,
+}
+
+impl Users {
+    /// Every user's address, watchers first.
+    pub(super) fn addrs(&self) -> Vec<ClientAddr> {
+        let mut a: Vec<ClientAddr> = self.watchers.iter().map(|w| w.address).collect();
+        a.extend(self.lockers.iter().map(|l| l.address));
+        a
+    }
+}
+
+/// Splits users of an image (watchers, `rbd_lock` holders) into those of departed nodes (to
+/// blocklist) and foreign live ones (pure). `ours` is this node's Ceph address, when known.
+pub fn sort_users(
+    users: &[ClientAddr],
+    dead: &BTreeSet<IpAddr>,
+    ours: Option<IpAddr>,
+) -> (Vec<ClientAddr>, Vec<ClientAddr>) {
+    let mut fence = Vec::new();
+    let mut foreign = Vec::new();
+    for a in users {
+        if Some(a.ip) == ours {
+            continue;
+        }
+        let list = if dead.contains(&a.ip) {
+            &mut fence
+        } else {
+            &mut foreign
+        };
+        if !list.contains(a) {
+            list.push(*a);
+        }
+    }
+    (fence, foreign)
+}
+
 /// The reason of a refusal (`waited`: how long the start waited first, if it did).
 fn refusal(img: &Image, foreign: &[ClientAddr], waited: Option<Duration>) -> OcfError {
     let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
@@ -153,6 +196,46 @@ fn refusal(img: &Image, foreign: &[ClientAddr], waited: Option<Duration>) -> Ocf
 }
 
 impl Guard<'_> {
+    /// Users of an image: watchers and `rbd_lock` holders (the two reads side by side).
+    pub(super) fn users(ceph: &Ceph, img: &Image) -> Result<Users, CephError> {
+        let (watchers, locks) = std::thread::scope(|scope| {
+            let locks = scope.spawn(|| ceph.image_lockers(&img.spec, &img.header));
+            let watchers = ceph.watchers(&img.spec);
+            let locks = locks
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (watchers, locks)
+        });
+        Ok(Users {
+            watchers: watchers?,
+            lockers: locks?,
+        })
+    }
+
+    /// Blocklists every client of a departed node found among `users`, once each.
+    pub(super) fn fence_departed(
+        &self,
+        users: &[Vec<ClientAddr>],
+        h: &Holders<'_>,
+    ) -> Result<(), OcfError> {
+        let mut fenced = Vec::new();
+        for u in users {
+            let (fence, _) = sort_users(u, &h.dead_ips, h.ours);
+            for a in fence {
+                if !fenced.contains(&a) {
+                    self.ceph
+                        .blocklist_add(&a, Some(self.cfg.blocklist_expire))
+                        .map_err(|e| ceph_error("start", &e))?;
+                    self.ctx.logger.info(format!(
+                        "blocklisted {a}, a client of a node that left the cluster"
+                    ));
+                    fenced.push(a);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// After the locks are taken: returns once no image has a foreign user, waiting while they
     /// are all stale (see the [module docs](self)); otherwise the start's refusal.
     pub(super) fn wait_for_users(
