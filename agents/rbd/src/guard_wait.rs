@@ -250,7 +250,8 @@ impl Guard<'_> {
         // clients found stale once stay so (an address with its nonce is one client instance)
         let mut stale: BTreeSet<ClientAddr> = BTreeSet::new();
         let mut waiting = false;
-        // dead lock holders fenced once (one still listed afterwards is refused, never looped)
+        // dead lock holders fenced once (one still listed afterwards watches nothing, so it is
+        // judged live and refused: never fenced twice, never looped)
         let mut fenced: BTreeSet<ClientAddr> = BTreeSet::new();
         loop {
             let mut foreign: Vec<Vec<ClientAddr>> = users
@@ -273,7 +274,11 @@ impl Guard<'_> {
             let waited = waiting.then(|| began.elapsed());
             let mut verdicts = Vec::new();
             for ((img, u), f) in images.iter().zip(&users).zip(&foreign) {
-                let v = if f.iter().all(|a| stale.contains(a)) && !f.is_empty() {
+                let known = |a: &ClientAddr| {
+                    stale.contains(a) && u.watchers.iter().any(|w| w.address == *a)
+                };
+                // clients already found stale and still watching need no new notify
+                let v = if !f.is_empty() && f.iter().all(known) {
                     Verdict::Stale(f.clone())
                 } else if f.is_empty() {
                     Verdict::Free
