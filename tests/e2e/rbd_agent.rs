@@ -5,10 +5,8 @@
 //! Run by `tests/run-all` (root):
 //! `cargo test -p vmmgr-tests --test rbd_agent -- --ignored --test-threads=1`.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use shared::ceph::types::parse_status;
 use vmmgr_tests::{unique_name, wait_for, Sandbox};
 
 #[path = "rbd_agent_support.rs"]
@@ -136,19 +134,9 @@ fn guard_of_a_group_and_a_live_foreign_user() {
 
     // a client on sim2 (no guard, e.g. a VM started by hand) has image a open: start refused,
     // and no lock is left behind
-    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
-        .args(["exec", "sim2", "--", "sh", "-c"])
-        .arg(format!("sleep 15 | rbd watch rbd/{a}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rbd watch starts");
+    let mut watch = spawn_in("sim2", &format!("sleep 15 | rbd watch rbd/{a}"));
     wait_for(Duration::from_secs(10), "the watcher", || {
-        let s = sb.exec_ok(
-            "sim1",
-            &["rbd", "status", "--format", "json", &format!("rbd/{a}")],
-        );
-        (!parse_status(&s).unwrap().is_empty()).then_some(())
+        (!watchers(&sb, &a).is_empty()).then_some(())
     });
     let refused = agent(&sb, "sim1", "start", &env);
     let _ = watch.kill();
@@ -252,20 +240,8 @@ fn a_killed_holder_is_blocklisted_and_its_image_taken_over() {
     let env = [("OCF_RESKEY_name", img.as_str())];
     assert_rc(&agent(&sb, "sim3", "start", &env), 0, "start on sim3");
     // a client of sim3 (standing in for its QEMU) keeps the image open
-    let mut watch = Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
-        .args(["exec", "sim3", "--", "sh", "-c"])
-        .arg(format!("sleep 120 | rbd watch rbd/{img}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rbd watch starts");
-    let status = || {
-        let s = sb.exec_ok(
-            "sim1",
-            &["rbd", "status", "--format", "json", &format!("rbd/{img}")],
-        );
-        parse_status(&s).unwrap()
-    };
+    let mut watch = spawn_in("sim3", &format!("sleep 120 | rbd watch rbd/{img}"));
+    let status = || watchers(&sb, &img);
     wait_for(Duration::from_secs(10), "sim3's watcher", || {
         (!status().is_empty()).then_some(())
     });
@@ -416,5 +392,117 @@ fn a_hung_osd_is_an_error_at_the_deadline() {
         );
     }
     assert!(guard_holders(&sb, &img).is_empty(), "nothing was taken");
+    remove_image(&sb, &img);
+}
+
+/// A writer that is gone while the OSD still keeps its watch (`rbd bench --io-type write` on
+/// sim2, holding librbd's exclusive lock, killed with SIGKILL: the watch stays until
+/// osd_client_watch_timeout, 30 s, the lock for good): the start waits for the watch to go,
+/// then fences the dead writer and breaks its lock, instead of failing. The same writer alive
+/// is refused at once.
+#[test]
+#[ignore = "needs root and the sandbox cluster; run by tests/run-all"]
+fn a_start_waits_for_a_killed_clients_watch_and_refuses_a_live_one() {
+    let sb = Sandbox::up(3, true);
+    let img = image(&sb, "w");
+    let env = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "60000"),
+    ];
+    let pidfile = format!("/tmp/{img}.pid");
+    let mut watch = spawn_in(
+        "sim2",
+        &format!(
+            "rbd bench --io-type write --io-size 4K --io-threads 1 --io-total 10G rbd/{img} \
+             & echo $! >{pidfile}; wait"
+        ),
+    );
+    let status = || watchers(&sb, &img);
+    let locks = || {
+        let s = sb.exec_ok(
+            "sim1",
+            &[
+                "rbd",
+                "lock",
+                "ls",
+                "--format",
+                "json",
+                &format!("rbd/{img}"),
+            ],
+        );
+        shared::ceph::types::parse_lock_ls(&s).unwrap()
+    };
+    wait_for(Duration::from_secs(20), "sim2's writer", || {
+        (!status().is_empty() && !locks().is_empty()).then_some(())
+    });
+    let watcher = status()[0].address.to_string();
+    assert_eq!(locks()[0].address.to_string(), watcher);
+
+    // live: refused at once, nothing taken
+    let t = Instant::now();
+    let refused = agent(&sb, "sim1", "start", &env);
+    assert_rc(&refused, 1, "start while sim2's client is alive");
+    let reason = stderr(&refused);
+    assert!(
+        reason.contains(&watcher) && !reason.contains("waiting"),
+        "{reason}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(guard_holders(&sb, &img).is_empty());
+
+    // killed: its watch stays, the start waits until the OSD drops it
+    sb.exec_ok(
+        "sim2",
+        &["sh", "-c", &format!("kill -KILL $(cat {pidfile})")],
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let _ = sb.exec("sim2", &["rm", "-f", &pidfile]);
+    assert_eq!(status().len(), 1, "the dead client's watch is kept");
+    // a start whose timeout (10 s) ends before the watch does: it fails as before, saying it
+    // waited, and takes nothing
+    let short = [
+        ("OCF_RESKEY_name", img.as_str()),
+        ("OCF_RESKEY_CRM_meta_timeout", "10000"),
+    ];
+    let t = Instant::now();
+    let gave_up = agent(&sb, "sim1", "start", &short);
+    assert_rc(&gave_up, 1, "start with a timeout shorter than the watch's");
+    let reason = stderr(&gave_up);
+    assert!(
+        reason.contains(&format!(
+            "ocf-exit-reason:image rbd/{img} is in use by client(s) {watcher} after waiting"
+        )),
+        "{reason}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(guard_holders(&sb, &img).is_empty());
+    assert_eq!(status().len(), 1, "the watch outlived the short start");
+    let t = Instant::now();
+    let started = agent(&sb, "sim1", "start", &env);
+    let took = t.elapsed();
+    assert_rc(&started, 0, "start after the dead client's watch expired");
+    let log = stderr(&started);
+    eprintln!("start took {took:?}:\n{log}");
+    assert!(
+        log.contains(&watcher) && log.contains("answer no notify") && log.contains("waiting up to"),
+        "{log}"
+    );
+    assert!(log.contains("went after"), "{log}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(54),
+        "{took:?}"
+    );
+    assert!(
+        log.contains(&format!("blocklisted {watcher}")),
+        "the dead writer is fenced before its lock is broken: {log}"
+    );
+    assert!(status().is_empty(), "the watch is gone");
+    assert!(locks().is_empty(), "the dead writer's lock is broken");
+    assert_eq!(guard_holders(&sb, &img), ["sim1"]);
+
+    assert_rc(&agent(&sb, "sim1", "stop", &env), 0, "stop");
+    // leave the cluster as found: the dead client's blocklist entry would only expire later
+    let _ = sb.exec("sim1", &["ceph", "osd", "blocklist", "rm", &watcher]);
     remove_image(&sb, &img);
 }

@@ -21,6 +21,26 @@ pub fn agent(sb: &Sandbox, node: &str, action: &str, env: &[(&str, &str)]) -> Ou
     sb.exec(node, &argv).expect("the agent runs")
 }
 
+/// Runs `sh -c SCRIPT` inside `node` in the background (a client of the image standing in for
+/// QEMU); the caller kills and waits for the returned `sandbox exec`.
+pub fn spawn_in(node: &str, script: &str) -> std::process::Child {
+    Command::new(vmmgr_tests::repo_root().join("tests/sandbox/sandbox"))
+        .args(["exec", node, "--", "sh", "-c", script])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the client starts")
+}
+
+/// The watchers of `rbd/<name>` (`rbd status`, asked from sim1).
+pub fn watchers(sb: &Sandbox, name: &str) -> Vec<shared::ceph::Watcher> {
+    let s = sb.exec_ok(
+        "sim1",
+        &["rbd", "status", "--format", "json", &format!("rbd/{name}")],
+    );
+    shared::ceph::types::parse_status(&s).unwrap()
+}
+
 pub fn rc(out: &Output) -> i32 {
     out.code().unwrap_or(-1)
 }

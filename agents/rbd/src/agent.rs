@@ -8,6 +8,8 @@
 //! | Ceph unreachable / no answer before the deadline | 1 | 1 | 1 | 1 |
 //! | guard: image (or group) missing | 6 | 0 | 7 | 1 |
 //! | guard: held by a live node / unsettled / unknown | 1 | 0 | 7 | 1 |
+//! | guard: image in use by a live client elsewhere | 1 | 0 | - | - |
+//! | guard: only clients that are gone still watch (stale) | waits, then 0, or 1 at its timeout | 0 | - | - |
 //!
 //! Every failure carries an `ocf-exit-reason:` line.
 

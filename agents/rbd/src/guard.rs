@@ -24,8 +24,11 @@
 //!   add ADDR`, per client instance, for `blocklist_expire` s, so the node's *new* clients after
 //!   a reboot are not affected), then its lock is broken. Then our lock is taken (exclusive:
 //!   two nodes starting at once cannot both win). Finally any remaining watcher or `rbd_lock`
-//!   holder that is neither at our address nor at a departed node's is a live user elsewhere:
-//!   our locks are released and start fails.
+//!   holder that is neither at our address nor at a departed node's is a user elsewhere: if
+//!   every such user is a watcher that answers no notify (a client that is gone, whose watch
+//!   the OSD keeps until `osd_client_watch_timeout`), the start waits for it to go, within its
+//!   own timeout ([`wait`], where the exact rule is); any live one, or a wait that runs out,
+//!   releases our locks and fails the start.
 //! - **monitor**: 0 when all images carry our lock; 7 when none does and nobody else holds
 //!   one (probe), error when another node holds it or only some are ours. Ceph unreachable →
 //!   `OCF_ERR_GENERIC`, never a guess of 7.
@@ -115,31 +118,6 @@ pub fn held(lock: &ObjectLock, local: &str) -> Held {
         Some(h) => Held::Other(h.clone()),
         None => Held::Free,
     }
-}
-
-/// Splits users of an image (watchers, `rbd_lock` holders) into those of departed nodes (to
-/// blocklist) and foreign live ones (pure). `ours` is this node's Ceph address, when known.
-pub fn sort_users(
-    users: &[ClientAddr],
-    dead: &BTreeSet<IpAddr>,
-    ours: Option<IpAddr>,
-) -> (Vec<ClientAddr>, Vec<ClientAddr>) {
-    let mut fence = Vec::new();
-    let mut foreign = Vec::new();
-    for a in users {
-        if Some(a.ip) == ours {
-            continue;
-        }
-        let list = if dead.contains(&a.ip) {
-            &mut fence
-        } else {
-            &mut foreign
-        };
-        if !list.contains(a) {
-            list.push(*a);
-        }
-    }
-    (fence, foreign)
 }
 
 /// The guard of one invocation.
@@ -246,21 +224,6 @@ impl<'a> Guard<'a> {
             .collect()
     }
 
-    /// Users of an image: watchers and `rbd_lock` holders (the two `rbd` runs side by side).
-    fn users(ceph: &Ceph, img: &Image) -> Result<Vec<ClientAddr>, CephError> {
-        let (watchers, locks) = std::thread::scope(|scope| {
-            let locks = scope.spawn(|| ceph.image_lockers(&img.spec, &img.header));
-            let watchers = ceph.watchers(&img.spec);
-            let locks = locks
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (watchers, locks)
-        });
-        let mut users: Vec<ClientAddr> = watchers?.into_iter().map(|w| w.address).collect();
-        users.extend(locks?.into_iter().map(|l| l.address));
-        Ok(users)
-    }
-
     /// start: see the [module docs](self).
     pub fn start(&self) -> Result<OcfRc, OcfError> {
         let images = self.existing("start")?;
@@ -284,7 +247,8 @@ impl<'a> Guard<'a> {
         let mut h = holders?;
         let users = users.map_err(err)?;
         // fence the departed node's clients, then break its locks
-        self.fence_departed(&users, &h)?;
+        let addrs: Vec<Vec<ClientAddr>> = users.iter().map(Users::addrs).collect();
+        self.fence_departed(&addrs, &h)?;
         for (img, holder) in &h.to_break {
             self.break_lock(img, holder).map_err(err)?;
             self.ctx.logger.info(format!(
@@ -293,29 +257,10 @@ impl<'a> Guard<'a> {
             ));
         }
         let taken = self.take_all(&images, &h.mine)?;
-        // any other live user?
-        if users
-            .iter()
-            .any(|u| !sort_users(u, &h.dead_ips, h.ours).1.is_empty())
-        {
-            if h.ours.is_none() {
-                if let Held::Ours(o) = held(&self.lock(&images[0]).map_err(err)?, &self.node) {
-                    h.ours = Some(o.addr.ip);
-                }
-            }
-            for (img, u) in images.iter().zip(&users) {
-                let (_, foreign) = sort_users(u, &h.dead_ips, h.ours);
-                if !foreign.is_empty() {
-                    self.rollback(&taken);
-                    let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                    return Err(OcfError::generic(format!(
-                        "image {} is in use by client(s) {} (neither this node nor a node that \
-                         left the cluster): refusing a second user",
-                        img.spec,
-                        list.join(", ")
-                    )));
-                }
-            }
+        // any other user: wait while they are only clients that are gone, else refuse
+        if let Err(e) = self.wait_for_users(&images, users, &mut h) {
+            self.rollback(&taken);
+            return Err(e);
         }
         Ok(OcfRc::Success)
     }
@@ -368,26 +313,6 @@ impl<'a> Guard<'a> {
             )));
         }
         Ok(h)
-    }
-
-    /// Blocklists every client of a departed node found among `users`, once each.
-    fn fence_departed(&self, users: &[Vec<ClientAddr>], h: &Holders<'_>) -> Result<(), OcfError> {
-        let mut fenced = Vec::new();
-        for u in users {
-            let (fence, _) = sort_users(u, &h.dead_ips, h.ours);
-            for a in fence {
-                if !fenced.contains(&a) {
-                    self.ceph
-                        .blocklist_add(&a, Some(self.cfg.blocklist_expire))
-                        .map_err(|e| ceph_error("start", &e))?;
-                    self.ctx.logger.info(format!(
-                        "blocklisted {a}, a client of a node that left the cluster"
-                    ));
-                    fenced.push(a);
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Takes our lock on every image not ours yet (`mine`: the indices of those that are, as
@@ -552,6 +477,11 @@ impl<'a> Guard<'a> {
         Ok(OcfRc::Success)
     }
 }
+
+#[path = "guard_wait.rs"]
+pub mod wait;
+pub use wait::sort_users;
+use wait::Users;
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

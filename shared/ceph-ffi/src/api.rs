@@ -84,6 +84,15 @@ pub struct Api {
         *mut usize,
     ) -> c_int,
     pub(crate) buffer_free: unsafe extern "C" fn(*mut c_char),
+    pub(crate) notify2: unsafe extern "C" fn(
+        IoctxT,
+        *const c_char,
+        *const c_char,
+        c_int,
+        u64,
+        *mut *mut c_char,
+        *mut usize,
+    ) -> c_int,
     pub(crate) pool_reverse_lookup: unsafe extern "C" fn(RadosT, i64, *mut c_char, usize) -> c_int,
     pub(crate) rbd_open_read_only:
         unsafe extern "C" fn(IoctxT, *const c_char, *mut RbdImageT, *const c_char) -> c_int,
@@ -157,6 +166,7 @@ impl Api {
             break_lock: sym!(rados, "rados_break_lock"),
             mon_command: sym!(rados, "rados_mon_command"),
             buffer_free: sym!(rados, "rados_buffer_free"),
+            notify2: sym!(rados, "rados_notify2"),
             pool_reverse_lookup: sym!(rados, "rados_pool_reverse_lookup"),
             rbd_open_read_only: sym!(rbd, "rbd_open_read_only"),
             rbd_close: sym!(rbd, "rbd_close"),

@@ -11,7 +11,7 @@ use crate::{split_nul_list, until_nul, FfiError};
 const ERANGE: i32 = 34;
 const EINVAL: i32 = 22;
 
-fn check(call: &'static str, rc: c_int) -> Result<c_int, FfiError> {
+pub(crate) fn check(call: &'static str, rc: c_int) -> Result<c_int, FfiError> {
     if rc < 0 {
         Err(FfiError { call, rc })
     } else {
@@ -33,7 +33,7 @@ unsafe fn owned(p: *const c_char) -> String {
 }
 
 /// A string for C; one holding a NUL is refused as EINVAL (the callers validate names first).
-fn cstr(call: &'static str, s: &str) -> Result<CString, FfiError> {
+pub(crate) fn cstr(call: &'static str, s: &str) -> Result<CString, FfiError> {
     CString::new(s).map_err(|_| FfiError { call, rc: -EINVAL })
 }
 
@@ -161,7 +161,7 @@ impl Drop for Cluster {
 /// An I/O context on one pool and namespace; destroyed when dropped.
 pub struct IoCtx {
     cluster: Arc<Cluster>,
-    handle: IoctxT,
+    pub(crate) handle: IoctxT,
 }
 
 // SAFETY: an ioctx may move between threads; it is used by one thread at a time (the methods
@@ -220,7 +220,7 @@ impl IoCtx {
         Ok(io)
     }
 
-    fn api(&self) -> &'static Api {
+    pub(crate) fn api(&self) -> &'static Api {
         self.cluster.api
     }
 

@@ -17,9 +17,11 @@
 
 mod api;
 mod handles;
+mod notify;
 
 pub use api::Api;
 pub use handles::{Cluster, GroupImage, Image, IoCtx, Lockers, Watcher};
+pub use notify::Notified;
 
 /// A failed library call: its name and the (negative) errno it returned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -154,7 +154,7 @@ impl Ceph {
     }
 
     /// The native layer and the deadline of its calls.
-    fn native(&self) -> Option<(&Arc<Native>, Instant)> {
+    pub(super) fn native(&self) -> Option<(&Arc<Native>, Instant)> {
         match (&self.native, self.bound) {
             (Some(n), Bound::Deadline(d)) => Some((n, d)),
             _ => None,

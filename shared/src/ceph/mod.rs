@@ -53,6 +53,7 @@ pub mod error;
 pub mod import;
 pub mod names;
 pub mod native;
+pub mod notify;
 pub mod pool;
 pub mod snaps;
 pub mod trash;
@@ -69,6 +70,7 @@ pub use error::CephError;
 pub use names::{
     validate_conf_path, validate_name, validate_user, ClientAddr, GroupSpec, ImageSpec, ObjectSpec,
 };
+pub use native::RBD_LOCK_NAME;
 pub use trash::TrashEntry;
 pub use types::{
     BlocklistEntry, GroupImage, GroupSnap, ImageInfo, ImageSnap, LockHolder, MappedDevice, MonHost,

@@ -31,7 +31,7 @@ use super::names::{ClientAddr, GroupSpec, ImageSpec, ObjectSpec};
 use super::types::{GroupImage, LockHolder, ObjectLock, RbdLock, Watcher};
 
 /// The lock librbd's exclusive-lock feature and `rbd lock add` take on the header object.
-pub(super) const RBD_LOCK_NAME: &str = "rbd_lock";
+pub const RBD_LOCK_NAME: &str = "rbd_lock";
 
 /// Upper bound of `client_mount_timeout` (seconds), as for the tools.
 const MAX_MOUNT_TIMEOUT: u64 = 30;
@@ -150,7 +150,7 @@ impl Native {
     }
 
     /// Runs `f` on the connection in a worker thread, waiting no longer than `deadline`.
-    fn bounded<T: Send + 'static>(
+    pub(super) fn bounded<T: Send + 'static>(
         self: &Arc<Self>,
         deadline: Instant,
         call: String,
