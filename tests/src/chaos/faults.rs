@@ -20,7 +20,7 @@ const FAULTS: [(&str, u64); 4] = [
 ];
 
 /// Injects one fault at a time until the run ends: inject, hold, heal, then wait until every
-/// VM it touched runs again and the cluster settled, timing both ([`Clock`]), and until every
+/// VM it touched runs again and the cluster settled, timing both, and until every
 /// node is back.
 pub fn inject_faults(w: &World) {
     let mut rng = Rng::new(w.opts.seed, 0);
